@@ -1,0 +1,50 @@
+import postgres, { type Sql } from 'postgres'
+import { startEmbeddedPostgres } from './embedded'
+
+export interface DatabaseOptions {
+  /** A server's `postgres://` URL; without it, the embedded database in `dataDir`. */
+  url?: string
+  dataDir: string
+  poolMax: number
+  /** Session settings for every connection, e.g. `search_path`. */
+  connection?: Record<string, string>
+}
+
+export interface Database {
+  sql: Sql
+  kind: 'server' | 'embedded'
+  close(): Promise<void>
+}
+
+const CLOSE_TIMEOUT_SECONDS = 5
+
+const clientOptions = (options: DatabaseOptions) => ({
+  connect_timeout: 5,
+  onnotice: () => {},
+  connection: { application_name: 'users-api', ...options.connection },
+})
+
+/** The one `sql` client of the process, on the server in `url` or on the embedded database. */
+export const openDatabase = async (options: DatabaseOptions): Promise<Database> => {
+  if (options.url) {
+    const sql = postgres(options.url, { ...clientOptions(options), max: options.poolMax })
+    return { sql, kind: 'server', close: () => sql.end({ timeout: CLOSE_TIMEOUT_SECONDS }) }
+  }
+  const embedded = await startEmbeddedPostgres(options.dataDir)
+  const sql = postgres({
+    ...clientOptions(options),
+    host: embedded.socketDir,
+    port: embedded.port,
+    username: 'postgres',
+    database: 'postgres',
+    max: 1,
+  })
+  return {
+    sql,
+    kind: 'embedded',
+    async close() {
+      await sql.end({ timeout: CLOSE_TIMEOUT_SECONDS })
+      await embedded.stop()
+    },
+  }
+}

@@ -1,0 +1,19 @@
+interface RouteEntry {
+  method: string
+  path: string
+}
+
+const patternOf = (path: string) =>
+  new RegExp(`^${path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*')}/?$`)
+
+/**
+ * The methods the app serves on `pathname`, for a 405's `Allow` header; empty when no route
+ * matches the path at all (a 404).
+ */
+export const allowedMethods = (routes: readonly RouteEntry[], pathname: string): string[] => {
+  const methods = new Set<string>()
+  for (const route of routes) if (route.method !== 'ALL' && patternOf(route.path).test(pathname)) methods.add(route.method)
+  // Bun answers HEAD for every GET route.
+  if (methods.has('GET')) methods.add('HEAD')
+  return [...methods].sort()
+}

@@ -1,0 +1,41 @@
+import { Problem } from './problem'
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH'])
+const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json$/
+
+const isJson = (contentType: string | null) =>
+  contentType !== null && JSON_MEDIA_TYPE.test(contentType.split(';', 1)[0]!.trim().toLowerCase())
+
+const tooLarge = (limit: number) => new Problem(413, `The request body must not exceed ${limit} bytes`)
+
+/** Reads at most `limit` bytes, so an oversized body without `Content-Length` is cut off early. */
+const readLimited = async (request: Request, limit: number): Promise<Uint8Array> => {
+  if (!request.body) return new Uint8Array()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength
+    if (size > limit) throw tooLarge(limit)
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks, size)
+}
+
+/**
+ * Elysia's body parser for the whole app: JSON only (415 otherwise), at most `limit` bytes (413,
+ * decided from `Content-Length` without reading when it is declared), well-formed UTF-8 JSON (400).
+ * Bodies of other methods are ignored.
+ */
+export const parseJsonBody = (limit: number) => async ({ request }: { request: Request }) => {
+  if (!BODY_METHODS.has(request.method)) return null
+  if (!isJson(request.headers.get('content-type')))
+    throw new Problem(415, 'The request body must be JSON, sent with Content-Type: application/json')
+  const declared = Number(request.headers.get('content-length'))
+  if (declared > limit) throw tooLarge(limit)
+  const bytes = await readLimited(request, limit)
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+  } catch {
+    throw new Problem(400, 'The request body is not valid JSON')
+  }
+}
