@@ -38,8 +38,9 @@ const codePoints = (value: string) => {
 }
 
 TypeRegistry.Set<TextSchema>('StrictText', (schema, value) => {
-  if (typeof value !== 'string' || !value.isWellFormed() || CONTROL.test(value)) return false
+  if (typeof value !== 'string' || !value.isWellFormed()) return false
   const text = schema.trim ? value.trim() : value
+  if (CONTROL.test(text)) return false
   const length = codePoints(text)
   if (length < schema.minLength || length > schema.maxLength) return false
   return schema.format !== 'email' || EMAIL.test(text)

@@ -1,0 +1,4 @@
+import { afterAll } from 'bun:test'
+import { closeTestDatabase } from './database'
+
+afterAll(closeTestDatabase)
