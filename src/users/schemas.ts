@@ -40,16 +40,20 @@ const counter = (description: string, minimum: number, maximum = Number.MAX_SAFE
 
 export const DEFAULT_PAGE_SIZE = 100
 
-export const ListUsersQuery = t.Object({
-  limit: counter(`Page size, 1–1000; ${DEFAULT_PAGE_SIZE} when absent.`, 1, 1000),
-  after: counter('Return only users whose id is greater (keyset paging); take it from the Link header.', 0),
-  email: t.Optional(text({ ...EMAIL_RULE, description: 'Exact email, compared case-insensitively.' })),
-  name: t.Optional(
-    text({ minLength: 1, maxLength: 100, description: 'Case-insensitive substring of the name; % and _ match themselves.' }),
-  ),
-  min_age: counter('Only users at least this old.', 0),
-  max_age: counter('Only users at most this old.', 0),
-})
+export const ListUsersQuery = t.Object(
+  {
+    limit: counter(`Page size, 1–1000; ${DEFAULT_PAGE_SIZE} when absent.`, 1, 1000),
+    after: counter('Return only users whose id is greater (keyset paging); take it from the Link header.', 0),
+    email: t.Optional(text({ ...EMAIL_RULE, description: 'Exact email, compared case-insensitively.' })),
+    name: t.Optional(
+      text({ minLength: 1, maxLength: 100, description: 'Case-insensitive substring of the name; % and _ match themselves.' }),
+    ),
+    min_age: counter('Only users at least this old.', 0),
+    max_age: counter('Only users at most this old.', 0),
+  },
+  // Unknown query parameters are ignored, as the contract says.
+  { additionalProperties: true },
+)
 
 export type CreateUserInput = Static<typeof CreateUserBody>
 export type UpdateUserInput = Static<typeof UpdateUserBody>

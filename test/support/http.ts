@@ -28,7 +28,7 @@ export interface CallOptions {
   /** Sent as JSON with `Content-Type: application/json`. */
   json?: unknown
   /** Sent as is. */
-  body?: BodyInit
+  body?: RequestInit['body']
   headers?: Record<string, string>
 }
 

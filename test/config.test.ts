@@ -1,0 +1,67 @@
+import { describe, expect, test } from 'bun:test'
+import { ConfigError, loadConfig } from '../src/config'
+
+const problemsOf = (env: Record<string, string>) => {
+  try {
+    loadConfig(env)
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError)
+    return (error as ConfigError).problems
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('configuration', () => {
+  test('defaults', () => {
+    expect(loadConfig({})).toEqual({
+      port: 8000,
+      host: '0.0.0.0',
+      databaseUrl: undefined,
+      dataDir: './data',
+      logLevel: 'info',
+      databasePoolMax: 10,
+      bodyLimit: 65536,
+    })
+  })
+
+  test('every variable is read; an empty one counts as unset', () => {
+    expect(
+      loadConfig({
+        PORT: '9000',
+        HOST: '127.0.0.1',
+        DATABASE_URL: 'postgresql://u:p@db:5432/users',
+        DATA_DIR: '/var/lib/users',
+        LOG_LEVEL: 'debug',
+        DATABASE_POOL_MAX: '4',
+        BODY_LIMIT: '1024',
+      }),
+    ).toEqual({
+      port: 9000,
+      host: '127.0.0.1',
+      databaseUrl: 'postgresql://u:p@db:5432/users',
+      dataDir: '/var/lib/users',
+      logLevel: 'debug',
+      databasePoolMax: 4,
+      bodyLimit: 1024,
+    })
+    expect(loadConfig({ DATABASE_URL: '', PORT: '' }).databaseUrl).toBeUndefined()
+  })
+
+  test.each([
+    ['PORT', 'abc', 'invalid configuration: PORT="abc" must be an integer from 0 to 65535, written in decimal digits'],
+    ['PORT', '70000', 'invalid configuration: PORT="70000" must be an integer from 0 to 65535, written in decimal digits'],
+    ['LOG_LEVEL', 'verbose', 'invalid configuration: LOG_LEVEL="verbose" must be one of debug, info, warn, error'],
+    ['DATABASE_URL', 'mysql://x', 'invalid configuration: DATABASE_URL="mysql://x" must be a postgres:// or postgresql:// URL'],
+    ['DATABASE_POOL_MAX', '0', 'invalid configuration: DATABASE_POOL_MAX="0" must be an integer from 1 to 1000, written in decimal digits'],
+    ['BODY_LIMIT', '64k', 'invalid configuration: BODY_LIMIT="64k" must be an integer from 1 to 16777216, written in decimal digits'],
+  ])('%s=%p: one line naming it', (name, value, line) => {
+    expect(problemsOf({ [name]: value })).toEqual([line])
+  })
+
+  test('several bad variables: one line each', () => {
+    expect(problemsOf({ PORT: 'x', LOG_LEVEL: 'loud' })).toEqual([
+      'invalid configuration: PORT="x" must be an integer from 0 to 65535, written in decimal digits',
+      'invalid configuration: LOG_LEVEL="loud" must be one of debug, info, warn, error',
+    ])
+  })
+})

@@ -1,0 +1,182 @@
+import { describe, expect, test } from 'bun:test'
+import postgres from 'postgres'
+import { buildApp, call, createUser, expectProblem, logLines } from './support/http'
+import { testDatabase } from './support/database'
+
+describe('X-Request-Id', () => {
+  test('a sane client id is echoed, on success and on error', async () => {
+    const id = `Abc.123_x-${'y'.repeat(100)}`.slice(0, 128)
+    expect((await call('GET', '/', { headers: { 'x-request-id': id } })).headers.get('x-request-id')).toBe(id)
+    expect((await call('GET', '/users/0', { headers: { 'x-request-id': id } })).headers.get('x-request-id')).toBe(id)
+    expect((await call('GET', '/nowhere', { headers: { 'x-request-id': id } })).headers.get('x-request-id')).toBe(id)
+  })
+
+  test.each([
+    ['too long', 'a'.repeat(129)],
+    ['with spaces', 'a b'],
+    ['with a slash', 'a/b'],
+    ['with a quote', 'a"b'],
+    ['with non-ASCII', 'idé'],
+  ])('an id %s is replaced by a new one', async (_, id) => {
+    const reply = await call('GET', '/', { headers: { 'x-request-id': encodeURI(id) === id ? id : encodeURI(id) } })
+    const given = reply.headers.get('x-request-id')!
+    expect(given).toMatch(/^[0-9a-f-]{36}$/)
+  })
+
+  test('without one, each response gets its own', async () => {
+    const a = (await call('GET', '/')).headers.get('x-request-id')
+    const b = (await call('GET', '/')).headers.get('x-request-id')
+    expect(a).toMatch(/^[0-9a-f-]{36}$/)
+    expect(b).toMatch(/^[0-9a-f-]{36}$/)
+    expect(a).not.toBe(b)
+  })
+})
+
+describe('routing', () => {
+  test('an unknown route: 404 problem', async () => {
+    const body = expectProblem(await call('GET', '/nowhere'), 404)
+    expect(body).toEqual({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'No such resource' })
+    expectProblem(await call('POST', '/users/1/friends', { json: {} }), 404)
+  })
+
+  test.each([
+    ['PUT', '/users/1', 'DELETE, GET, HEAD, PATCH'],
+    ['POST', '/users/1', 'DELETE, GET, HEAD, PATCH'],
+    ['DELETE', '/users', 'GET, HEAD, POST'],
+    ['PATCH', '/users', 'GET, HEAD, POST'],
+    ['POST', '/', 'GET, HEAD'],
+    ['DELETE', '/readyz', 'GET, HEAD'],
+  ])('%s %s: 405 with Allow: %s', async (method, path, allow) => {
+    const reply = await call(method, path, { json: { name: 'x' } })
+    const body = expectProblem(reply, 405)
+    expect(reply.headers.get('allow')).toBe(allow)
+    expect(body.detail).toBe(`${method} is not allowed here`)
+  })
+})
+
+describe('health', () => {
+  test('GET / is 200 {"status":"ok"}', async () => {
+    const reply = await call('GET', '/')
+    expect(reply.status).toBe(200)
+    expect(reply.headers.get('content-type')).toStartWith('application/json')
+    expect(reply.body).toEqual({ status: 'ok' })
+  })
+
+  test('GET /readyz is 200 when the database answers', async () => {
+    const reply = await call('GET', '/readyz')
+    expect(reply.status).toBe(200)
+    expect(reply.body).toEqual({ status: 'ok', database: 'ok' })
+  })
+})
+
+describe('database unreachable', () => {
+  // A real client aimed at a port where no server listens: every query fails to connect.
+  const unreachable = postgres('postgres://postgres@127.0.0.1:9/none', { max: 1, connect_timeout: 1, onnotice: () => {} })
+  const app = buildApp(unreachable)
+
+  test('GET / still answers: it never touches the database', async () => {
+    expect((await call('GET', '/', {}, app)).status).toBe(200)
+  })
+
+  test('GET /readyz: 503 with Retry-After, database down', async () => {
+    const reply = await call('GET', '/readyz', {}, app)
+    const body = expectProblem(reply, 503)
+    expect(body).toMatchObject({ status: 503, database: 'down' })
+    expect(reply.headers.get('retry-after')).toBe('5')
+  })
+
+  test.each([
+    ['GET', '/users', undefined],
+    ['GET', '/users/1', undefined],
+    ['POST', '/users', { name: 'A', email: 'a@example.com', age: 3 }],
+    ['PATCH', '/users/1', { age: 3 }],
+    ['DELETE', '/users/1', undefined],
+  ])('%s %s: 503 with Retry-After, no driver message', async (method, path, json) => {
+    const reply = await call(method, path, { json }, app)
+    const body = expectProblem(reply, 503)
+    expect(body.detail).toBe('The database is unavailable; try again shortly')
+    expect(reply.headers.get('retry-after')).toBe('5')
+    expect(reply.text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|postgres/i)
+  })
+
+  test('validation still comes first: 422 without the database', async () => {
+    expectProblem(await call('GET', '/users/abc', {}, app), 422)
+  })
+})
+
+describe('unexpected errors', () => {
+  test('500 with a generic body; the error is logged once with the request id', async () => {
+    const { sql } = await testDatabase()
+    const user = await createUser()
+    // A real failure the service does not expect: its table is gone for a moment.
+    await sql`alter table users rename to users_away`
+    let reply
+    try {
+      reply = await call('GET', `/users/${user.id}`, { headers: { 'x-request-id': 'trace-500' } })
+    } finally {
+      await sql`alter table users_away rename to users`
+    }
+    const body = expectProblem(reply, 500)
+    expect(body).toEqual({
+      type: 'about:blank',
+      title: 'Internal Server Error',
+      status: 500,
+      detail: 'Something went wrong on our side; the request id identifies it in our logs',
+    })
+    expect(reply.text).not.toMatch(/relation|users_away|select|\/work\/|\.ts/i)
+    const logged = logLines.filter((line) => line.request_id === 'trace-500')
+    expect(logged).toHaveLength(1)
+    expect(logged[0]).toMatchObject({ level: 'error', message: 'unexpected error' })
+    expect(logged[0]!.error.stack).toBeString()
+  })
+})
+
+describe('docs', () => {
+  test('GET /docs is an HTML page', async () => {
+    const reply = await call('GET', '/docs')
+    expect(reply.status).toBe(200)
+    expect(reply.headers.get('content-type')).toStartWith('text/html')
+    expect(reply.text).toContain('data-url="openapi.json"')
+  })
+
+  test('GET /openapi.json describes every route, parameter, body and status code', async () => {
+    const reply = await call('GET', '/openapi.json')
+    expect(reply.status).toBe(200)
+    expect(reply.headers.get('content-type')).toStartWith('application/json')
+    const doc = reply.body
+    expect(doc.openapi).toStartWith('3.')
+    const operations = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, item]) =>
+      Object.entries(item).map(([method, operation]) => ({ key: `${method.toUpperCase()} ${path}`, operation })),
+    )
+    const statuses = Object.fromEntries(operations.map(({ key, operation }) => [key, Object.keys(operation.responses).sort()]))
+    expect(statuses).toEqual({
+      'GET /': ['200'],
+      'GET /readyz': ['200', '503'],
+      'POST /users': ['201', '400', '409', '413', '415', '422', '503'],
+      'GET /users': ['200', '422', '503'],
+      'GET /users/{id}': ['200', '404', '422', '503'],
+      'PATCH /users/{id}': ['200', '400', '404', '409', '413', '415', '422', '503'],
+      'DELETE /users/{id}': ['204', '404', '422', '503'],
+    })
+    const op = (key: string) => operations.find((entry) => entry.key === key)!.operation
+    const create = op('POST /users')
+    expect(Object.keys(create.requestBody.content)).toEqual(['application/json'])
+    const createSchema = create.requestBody.content['application/json'].schema
+    expect(createSchema.required.sort()).toEqual(['age', 'email', 'name'])
+    expect(createSchema.additionalProperties).toBe(false)
+    expect(createSchema.properties.age).toMatchObject({ type: 'integer', minimum: 1, maximum: 120 })
+    expect(createSchema.properties.name).toMatchObject({ type: 'string', minLength: 1, maxLength: 100 })
+    expect(createSchema.properties.email).toMatchObject({ type: 'string', format: 'email', maxLength: 254 })
+    expect(create.responses['201'].headers.Location).toBeDefined()
+    expect(Object.keys(create.responses['409'].content)).toEqual(['application/problem+json'])
+    expect(create.responses['503'].headers['Retry-After']).toBeDefined()
+    expect(op('PATCH /users/{id}').requestBody.content['application/json'].schema.minProperties).toBe(1)
+    const listParams = op('GET /users').parameters.map((p: any) => `${p.in}:${p.name}`).sort()
+    expect(listParams).toEqual(['query:after', 'query:email', 'query:limit', 'query:max_age', 'query:min_age', 'query:name'])
+    expect(op('GET /users').responses['200'].headers.Link).toBeDefined()
+    for (const key of ['GET /users/{id}', 'PATCH /users/{id}', 'DELETE /users/{id}']) {
+      const id = op(key).parameters.find((p: any) => p.name === 'id')
+      expect(id).toMatchObject({ in: 'path', required: true, schema: { type: 'integer', minimum: 1 } })
+    }
+  })
+})

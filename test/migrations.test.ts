@@ -1,0 +1,39 @@
+import { describe, expect, test } from 'bun:test'
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { migrate } from '../src/db/migrate'
+import { migrations } from '../src/db/migrations'
+import { testDatabase } from './support/database'
+
+describe('migrations', () => {
+  test('every file in migrations/ is bundled, in order, with its contents', async () => {
+    const dir = join(import.meta.dir, '..', 'migrations')
+    const files = readdirSync(dir).filter((file) => file.endsWith('.sql')).sort()
+    expect(files.every((file) => /^\d{4}_[a-z0-9_]+\.sql$/.test(file))).toBe(true)
+    expect(migrations.map((migration) => `${migration.version}.sql`)).toEqual(files)
+    for (const migration of migrations) expect(migration.sql).toBe(await Bun.file(join(dir, `${migration.version}.sql`)).text())
+  })
+
+  test('running them again applies nothing and changes nothing', async () => {
+    const { sql } = await testDatabase()
+    const before = await sql`select version, applied_at from schema_migrations order by version`
+    expect(before.map((row) => row.version)).toEqual(migrations.map((migration) => migration.version))
+    expect(await migrate(sql)).toEqual([])
+    expect(await Promise.all([migrate(sql), migrate(sql)])).toEqual([[], []])
+    expect(await sql`select version, applied_at from schema_migrations order by version`).toEqual(before)
+  })
+
+  test('the users table enforces the rules itself', async () => {
+    const { sql } = await testDatabase()
+    const email = `db-${Date.now()}@example.com`
+    await expect(sql`insert into users (name, email, age) values ('x', ${email}, 0)`).rejects.toMatchObject({ code: '23514' })
+    await expect(sql`insert into users (name, email, age) values ('', ${email}, 30)`).rejects.toMatchObject({ code: '23514' })
+    await sql`insert into users (name, email, age) values ('x', ${email}, 30)`
+    await expect(sql`insert into users (name, email, age) values ('y', ${email.toUpperCase()}, 30)`).rejects.toMatchObject({
+      code: '23505',
+      constraint_name: 'users_email_lower_key',
+    })
+    await expect(sql`insert into users (id, name, email, age) values (1, 'z', 'z@example.com', 30)`).rejects.toMatchObject({ code: '428C9' })
+    await sql`delete from users where email = ${email}`
+  })
+})

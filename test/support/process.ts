@@ -1,0 +1,62 @@
+import { join } from 'node:path'
+
+const MAIN = join(import.meta.dir, '..', '..', 'src', 'main.ts')
+
+export interface Service {
+  url: string
+  process: Bun.Subprocess<'ignore', 'pipe', 'pipe'>
+  /** Every line the service logged so far. */
+  lines: string[]
+  stop(signal?: NodeJS.Signals): Promise<number>
+}
+
+/** The environment with `overrides`; `undefined` removes a variable. */
+export const environment = (overrides: Record<string, string | undefined>) => {
+  const env: Record<string, string> = {}
+  for (const [key, value] of Object.entries({ ...process.env, ...overrides })) if (value !== undefined) env[key] = value
+  return env
+}
+
+/** Runs `bun src/main.ts` with `args` to its end. */
+export const runMain = async (args: string[], env: Record<string, string | undefined>) => {
+  const child = Bun.spawn(['bun', MAIN, ...args], { env: environment(env), stdout: 'pipe', stderr: 'pipe' })
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
+  return { code, stdout, stderr }
+}
+
+/** Starts the service on a free port and waits until it says where it listens. */
+export const startService = async (env: Record<string, string | undefined>): Promise<Service> => {
+  const child = Bun.spawn(['bun', MAIN], { env: environment({ PORT: '0', HOST: '127.0.0.1', ...env }), stdout: 'pipe', stderr: 'pipe' })
+  const lines: string[] = []
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`service did not start: ${lines.join('\n')}`)), 30_000)
+    ;(async () => {
+      const decoder = new TextDecoder()
+      let buffer = ''
+      for await (const chunk of child.stdout) {
+        buffer += decoder.decode(chunk, { stream: true })
+        let newline
+        while ((newline = buffer.indexOf('\n')) >= 0) {
+          const line = buffer.slice(0, newline)
+          buffer = buffer.slice(newline + 1)
+          lines.push(line)
+          const event = JSON.parse(line)
+          if (event.message === 'listening') {
+            clearTimeout(timer)
+            resolve(event.url)
+          }
+        }
+      }
+      reject(new Error(`service exited: ${lines.join('\n')}${await new Response(child.stderr).text()}`))
+    })().catch(reject)
+  })
+  return {
+    url,
+    process: child,
+    lines,
+    async stop(signal = 'SIGTERM') {
+      child.kill(signal)
+      return child.exited
+    },
+  }
+}

@@ -1,0 +1,133 @@
+import { describe, expect, test } from 'bun:test'
+import { call, createUser, expectProblem, ISO_UTC, unique } from './support/http'
+
+const BAD_IDS = ['abc', '0', '1.5', '-3', '1e2', '0x10', '+1', '%201', '99999999999999999999', '9007199254740992']
+const ID_RULE = 'must be an integer from 1 to 9007199254740991, written in decimal digits'
+
+describe('GET /users/{id}', () => {
+  test('200 with the user', async () => {
+    const user = await createUser()
+    const reply = await call('GET', `/users/${user.id}`)
+    expect(reply.status).toBe(200)
+    expect(reply.headers.get('content-type')).toStartWith('application/json')
+    expect(reply.body).toEqual(user)
+  })
+
+  test('404 "User not found" for an id nobody has', async () => {
+    const body = expectProblem(await call('GET', '/users/9007199254740991'), 404)
+    expect(body).toEqual({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'User not found' })
+  })
+
+  test.each(BAD_IDS)('id %p: 422 naming the id', async (id) => {
+    const body = expectProblem(await call('GET', `/users/${id}`), 422)
+    expect(body.errors).toEqual([{ field: 'id', message: ID_RULE }])
+  })
+
+  test('leading zeros are still the same id', async () => {
+    const user = await createUser()
+    expect((await call('GET', `/users/000${user.id}`)).body).toEqual(user)
+  })
+})
+
+describe('PATCH /users/{id}', () => {
+  const patch = (id: number | string, json: unknown) => call('PATCH', `/users/${id}`, { json })
+
+  test('changes only the fields sent; updated_at moves, created_at does not', async () => {
+    const user = await createUser({ age: 40 })
+    await Bun.sleep(5)
+    const reply = await patch(user.id, { age: 41 })
+    expect(reply.status).toBe(200)
+    expect(reply.headers.get('content-type')).toStartWith('application/json')
+    expect(reply.body).toMatchObject({ id: user.id, name: user.name, email: user.email, age: 41, created_at: user.created_at })
+    expect(reply.body.updated_at).toMatch(ISO_UTC)
+    expect(Date.parse(reply.body.updated_at)).toBeGreaterThan(Date.parse(user.updated_at))
+    expect((await call('GET', `/users/${user.id}`)).body).toEqual(reply.body)
+  })
+
+  test('name and email follow the create rules: trimmed, stored exactly', async () => {
+    const user = await createUser()
+    const email = `New.${unique()}@Example.org`
+    const reply = await patch(user.id, { name: '  Grace Hopper ', email: ` ${email}` })
+    expect(reply.status).toBe(200)
+    expect(reply.body).toMatchObject({ name: 'Grace Hopper', email, age: user.age })
+  })
+
+  test('a user may change the case of their own email', async () => {
+    const user = await createUser()
+    const reply = await patch(user.id, { email: user.email.toUpperCase() })
+    expect(reply.status).toBe(200)
+    expect(reply.body.email).toBe(user.email.toUpperCase())
+  })
+
+  test('an empty object: 422', async () => {
+    const user = await createUser()
+    const body = expectProblem(await patch(user.id, {}), 422)
+    expect(body.errors).toEqual([{ field: 'body', message: 'must contain at least one of: name, email, age' }])
+  })
+
+  test('unknown and invalid fields: 422 listing each, nothing changed', async () => {
+    const user = await createUser()
+    const body = expectProblem(await patch(user.id, { name: '', age: 3.5, id: 9, created_at: 'now' }), 422)
+    expect(body.errors!.map((error) => error.field).sort()).toEqual(['age', 'created_at', 'id', 'name'])
+    expect((await call('GET', `/users/${user.id}`)).body).toEqual(user)
+  })
+
+  test('null is not a value for any field: 422', async () => {
+    const user = await createUser()
+    const body = expectProblem(await patch(user.id, { name: null, email: null, age: null }), 422)
+    expect(body.errors!.map((error) => error.field).sort()).toEqual(['age', 'email', 'name'])
+  })
+
+  test.each([0, 121])('age %p: 400, nothing changed', async (age) => {
+    const user = await createUser()
+    const body = expectProblem(await patch(user.id, { age }), 400)
+    expect(body.errors).toEqual([{ field: 'age', message: 'must be between 1 and 120' }])
+    expect((await call('GET', `/users/${user.id}`)).body).toEqual(user)
+  })
+
+  test("another user's email, in any case: 409", async () => {
+    const taken = await createUser()
+    const user = await createUser()
+    const body = expectProblem(await patch(user.id, { email: taken.email.toUpperCase() }), 409)
+    expect(body.errors).toEqual([{ field: 'email', message: 'is already taken' }])
+    expect((await call('GET', `/users/${user.id}`)).body).toEqual(user)
+  })
+
+  test('404 for an absent user', async () => {
+    expect(expectProblem(await patch(9007199254740991, { age: 30 }), 404).detail).toBe('User not found')
+  })
+
+  test.each(BAD_IDS)('id %p: 422', async (id) => {
+    expect(expectProblem(await patch(id, { age: 30 }), 422).errors).toEqual([{ field: 'id', message: ID_RULE }])
+  })
+
+  test('415 for a body that is not JSON, 400 for broken JSON', async () => {
+    const user = await createUser()
+    expectProblem(await call('PATCH', `/users/${user.id}`, { body: 'age=3', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415)
+    expectProblem(await call('PATCH', `/users/${user.id}`, { body: '{"age":', headers: { 'content-type': 'application/json' } }), 400)
+  })
+})
+
+describe('DELETE /users/{id}', () => {
+  test('204 with an empty body; then 404 on read and on a second delete', async () => {
+    const user = await createUser()
+    const reply = await call('DELETE', `/users/${user.id}`)
+    expect(reply.status).toBe(204)
+    expect(reply.text).toBe('')
+    expect(reply.headers.get('x-request-id')).toBeTruthy()
+    expect(expectProblem(await call('GET', `/users/${user.id}`), 404).detail).toBe('User not found')
+    expect(expectProblem(await call('DELETE', `/users/${user.id}`), 404).detail).toBe('User not found')
+  })
+
+  test('deletion is real: the email can be used again', async () => {
+    const user = await createUser()
+    expect((await call('DELETE', `/users/${user.id}`)).status).toBe(204)
+    const again = await call('POST', '/users', { json: { name: 'Again', email: user.email.toUpperCase(), age: 50 } })
+    expect(again.status).toBe(201)
+    expect(again.body.id).not.toBe(user.id)
+  })
+
+  test.each(BAD_IDS)('id %p: 422', async (id) => {
+    expect(expectProblem(await call('DELETE', `/users/${id}`), 422).errors).toEqual([{ field: 'id', message: ID_RULE }])
+  })
+})
