@@ -69,6 +69,12 @@ describe('GET /users', () => {
     expect((await call('GET', `/users?name=${encodeURIComponent(`${tag} by`)}`)).body).toEqual([users[1]])
   })
 
+  test('name: case-insensitive beyond ASCII', async () => {
+    const user = await createUser({ name: `Élodie Ünal ${tag}x` })
+    expect((await call('GET', `/users?name=${encodeURIComponent(`éLODIE üNAL ${tag}X`)}`)).body).toEqual([user])
+    await call('DELETE', `/users/${user.id}`)
+  })
+
   test('name: % and _ match themselves', async () => {
     expect((await call('GET', `/users?name=${encodeURIComponent(`${tag} 100%`)}`)).body).toEqual([users[3]])
     expect((await call('GET', `/users?name=${encodeURIComponent(`%${tag}`)}`)).body).toEqual([])
