@@ -1,15 +1,14 @@
-import { swagger } from '@elysiajs/swagger'
 import { Elysia, t } from 'elysia'
 import type { Sql } from 'postgres'
 import type { Config } from './config'
 import { handleErrors, unavailable } from './http/error-handler'
+import { apiDocs } from './http/docs'
 import { parseJsonBody } from './http/json-body'
 import { jsonResponse, responses } from './http/openapi'
 import { requestIdFrom } from './http/request-id'
 import type { Logger } from './logger'
 import { createUserService } from './users/service'
 import { usersRoutes } from './users/routes'
-import pkg from '../package.json'
 
 export interface AppDependencies {
   config: Pick<Config, 'bodyLimit'>
@@ -40,16 +39,7 @@ export const createApp = ({ config, sql, logger }: AppDependencies) => {
     })
     .onParse(parseJsonBody(config.bodyLimit))
     .onError(handleErrors(logger, () => app.routes))
-    .use(
-      swagger({
-        path: '/docs',
-        specPath: '/openapi.json',
-        documentation: {
-          info: { title: 'Users API', version: pkg.version, description: 'Create, list, read, update and delete users.' },
-          tags: [{ name: 'users', description: 'The users resource' }, { name: 'health', description: 'Liveness and readiness' }],
-        },
-      }),
-    )
+    .use(apiDocs())
     .get('/', () => ({ status: 'ok' }), {
       detail: {
         summary: 'Liveness: the process answers; never touches the database',

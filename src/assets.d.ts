@@ -3,3 +3,17 @@ declare module '*.sql' {
   const text: string
   export default text
 }
+
+// Files imported `with { type: 'file' }` arrive as paths (inside a compiled binary, embedded ones).
+declare module '*.wasm' {
+  const path: string
+  export default path
+}
+declare module '*.data' {
+  const path: string
+  export default path
+}
+declare module '*/standalone.js' {
+  const path: string
+  export default path
+}

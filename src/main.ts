@@ -1,15 +1,28 @@
 #!/usr/bin/env bun
 /**
- * The service's command line: `serve` (the default) migrates and serves; `migrate` only migrates.
- * Settings come from the environment, validated before anything starts.
+ * The service's command line (see USAGE). Settings come from the environment, validated before
+ * anything starts.
  */
 import { createApp } from './app'
 import { ConfigError, loadConfig, type Config } from './config'
 import { openDatabase } from './db/connect'
 import { migrate } from './db/migrate'
 import { createLogger, type Logger } from './logger'
+import pkg from '../package.json'
 
-const USAGE = 'usage: users-api [serve | migrate]'
+const USAGE = `usage: users-api [command]
+
+commands:
+  serve         migrate the database, then serve HTTP (the default)
+  migrate       apply pending migrations and exit
+  healthcheck   exit 0 if this machine's server answers GET /readyz with 200, else 1
+  --help        show this text
+  --version     print the version
+
+Settings come from the environment: PORT, HOST, DATABASE_URL, DATA_DIR, LOG_LEVEL,
+DATABASE_POOL_MAX, BODY_LIMIT (see the README).`
+
+const HEALTHCHECK_TIMEOUT_MS = 3000
 
 const databaseOptions = (config: Config) => ({
   url: config.databaseUrl,
@@ -24,6 +37,18 @@ const migrateOnly = async (config: Config, logger: Logger) => {
     logger.info('migrations applied', { database: database.kind, applied })
   } finally {
     await database.close()
+  }
+}
+
+/** For container health checks: no curl needed, just the binary. */
+const healthcheck = async (config: Config) => {
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${config.port}/readyz`
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(HEALTHCHECK_TIMEOUT_MS) })
+    process.exit(response.status === 200 ? 0 : 1)
+  } catch {
+    process.exit(1)
   }
 }
 
@@ -45,7 +70,9 @@ const serve = async (config: Config, logger: Logger) => {
 
 const main = async () => {
   const command = process.argv[2] ?? 'serve'
-  if (command !== 'serve' && command !== 'migrate') {
+  if (command === '--help' || command === '-h') return console.log(USAGE)
+  if (command === '--version' || command === '-v') return console.log(pkg.version)
+  if (!['serve', 'migrate', 'healthcheck'].includes(command) || process.argv.length > 3) {
     console.error(USAGE)
     process.exit(2)
   }
@@ -57,6 +84,7 @@ const main = async () => {
     console.error(error.message)
     process.exit(1)
   }
+  if (command === 'healthcheck') return healthcheck(config)
   const logger = createLogger(config.logLevel)
   try {
     await (command === 'migrate' ? migrateOnly : serve)(config, logger)

@@ -1,8 +1,14 @@
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runMain, startService } from './support/process'
+import postgres from 'postgres'
+import { serverUrl } from './support/database'
+import { runMain, startService, underTest } from './support/process'
+import pkg from '../package.json'
+
+// Each test starts processes that open a database: seconds each on a small machine.
+setDefaultTimeout(60_000)
 
 const dataDir = mkdtempSync(join(tmpdir(), 'users-api-process-'))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
@@ -10,27 +16,78 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
 // Without DATABASE_URL: the embedded database, as a new user first runs it.
 const embedded = { DATABASE_URL: undefined, DATA_DIR: dataDir, LOG_LEVEL: 'info' }
 
-describe('the service process', () => {
-  test('embedded data survives a restart; SIGTERM exits 0', async () => {
+const json = (method: string, body: unknown) => ({ method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+/** Create, read, change, list and delete one user through a running service. */
+const exerciseUsers = async (url: string, email: string) => {
+  const created = await fetch(`${url}/users`, json('POST', { name: 'Smoke Test', email, age: 30 }))
+  expect(created.status).toBe(201)
+  const user = (await created.json()) as { id: number }
+  expect(created.headers.get('location')).toBe(`/users/${user.id}`)
+  const read = await fetch(`${url}/users/${user.id}`)
+  expect(await read.json()).toEqual(user)
+  const patched = await fetch(`${url}/users/${user.id}`, json('PATCH', { age: 31 }))
+  expect(patched.status).toBe(200)
+  expect(await patched.json()).toMatchObject({ id: user.id, age: 31 })
+  const listed = await fetch(`${url}/users?email=${encodeURIComponent(email)}`)
+  expect(((await listed.json()) as unknown[]).length).toBe(1)
+  expect((await fetch(`${url}/users/${user.id}`, { method: 'DELETE' })).status).toBe(204)
+  expect((await fetch(`${url}/users/${user.id}`)).status).toBe(404)
+  const docs = await fetch(`${url}/docs`)
+  expect(docs.status).toBe(200)
+  const scalar = await fetch(`${url}/docs/scalar.js`)
+  expect(scalar.status).toBe(200)
+  expect((await scalar.text()).length).toBeGreaterThan(1_000_000)
+  expect((await fetch(`${url}/openapi.json`)).status).toBe(200)
+}
+
+describe(`the service process (${underTest})`, () => {
+  test('embedded: serves the users API; data survives a restart; SIGTERM and SIGINT exit 0', async () => {
     const first = await startService(embedded)
-    const created = await fetch(`${first.url}/users`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Persistent Pat', email: 'pat@example.com', age: 44 }),
-    })
+    await exerciseUsers(first.url, 'smoke@example.com')
+    const created = await fetch(`${first.url}/users`, json('POST', { name: 'Persistent Pat', email: 'pat@example.com', age: 44 }))
     expect(created.status).toBe(201)
     const user = (await created.json()) as { id: number }
+    const port = new URL(first.url).port
+    expect((await runMain(['healthcheck'], { ...embedded, PORT: port })).code).toBe(0)
     expect(await first.stop('SIGTERM')).toBe(0)
+    expect(first.lines.map((line) => JSON.parse(line).message)).toContain('shutting down')
+    expect((await runMain(['healthcheck'], { ...embedded, PORT: port })).code).toBe(1)
 
     const second = await startService(embedded)
     try {
       const read = await fetch(`${second.url}/users/${user.id}`)
       expect(read.status).toBe(200)
       expect(await read.json()).toEqual(user)
-      const again = JSON.parse(second.lines.find((line) => line.includes('"listening"'))!)
-      expect(again).toMatchObject({ database: 'embedded', migrations_applied: [] })
+      const listening = JSON.parse(second.lines.find((line) => line.includes('"listening"'))!)
+      expect(listening).toMatchObject({ database: 'embedded', migrations_applied: [] })
     } finally {
       expect(await second.stop('SIGINT')).toBe(0)
+    }
+  })
+
+  test.skipIf(!serverUrl)('on PostgreSQL: migrates, serves the users API, exits 0 on SIGTERM', async () => {
+    const schema = `users_api_process_${process.pid}`
+    const admin = postgres(serverUrl!, { max: 1, onnotice: () => {} })
+    await admin`create schema ${admin(schema)}`
+    try {
+      const url = new URL(serverUrl!)
+      url.searchParams.set('search_path', schema)
+      const env = { DATABASE_URL: url.toString(), LOG_LEVEL: 'info' }
+      const migrated = await runMain(['migrate'], env)
+      expect(migrated.code).toBe(0)
+      expect(JSON.parse(migrated.stdout)).toMatchObject({ database: 'server', applied: ['0001_create_users'] })
+      const service = await startService(env)
+      try {
+        expect(JSON.parse(service.lines[0]!)).toMatchObject({ message: 'listening', database: 'server', migrations_applied: [] })
+        await exerciseUsers(service.url, 'server-smoke@example.com')
+        expect((await runMain(['healthcheck'], { ...env, PORT: new URL(service.url).port })).code).toBe(0)
+      } finally {
+        expect(await service.stop('SIGTERM')).toBe(0)
+      }
+    } finally {
+      await admin`drop schema ${admin(schema)} cascade`
+      await admin.end({ timeout: 5 })
     }
   })
 
@@ -55,9 +112,19 @@ describe('the service process', () => {
     expect(result.stderr).toBe('invalid configuration: PORT="abc" must be an integer from 0 to 65535, written in decimal digits\n')
   })
 
-  test('an unknown command prints usage and exits 2', async () => {
+  test('an unknown command prints usage to stderr and exits 2', async () => {
     const result = await runMain(['launch'], embedded)
     expect(result.code).toBe(2)
-    expect(result.stderr).toStartWith('usage: users-api')
+    expect(result.stdout).toBe('')
+    expect(result.stderr).toStartWith('usage: users-api [command]')
+  })
+
+  test('--help and --version', async () => {
+    const help = await runMain(['--help'], embedded)
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('healthcheck')
+    const version = await runMain(['--version'], embedded)
+    expect(version.code).toBe(0)
+    expect(version.stdout).toBe(`${pkg.version}\n`)
   })
 })

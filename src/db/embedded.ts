@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
+import { pgliteAssets } from './pglite-assets'
 
 export interface EmbeddedPostgres {
   /** The directory holding the Unix socket, as postgres.js wants it in `host`. */
@@ -19,7 +20,7 @@ const SOCKET_PORT = 5432
  */
 export const startEmbeddedPostgres = async (dataDir: string): Promise<EmbeddedPostgres> => {
   mkdirSync(dataDir, { recursive: true })
-  const db = await PGlite.create(dataDir)
+  const db = await PGlite.create({ dataDir, ...(await pgliteAssets()) })
   const socketDir = mkdtempSync(join(tmpdir(), 'users-api-'))
   const server = new PGLiteSocketServer({ db, path: join(socketDir, `.s.PGSQL.${SOCKET_PORT}`), maxConnections: 1 })
   await server.start()

@@ -1,6 +1,15 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-const MAIN = join(import.meta.dir, '..', '..', 'src', 'main.ts')
+/**
+ * The service under test: `bun src/main.ts`, or with `USERS_API_BIN` the compiled binary, run
+ * from an empty directory as a user who copied it there would.
+ */
+const binary = process.env.USERS_API_BIN
+const command = binary ? [binary] : ['bun', join(import.meta.dir, '..', '..', 'src', 'main.ts')]
+const cwd = binary ? mkdtempSync(join(tmpdir(), 'users-api-bin-')) : undefined
+export const underTest = binary ? `the binary ${binary}` : 'bun src/main.ts'
 
 export interface Service {
   url: string
@@ -19,14 +28,14 @@ export const environment = (overrides: Record<string, string | undefined>) => {
 
 /** Runs `bun src/main.ts` with `args` to its end. */
 export const runMain = async (args: string[], env: Record<string, string | undefined>) => {
-  const child = Bun.spawn(['bun', MAIN, ...args], { env: environment(env), stdout: 'pipe', stderr: 'pipe' })
+  const child = Bun.spawn([...command, ...args], { cwd, env: environment(env), stdout: 'pipe', stderr: 'pipe' })
   const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
   return { code, stdout, stderr }
 }
 
 /** Starts the service on a free port and waits until it says where it listens. */
 export const startService = async (env: Record<string, string | undefined>): Promise<Service> => {
-  const child = Bun.spawn(['bun', MAIN], { env: environment({ PORT: '0', HOST: '127.0.0.1', ...env }), stdout: 'pipe', stderr: 'pipe' })
+  const child = Bun.spawn(command, { cwd, env: environment({ PORT: '0', HOST: '127.0.0.1', ...env }), stdout: 'pipe', stderr: 'pipe' })
   const lines: string[] = []
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`service did not start: ${lines.join('\n')}`)), 30_000)
