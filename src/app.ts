@@ -5,6 +5,8 @@ import { handleErrors, unavailable } from './http/error-handler'
 import { apiDocs } from './http/docs'
 import { parseJsonBody } from './http/json-body'
 import { jsonResponse, responses } from './http/openapi'
+import { Problem } from './http/problem'
+import { malformedQueryParameters } from './http/query-encoding'
 import { requestIdFrom } from './http/request-id'
 import type { Logger } from './logger'
 import { createUserService } from './users/service'
@@ -38,6 +40,10 @@ export const createApp = ({ config, sql, logger }: AppDependencies) => {
       set.headers['x-request-id'] = requestIdFrom(request.headers.get('x-request-id'))
     })
     .onParse(parseJsonBody(config.bodyLimit))
+    .onTransform(({ request }) => {
+      const errors = malformedQueryParameters(request.url)
+      if (errors.length > 0) throw new Problem(422, 'The request does not fit the schema', { errors })
+    })
     .onError(handleErrors(logger, () => app.routes))
     .use(apiDocs())
     .get('/', () => ({ status: 'ok' }), {

@@ -32,6 +32,24 @@ const RULES: Record<string, string> = {
 
 const env = TypeCompiler.Compile(EnvSchema)
 
+// Values that may hold a password are named, never echoed.
+const SECRET = new Set(['DATABASE_URL'])
+
+/** postgres.js reads the URL with `new URL` and decodes user and password: it must survive both. */
+const isUsableUrl = (value: string) => {
+  try {
+    const url = new URL(value)
+    decodeURIComponent(url.username)
+    decodeURIComponent(url.password)
+    return url.hostname !== '' || url.searchParams.has('host')
+  } catch {
+    return false
+  }
+}
+
+const problemLine = (name: string, value: string | undefined, rule: string) =>
+  `invalid configuration: ${name}${SECRET.has(name) ? '' : `=${JSON.stringify(value ?? '')}`} ${rule}`
+
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
 export interface Config {
@@ -59,15 +77,14 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
     const value = source[key]
     if (value !== undefined && value !== '') raw[key] = value
   }
-  if (!env.Check(raw)) {
-    const problems = new Map<string, string>()
-    for (const error of env.Errors(raw)) {
-      const name = error.path.slice(1)
-      if (!problems.has(name))
-        problems.set(name, `${name}=${JSON.stringify(raw[name] ?? '')} ${RULES[name] ?? describeRule(error.schema) ?? 'is not valid'}`)
-    }
-    throw new ConfigError([...problems.values()].map((problem) => `invalid configuration: ${problem}`))
+  const problems = new Map<string, string>()
+  for (const error of env.Errors(raw)) {
+    const name = error.path.slice(1)
+    if (!problems.has(name)) problems.set(name, problemLine(name, raw[name], RULES[name] ?? describeRule(error.schema) ?? 'is not valid'))
   }
+  if (raw.DATABASE_URL !== undefined && !problems.has('DATABASE_URL') && !isUsableUrl(raw.DATABASE_URL))
+    problems.set('DATABASE_URL', problemLine('DATABASE_URL', raw.DATABASE_URL, RULES.DATABASE_URL!))
+  if (problems.size > 0) throw new ConfigError([...problems.values()])
   const value: Static<typeof EnvSchema> = env.Decode(raw)
   return {
     port: value.PORT,

@@ -51,7 +51,9 @@ describe('configuration', () => {
     ['PORT', 'abc', 'invalid configuration: PORT="abc" must be an integer from 0 to 65535, written in decimal digits'],
     ['PORT', '70000', 'invalid configuration: PORT="70000" must be an integer from 0 to 65535, written in decimal digits'],
     ['LOG_LEVEL', 'verbose', 'invalid configuration: LOG_LEVEL="verbose" must be one of debug, info, warn, error'],
-    ['DATABASE_URL', 'mysql://x', 'invalid configuration: DATABASE_URL="mysql://x" must be a postgres:// or postgresql:// URL'],
+    ['DATABASE_URL', 'mysql://x', 'invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL'],
+    ['DATABASE_URL', 'postgres://u:%zz@127.0.0.1/test', 'invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL'],
+    ['DATABASE_URL', 'postgres://', 'invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL'],
     ['DATABASE_POOL_MAX', '0', 'invalid configuration: DATABASE_POOL_MAX="0" must be an integer from 1 to 1000, written in decimal digits'],
     ['BODY_LIMIT', '64k', 'invalid configuration: BODY_LIMIT="64k" must be an integer from 1 to 16777216, written in decimal digits'],
   ])('%s=%p: one line naming it', (name, value, line) => {

@@ -1,7 +1,23 @@
 import { describe, expect, test } from 'bun:test'
 import postgres from 'postgres'
 import { buildApp, call, createUser, expectProblem, logLines } from './support/http'
-import { testDatabase } from './support/database'
+import { serverUrl, testDatabase } from './support/database'
+
+/** Sends raw bytes to a listening app and returns the status line, headers and body. */
+const rawRequest = async (port: number, text: string) => {
+  const chunks: string[] = []
+  const { promise, resolve } = Promise.withResolvers<string>()
+  await Bun.connect({
+    hostname: '127.0.0.1',
+    port,
+    socket: {
+      open: (socket) => void socket.write(text),
+      data: (_, data) => void chunks.push(data.toString()),
+      close: () => resolve(chunks.join('')),
+    },
+  })
+  return promise
+}
 
 describe('X-Request-Id', () => {
   test('a sane client id is echoed, on success and on error', async () => {
@@ -29,6 +45,57 @@ describe('X-Request-Id', () => {
     expect(a).toMatch(/^[0-9a-f-]{36}$/)
     expect(b).toMatch(/^[0-9a-f-]{36}$/)
     expect(a).not.toBe(b)
+  })
+})
+
+describe('odd requests', () => {
+  test('a missing or broken Host header is still a proper problem (no stack, no 500)', async () => {
+    const { sql } = await testDatabase()
+    const server = buildApp(sql).listen({ port: 0, hostname: '127.0.0.1' })
+    try {
+      const port = server.server!.port!
+      for (const head of ['GET /nowhere HTTP/1.0\r\n', 'GET /nowhere HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n']) {
+        const reply = await rawRequest(port, `${head}\r\n`)
+        expect(reply).toStartWith('HTTP/1.1 404')
+        expect(reply.toLowerCase()).toContain('content-type: application/problem+json')
+        expect(reply).toContain('"detail":"No such resource"')
+      }
+      await createUser()
+      await createUser()
+      const listed = await rawRequest(port, 'GET /users?limit=1 HTTP/1.1\r\nHost: x:99999\r\nConnection: close\r\n\r\n')
+      expect(listed).toStartWith('HTTP/1.1 200')
+      expect(listed).toMatch(/\r\nlink: <\/users\?limit=1&after=\d+>; rel="next"\r\n/i)
+    } finally {
+      await server.stop(true)
+    }
+  })
+
+  test.each([
+    ['name', '/users?name=%E0%A4%A', 'name'],
+    ['email', '/users?email=a%ZZb@example.com', 'email'],
+    ['an unknown key', '/users?%ZZ=1', '%ZZ'],
+  ])('broken percent-encoding in %s: 422 naming it', async (_, path, field) => {
+    const body = expectProblem(await call('GET', path), 422)
+    expect(body.errors).toEqual([{ field, message: 'is not valid percent-encoding' }])
+  })
+
+  test('a bad path and a bad body: both listed', async () => {
+    const body = expectProblem(await call('PATCH', '/users/0', { json: { age: 'x', zz: 1 } }), 422)
+    expect(body.errors).toEqual([
+      { field: 'id', message: 'must be an integer from 1 to 9007199254740991, written in decimal digits' },
+      { field: 'zz', message: 'is not allowed' },
+      { field: 'age', message: 'must be a JSON integer' },
+    ])
+    const empty = expectProblem(await call('PATCH', '/users/abc', { json: {} }), 422)
+    expect(empty.errors!.map((error) => error.field)).toEqual(['id', 'body'])
+  })
+
+  test('at most 100 violations are listed, and long field names are cut to 100 characters', async () => {
+    const junk = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`junk${i}`, i]))
+    const many = expectProblem(await call('POST', '/users', { json: { ...junk, name: 'A', email: 'a@example.com', age: 3 } }), 422)
+    expect(many.errors).toHaveLength(100)
+    const long = expectProblem(await call('POST', '/users', { json: { ['k'.repeat(5000)]: 1, name: 'A', email: 'a@example.com', age: 3 } }), 422)
+    expect(long.errors).toEqual([{ field: 'k'.repeat(100), message: 'is not allowed' }])
   })
 })
 
@@ -99,8 +166,35 @@ describe('database unreachable', () => {
     expect(reply.text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|postgres/i)
   })
 
+  test('a host name that does not resolve: 503 as well', async () => {
+    const nowhere = postgres('postgres://postgres@db.invalid/none', { max: 1, connect_timeout: 2, onnotice: () => {} })
+    const reply = await call('GET', '/users/1', {}, buildApp(nowhere))
+    expect(expectProblem(reply, 503).detail).toBe('The database is unavailable; try again shortly')
+    await nowhere.end({ timeout: 1 })
+  })
+
   test('validation still comes first: 422 without the database', async () => {
     expectProblem(await call('GET', '/users/abc', {}, app), 422)
+  })
+})
+
+describe.skipIf(!serverUrl)('database too slow (PostgreSQL server)', () => {
+  test('a statement blocked past the statement timeout: 503, not a hang', async () => {
+    const { sql } = await testDatabase()
+    const user = await createUser()
+    const blocker = await sql.reserve()
+    try {
+      await blocker`begin`
+      await blocker`lock table users in access exclusive mode`
+      const started = performance.now()
+      const reply = await call('GET', `/users/${user.id}`)
+      expect(expectProblem(reply, 503).detail).toBe('The database is unavailable; try again shortly')
+      expect(reply.headers.get('retry-after')).toBe('5')
+      expect(performance.now() - started).toBeLessThan(15_000)
+    } finally {
+      await blocker`rollback`
+      blocker.release()
+    }
   })
 })
 

@@ -17,6 +17,9 @@ export interface Database {
 }
 
 const CLOSE_TIMEOUT_SECONDS = 5
+// A statement running longer is cancelled by the server (SQLSTATE 57014, answered 503) rather
+// than holding a request and a connection for ever.
+const STATEMENT_TIMEOUT_MS = 5000
 
 const clientOptions = (options: DatabaseOptions) => ({
   connect_timeout: 5,
@@ -27,7 +30,11 @@ const clientOptions = (options: DatabaseOptions) => ({
 /** The one `sql` client of the process, on the server in `url` or on the embedded database. */
 export const openDatabase = async (options: DatabaseOptions): Promise<Database> => {
   if (options.url) {
-    const sql = postgres(options.url, { ...clientOptions(options), max: options.poolMax })
+    const sql = postgres(options.url, {
+      ...clientOptions(options),
+      connection: { statement_timeout: STATEMENT_TIMEOUT_MS, ...clientOptions(options).connection },
+      max: options.poolMax,
+    })
     return { sql, kind: 'server', close: () => sql.end({ timeout: CLOSE_TIMEOUT_SECONDS }) }
   }
   const embedded = await startEmbeddedPostgres(options.dataDir)

@@ -1,9 +1,9 @@
-import { ParseError, ValidationError } from 'elysia'
+import { ParseError, ValidationError, type TSchema } from 'elysia'
 import { isDatabaseUnavailable } from '../db/errors'
 import type { Logger } from '../logger'
 import { allowedMethods } from './allowed-methods'
 import { Problem, problemResponse } from './problem'
-import { fieldErrors } from './validation-errors'
+import { fieldErrors, type UncheckedPart } from './validation-errors'
 
 const RETRY_AFTER_SECONDS = '5'
 
@@ -11,44 +11,75 @@ const RETRY_AFTER_SECONDS = '5'
 export const unavailable = (detail: string, extensions?: Record<string, unknown>) =>
   new Problem(503, detail, { headers: { 'retry-after': RETRY_AFTER_SECONDS }, extensions })
 
+interface RouteEntry {
+  method: string
+  path: string
+  hooks?: { query?: unknown; body?: unknown }
+}
+
 interface ErrorContext {
   error: unknown
   request: Request
+  path: string
+  route?: string
+  query?: unknown
+  body?: unknown
   set: { headers: Record<string, unknown> }
 }
 
-/** Any failure, as the contract's problem: the one place where errors become responses. */
-const toProblem = (error: unknown, request: Request, routes: () => readonly { method: string; path: string }[]): Problem | undefined => {
+const isSchema = (value: unknown): value is TSchema => typeof value === 'object' && value !== null
+
+// Elysia checks the path, then the query, then the body, and stops at the first that fails;
+// the client is owed every violation, so the parts after a failed one are checked here.
+const uncheckedParts = (error: ValidationError, context: ErrorContext, routes: readonly RouteEntry[]): UncheckedPart[] => {
+  const route = routes.find((entry) => entry.method === context.request.method && entry.path === context.route)
+  const later = { params: ['query', 'body'], query: ['body'] }[error.type as string] ?? []
+  const parts: UncheckedPart[] = []
+  for (const part of later as ('query' | 'body')[]) {
+    const schema = route?.hooks?.[part]
+    if (isSchema(schema)) parts.push({ schema, value: context[part] })
+  }
+  return parts
+}
+
+/** Any failure, as the contract's problem; undefined for an unexpected one. */
+const toProblem = (context: ErrorContext, routes: readonly RouteEntry[]): Problem | undefined => {
+  const { error, request } = context
   if (error instanceof ParseError && error.cause instanceof Problem) return error.cause
   if (error instanceof Problem) return error
-  if (error instanceof ValidationError) return new Problem(422, 'The request does not fit the schema', { errors: fieldErrors(error) })
+  if (error instanceof ValidationError)
+    return new Problem(422, 'The request does not fit the schema', { errors: fieldErrors(error, uncheckedParts(error, context, routes)) })
   if (error instanceof ParseError) return new Problem(400, 'The request body is not valid JSON')
-  const status = (error as { status?: unknown } | null)?.status
-  if (status === 404) {
-    const allow = allowedMethods(routes(), new URL(request.url).pathname)
+  if ((error as { status?: unknown } | null)?.status === 404) {
+    const allow = allowedMethods(routes, context.path)
     return allow.length > 0
       ? new Problem(405, `${request.method} is not allowed here`, { headers: { allow: allow.join(', ') } })
       : new Problem(404, 'No such resource')
   }
-  if (isDatabaseUnavailable(error))
-    return unavailable('The database is unavailable; try again shortly')
+  if (isDatabaseUnavailable(error)) return unavailable('The database is unavailable; try again shortly')
 }
 
+const INTERNAL = new Problem(500, 'Something went wrong on our side; the request id identifies it in our logs')
+
 /**
- * Elysia's `onError` for the whole app. Unexpected errors are logged with the request id and
- * answered with a generic 500 that says nothing of their cause.
+ * Elysia's `onError` for the whole app: the one place where errors become responses. Unexpected
+ * errors are logged with the request id and answered with a generic 500 that says nothing of
+ * their cause.
  */
-export const handleErrors =
-  (logger: Logger, routes: () => readonly { method: string; path: string }[]) =>
-  ({ error, request, set }: ErrorContext): Response => {
-    const requestId = String(set.headers['x-request-id'] ?? '')
-    const headers = { 'x-request-id': requestId }
-    const problem = toProblem(error, request, routes)
-    if (problem) {
-      if (problem.status === 503) logger.warn('database unavailable', { request_id: requestId, error: String(error) })
-      return problemResponse(problem, headers)
-    }
-    const { name, message, stack } = error instanceof Error ? error : { name: 'Error', message: String(error), stack: undefined }
-    logger.error('unexpected error', { request_id: requestId, error: { name, message, stack } })
-    return problemResponse(new Problem(500, 'Something went wrong on our side; the request id identifies it in our logs'), headers)
+export const handleErrors = (logger: Logger, routes: () => readonly RouteEntry[]) => (context: ErrorContext): Response => {
+  const requestId = String(context.set.headers['x-request-id'] ?? '')
+  const headers = { 'x-request-id': requestId }
+  const log = (message: string, error: unknown) => {
+    const { name, message: text, stack } = error instanceof Error ? error : { name: 'Error', message: String(error), stack: undefined }
+    logger.error(message, { request_id: requestId, error: { name, message: text, stack } })
   }
+  let problem: Problem | undefined
+  try {
+    problem = toProblem(context, routes())
+  } catch (failure) {
+    log('error handler failed', failure)
+  }
+  if (problem?.status === 503) logger.warn('database unavailable', { request_id: requestId, error: String(context.error) })
+  if (!problem) log('unexpected error', context.error)
+  return problemResponse(problem ?? INTERNAL, headers)
+}

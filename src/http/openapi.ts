@@ -1,8 +1,9 @@
 import { t, type TSchema } from 'elysia'
+import { MAX_FIELD_ERRORS, MAX_FIELD_NAME_LENGTH } from './problem'
 import { jsonInteger } from './strict-types'
 
 const FieldError = t.Object({
-  field: t.String({ maxLength: 100, description: 'The body field, path parameter or query parameter at fault.' }),
+  field: t.String({ maxLength: MAX_FIELD_NAME_LENGTH, description: 'The body field, path parameter or query parameter at fault.' }),
   message: t.String({ maxLength: 200 }),
 })
 
@@ -12,7 +13,7 @@ export const ProblemSchema = t.Object({
   title: t.String({ maxLength: 100, example: 'Not Found' }),
   status: jsonInteger({ minimum: 400, maximum: 599, example: 404 }),
   detail: t.String({ maxLength: 500, example: 'User not found' }),
-  errors: t.Optional(t.Array(FieldError, { maxItems: 100, description: 'Every violated rule, one per field.' })),
+  errors: t.Optional(t.Array(FieldError, { maxItems: MAX_FIELD_ERRORS, description: 'Every violated rule, one per field.' })),
 })
 
 const PROBLEMS: Record<number, string> = {

@@ -1,5 +1,10 @@
 /** RFC 9457 problem details: the one shape of every error this service answers. */
 
+/** At most this many field errors are listed; the OpenAPI document says so too. */
+export const MAX_FIELD_ERRORS = 100
+/** Field names are echoed up to this many characters. */
+export const MAX_FIELD_NAME_LENGTH = 100
+
 /** One violated rule: `field` names the body field, path parameter or query parameter at fault. */
 export interface FieldError {
   field: string

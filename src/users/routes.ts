@@ -7,10 +7,12 @@ const LINK = { Link: { description: 'The next page: `</users?...&after=N>; rel="
 const LOCATION = { Location: { description: 'The new user: `/users/{id}`.', schema: t.String() } }
 
 /** The next page's URL: the same filters and limit, `after` the last id of this page. */
-const nextPageLink = (url: string, after: number) => {
-  const { pathname, searchParams } = new URL(url)
-  searchParams.set('after', String(after))
-  return `<${pathname}?${searchParams}>; rel="next"`
+const nextPageLink = (path: string, url: string, after: number) => {
+  // Only the query string of the URL is read: with a broken Host header, the rest is not a URL.
+  const query = url.includes('?') ? url.slice(url.indexOf('?') + 1).split('#', 1)[0] : ''
+  const params = new URLSearchParams(query)
+  params.set('after', String(after))
+  return `<${path}?${params}>; rel="next"`
 }
 
 /** `/users`: validation and HTTP shape here, every rule in the service. */
@@ -36,9 +38,9 @@ export const usersRoutes = (users: UserService) =>
     )
     .get(
       '',
-      async ({ query, request, set }) => {
+      async ({ query, path, request, set }) => {
         const page = await users.list(query)
-        if (page.nextAfter !== undefined) set.headers.link = nextPageLink(request.url, page.nextAfter)
+        if (page.nextAfter !== undefined) set.headers.link = nextPageLink(path, request.url, page.nextAfter)
         return page.users
       },
       {
