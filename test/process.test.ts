@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { serverUrl } from './support/database'
-import { runMain, startService, underTest } from './support/process'
+import { binaryDir, runMain, startService, underTest } from './support/process'
 import pkg from '../package.json'
 
 // Each test starts processes that open a database: seconds each on a small machine.
@@ -117,6 +117,21 @@ describe(`the service process (${underTest})`, () => {
     expect(result.code).toBe(2)
     expect(result.stdout).toBe('')
     expect(result.stderr).toStartWith('usage: users-api [command]')
+  })
+
+  test.skipIf(!binaryDir)('the binary ignores .env and bunfig.toml in its working directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'users-api-dotenv-'))
+    await Bun.write(join(binaryDir!, '.env'), 'PORT=abc\nLOG_LEVEL=verbose\n')
+    await Bun.write(join(binaryDir!, 'bunfig.toml'), 'preload = ["./missing.ts"]\n')
+    try {
+      const result = await runMain(['migrate'], { ...embedded, DATA_DIR: dir })
+      expect(result.stderr).toBe('')
+      expect(result.code).toBe(0)
+    } finally {
+      rmSync(join(binaryDir!, '.env'))
+      rmSync(join(binaryDir!, 'bunfig.toml'))
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test('--help and --version', async () => {

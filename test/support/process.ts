@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs'
+import { copyFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -7,9 +7,12 @@ import { join } from 'node:path'
  * from an empty directory as a user who copied it there would.
  */
 const binary = process.env.USERS_API_BIN
-const command = binary ? [binary] : ['bun', join(import.meta.dir, '..', '..', 'src', 'main.ts')]
 const cwd = binary ? mkdtempSync(join(tmpdir(), 'users-api-bin-')) : undefined
-export const underTest = binary ? `the binary ${binary}` : 'bun src/main.ts'
+if (binary) copyFileSync(binary, join(cwd!, 'users-api'))
+const command = binary ? [join(cwd!, 'users-api')] : ['bun', join(import.meta.dir, '..', '..', 'src', 'main.ts')]
+/** The directory the binary runs in (undefined when testing `bun src/main.ts`). */
+export const binaryDir = cwd
+export const underTest = binary ? `the binary ${binary}, copied alone into ${cwd}` : 'bun src/main.ts'
 
 export interface Service {
   url: string

@@ -1,0 +1,26 @@
+# syntax=docker/dockerfile:1
+# Build: the official Bun image at the project's pinned version compiles one self-contained binary.
+FROM oven/bun:1.4.5 AS build
+WORKDIR /src
+COPY package.json bun.lock bunfig.toml tsconfig.json ./
+RUN bun install --frozen-lockfile
+COPY src ./src
+COPY migrations ./migrations
+RUN bun run build && mkdir -p /out/data
+
+# Run: distroless (glibc, no shell, non-root); the binary is the only program in the image.
+FROM gcr.io/distroless/base-debian12:nonroot
+WORKDIR /app
+COPY --from=build /src/dist/users-api /app/users-api
+COPY --from=build --chown=nonroot:nonroot /out/data /data
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=8000 \
+    DATA_DIR=/data
+EXPOSE 8000
+# The embedded database (used when DATABASE_URL is unset) keeps its files here.
+VOLUME ["/data"]
+USER nonroot
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 CMD ["/app/users-api", "healthcheck"]
+ENTRYPOINT ["/app/users-api"]
+CMD ["serve"]
