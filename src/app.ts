@@ -1,50 +1,81 @@
+import { cors } from '@elysiajs/cors'
 import { Elysia, t } from 'elysia'
 import type { Sql } from 'postgres'
 import type { Config } from './config'
-import { handleErrors, unavailable } from './http/error-handler'
+import { withDeadline } from './db/deadline'
 import { apiDocs } from './http/docs'
+import { handleErrors, unavailable } from './http/error-handler'
 import { parseJsonBody } from './http/json-body'
 import { jsonResponse, responses } from './http/openapi'
 import { Problem } from './http/problem'
 import { malformedQueryParameters } from './http/query-encoding'
+import { createRateLimiter } from './http/rate-limit'
 import { requestIdFrom } from './http/request-id'
+import { securityHeaders } from './http/security-headers'
 import type { Logger } from './logger'
 import { createUserService } from './users/service'
 import { usersRoutes } from './users/routes'
 
+/** What the process knows about itself, which readiness and the user routes depend on. */
+export interface ServiceState {
+  /** The schema is migrated: user routes can work. */
+  migrated: boolean
+  /** Shutting down: readiness fails so load balancers stop sending traffic. */
+  draining: boolean
+}
+
 export interface AppDependencies {
-  config: Pick<Config, 'bodyLimit'>
+  config: Pick<Config, 'bodyLimit' | 'requestTimeout' | 'rateLimit' | 'rateLimitWindow' | 'corsOrigins'>
   sql: Sql
   logger: Logger
+  state?: ServiceState
 }
 
 const READY_TIMEOUT_MS = 2000
 
-const databaseAnswers = async (sql: Sql) => {
-  let timer: Timer | undefined
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(resolve, READY_TIMEOUT_MS, false)))
-  try {
-    return await Promise.race([sql`select 1`.then(() => true), timeout])
-  } catch {
-    return false
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
 /** The whole HTTP service on one `sql` client; tests build their own with it. */
-export const createApp = ({ config, sql, logger }: AppDependencies) => {
+export const createApp = ({ config, sql, logger, state = { migrated: true, draining: false } }: AppDependencies) => {
   const app = new Elysia({ normalize: false })
+  const started = new WeakMap<Request, number>()
+  const overLimit = config.rateLimit > 0 ? createRateLimiter({ limit: config.rateLimit, windowSeconds: config.rateLimitWindow }) : undefined
+
   return app
-    .onRequest(({ request, set }) => {
+    .onRequest(({ request, set, server }) => {
+      started.set(request, performance.now())
       set.headers['x-request-id'] = requestIdFrom(request.headers.get('x-request-id'))
+      Object.assign(set.headers, securityHeaders(request.url))
+      const wait = overLimit?.(server?.requestIP(request)?.address ?? 'unknown')
+      if (wait !== undefined) throw new Problem(429, 'Too many requests from this client; slow down', { headers: { 'retry-after': String(wait) } })
     })
+    .use(
+      config.corsOrigins.length > 0
+        ? cors({
+            origin: config.corsOrigins,
+            credentials: false,
+            methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+            allowedHeaders: ['content-type', 'x-request-id'],
+            exposeHeaders: ['x-request-id', 'location', 'link', 'retry-after'],
+            maxAge: 600,
+          })
+        : new Elysia(),
+    )
     .onParse(parseJsonBody(config.bodyLimit))
     .onTransform(({ request }) => {
       const errors = malformedQueryParameters(request.url)
       if (errors.length > 0) throw new Problem(422, 'The request does not fit the schema', { errors })
     })
     .onError(handleErrors(logger, () => app.routes))
+    .onAfterResponse(({ request, route, path, set, responseValue }) => {
+      const status = responseValue instanceof Response ? responseValue.status : typeof set.status === 'number' ? set.status : 200
+      const start = started.get(request)
+      logger.info('request', {
+        request_id: set.headers['x-request-id'],
+        method: request.method,
+        route: route || path,
+        status,
+        duration_ms: start === undefined ? undefined : Math.round((performance.now() - start) * 100) / 100,
+      })
+    })
     .use(apiDocs())
     .get('/', () => ({ status: 'ok' }), {
       detail: {
@@ -56,18 +87,28 @@ export const createApp = ({ config, sql, logger }: AppDependencies) => {
     .get(
       '/readyz',
       async () => {
-        if (await databaseAnswers(sql)) return { status: 'ok', database: 'ok' }
-        throw unavailable('The database cannot be reached', { database: 'down' })
+        if (state.draining) throw unavailable('The service is shutting down', { database: 'unknown' })
+        if (!state.migrated) throw unavailable('The database is not ready yet', { database: 'down' })
+        try {
+          await withDeadline(sql`select 1`, Math.min(READY_TIMEOUT_MS, config.requestTimeout))
+        } catch {
+          throw unavailable('The database cannot be reached', { database: 'down' })
+        }
+        return { status: 'ok', database: 'ok' }
       },
       {
         detail: {
-          summary: 'Readiness: the database answers',
+          summary: 'Readiness: the database answers and the service is not shutting down',
           tags: ['health'],
           responses: responses({ 200: jsonResponse('Ready.', t.Object({ status: t.String({ enum: ['ok'] }), database: t.String({ enum: ['ok'] }) })) }, 503),
         },
       },
     )
-    .use(usersRoutes(createUserService(sql)))
+    .onBeforeHandle(() => {
+      // Until the migrations have run (the database was down at start-up), the tables may not exist.
+      if (!state.migrated) throw unavailable('The database is not ready yet; try again shortly')
+    })
+    .use(usersRoutes(createUserService(sql, { timeoutMs: config.requestTimeout })))
 }
 
 export type App = ReturnType<typeof createApp>

@@ -12,6 +12,13 @@ const EnvSchema = t.Object({
   LOG_LEVEL: t.Union(LOG_LEVELS.map((level) => t.Literal(level))),
   DATABASE_POOL_MAX: decimalInteger({ minimum: 1, maximum: 1000 }),
   BODY_LIMIT: decimalInteger({ minimum: 1, maximum: 16 * 1024 * 1024 }),
+  DATABASE_PREPARE: t.Union([t.Literal('true'), t.Literal('false')]),
+  REQUEST_TIMEOUT: decimalInteger({ minimum: 100, maximum: 600_000 }),
+  SHUTDOWN_TIMEOUT: decimalInteger({ minimum: 0, maximum: 600_000 }),
+  IDLE_TIMEOUT: decimalInteger({ minimum: 1, maximum: 255 }),
+  RATE_LIMIT: decimalInteger({ minimum: 0, maximum: 1_000_000 }),
+  RATE_LIMIT_WINDOW: decimalInteger({ minimum: 1, maximum: 86_400 }),
+  CORS_ORIGINS: t.Optional(t.String({ pattern: '^(https?://[^\\s,/]+)(,https?://[^\\s,/]+)*$' })),
 })
 
 const DEFAULTS = {
@@ -21,6 +28,12 @@ const DEFAULTS = {
   LOG_LEVEL: 'info',
   DATABASE_POOL_MAX: '10',
   BODY_LIMIT: '65536',
+  DATABASE_PREPARE: 'true',
+  REQUEST_TIMEOUT: '5000',
+  SHUTDOWN_TIMEOUT: '10000',
+  IDLE_TIMEOUT: '10',
+  RATE_LIMIT: '0',
+  RATE_LIMIT_WINDOW: '60',
 }
 
 const RULES: Record<string, string> = {
@@ -28,6 +41,8 @@ const RULES: Record<string, string> = {
   DATABASE_URL: 'must be a postgres:// or postgresql:// URL',
   DATA_DIR: 'must not be empty',
   LOG_LEVEL: `must be one of ${LOG_LEVELS.join(', ')}`,
+  DATABASE_PREPARE: 'must be true or false',
+  CORS_ORIGINS: 'must be a comma-separated list of origins such as https://app.example.com',
 }
 
 const env = TypeCompiler.Compile(EnvSchema)
@@ -60,6 +75,19 @@ export interface Config {
   logLevel: LogLevel
   databasePoolMax: number
   bodyLimit: number
+  /** False behind PgBouncer in transaction mode, which cannot keep prepared statements. */
+  databasePrepare: boolean
+  /** Milliseconds a request may wait for the database (pool and statement) before a 503. */
+  requestTimeout: number
+  /** Milliseconds in-flight requests get to finish after SIGTERM/SIGINT. */
+  shutdownTimeout: number
+  /** Seconds a connection may sit idle (or trickle a request) before it is closed. */
+  idleTimeout: number
+  /** Requests per client address per `rateLimitWindow` seconds; 0: no limit. */
+  rateLimit: number
+  rateLimitWindow: number
+  /** Origins allowed to call the API from a browser; empty: no CORS headers at all. */
+  corsOrigins: string[]
 }
 
 /** The start-up refusal: one line per bad variable, naming it. */
@@ -94,5 +122,12 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
     logLevel: value.LOG_LEVEL,
     databasePoolMax: value.DATABASE_POOL_MAX,
     bodyLimit: value.BODY_LIMIT,
+    databasePrepare: value.DATABASE_PREPARE === 'true',
+    requestTimeout: value.REQUEST_TIMEOUT,
+    shutdownTimeout: value.SHUTDOWN_TIMEOUT,
+    idleTimeout: value.IDLE_TIMEOUT,
+    rateLimit: value.RATE_LIMIT,
+    rateLimitWindow: value.RATE_LIMIT_WINDOW,
+    corsOrigins: value.CORS_ORIGINS ? value.CORS_ORIGINS.split(',') : [],
   }
 }

@@ -1,14 +1,28 @@
+import pino, { type DestinationStream } from 'pino'
 import type { LogLevel } from './config'
-
-const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 }
 
 export type Logger = Record<LogLevel, (message: string, fields?: Record<string, unknown>) => void>
 
-/** One JSON object per line on stdout, at `level` and above. */
-export const createLogger = (level: LogLevel, write: (line: string) => void = (line) => process.stdout.write(line)): Logger => {
-  const at = (name: LogLevel) => (message: string, fields: Record<string, unknown> = {}) => {
-    if (RANK[name] < RANK[level]) return
-    write(`${JSON.stringify({ time: new Date().toISOString(), level: name, message, ...fields })}\n`)
+/**
+ * JSON lines on stdout through pino, at `level` and above: `time`, `level`, `message`, then the
+ * fields. Written synchronously and in this thread: pino's worker-thread transports do not work
+ * in a compiled binary, and a line must not be lost when the process exits.
+ */
+export const createLogger = (level: LogLevel, destination: DestinationStream = pino.destination({ dest: 1, sync: true })): Logger => {
+  const log = pino(
+    {
+      level,
+      base: undefined,
+      messageKey: 'message',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  )
+  return {
+    debug: (message, fields = {}) => log.debug(fields, message),
+    info: (message, fields = {}) => log.info(fields, message),
+    warn: (message, fields = {}) => log.warn(fields, message),
+    error: (message, fields = {}) => log.error(fields, message),
   }
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
 }

@@ -3,9 +3,10 @@
  * The service's command line (see USAGE). Settings come from the environment, validated before
  * anything starts.
  */
-import { createApp } from './app'
+import { createApp, type ServiceState } from './app'
 import { ConfigError, loadConfig, type Config } from './config'
-import { openDatabase } from './db/connect'
+import { openDatabase, type Database } from './db/connect'
+import { isDatabaseUnavailable } from './db/errors'
 import { migrate } from './db/migrate'
 import { createLogger, type Logger } from './logger'
 import pkg from '../package.json'
@@ -28,7 +29,30 @@ const databaseOptions = (config: Config) => ({
   url: config.databaseUrl,
   dataDir: config.dataDir,
   poolMax: config.databasePoolMax,
+  prepare: config.databasePrepare,
+  statementTimeoutMs: config.requestTimeout,
 })
+
+const MIGRATION_RETRY_MS = 1000
+
+/**
+ * Applies the migrations, retrying while the database is unreachable: a service started before
+ * its database answers 503 until then, and recovers without a restart.
+ */
+const migrateWhenReachable = async (database: Database, state: ServiceState, logger: Logger) => {
+  for (let attempt = 1; !state.draining; attempt++) {
+    try {
+      const applied = await migrate(database.sql)
+      state.migrated = true
+      logger.info('migrations applied', { database: database.kind, applied })
+      return
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error
+      if (attempt === 1) logger.warn('database unavailable; retrying migrations', { error: String(error) })
+      await Bun.sleep(MIGRATION_RETRY_MS)
+    }
+  }
+}
 
 const migrateOnly = async (config: Config, logger: Logger) => {
   const database = await openDatabase(databaseOptions(config))
@@ -54,18 +78,39 @@ const healthcheck = async (config: Config) => {
 
 const serve = async (config: Config, logger: Logger) => {
   const database = await openDatabase(databaseOptions(config))
-  const applied = await migrate(database.sql)
-  const app = createApp({ config, sql: database.sql, logger }).listen({ port: config.port, hostname: config.host })
-  logger.info('listening', { url: `http://${config.host}:${app.server!.port}`, database: database.kind, migrations_applied: applied })
+  const state: ServiceState = { migrated: false, draining: false }
+  // The embedded database lives in this process: if it cannot migrate, nothing will fix that.
+  if (database.kind === 'embedded') await migrateWhenReachable(database, state, logger)
+  const app = createApp({ config, sql: database.sql, logger, state }).listen({
+    port: config.port,
+    hostname: config.host,
+    idleTimeout: config.idleTimeout,
+  })
+  const server = app.server!
+  logger.info('listening', { url: `http://${config.host}:${server.port}`, database: database.kind })
+  const migrating = state.migrated ? Promise.resolve() : migrateWhenReachable(database, state, logger)
+  migrating.catch((error) => {
+    logger.error('migrations failed', { error: error instanceof Error ? error.message : String(error) })
+    process.exit(1)
+  })
 
-  const stop = async (signal: string) => {
-    logger.info('shutting down', { signal })
-    await app.stop()
+  // Readiness fails first, so a load balancer stops sending; requests in flight get
+  // SHUTDOWN_TIMEOUT to finish; then the pool is closed (with its own timeout) and we exit 0.
+  const shutdown = async (signal: string) => {
+    if (state.draining) return
+    state.draining = true
+    logger.info('shutting down', { signal, in_flight: server.pendingRequests })
+    const drained = await Promise.race([server.stop(false).then(() => true), Bun.sleep(config.shutdownTimeout).then(() => false)])
+    if (!drained) {
+      logger.warn('shutdown timeout: closing the connections still open', { in_flight: server.pendingRequests })
+      await server.stop(true)
+    }
     await database.close()
+    logger.info('stopped', { drained })
     process.exit(0)
   }
-  process.once('SIGTERM', stop)
-  process.once('SIGINT', stop)
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
 }
 
 const main = async () => {

@@ -21,6 +21,13 @@ describe('configuration', () => {
       logLevel: 'info',
       databasePoolMax: 10,
       bodyLimit: 65536,
+      databasePrepare: true,
+      requestTimeout: 5000,
+      shutdownTimeout: 10000,
+      idleTimeout: 10,
+      rateLimit: 0,
+      rateLimitWindow: 60,
+      corsOrigins: [],
     })
   })
 
@@ -34,6 +41,13 @@ describe('configuration', () => {
         LOG_LEVEL: 'debug',
         DATABASE_POOL_MAX: '4',
         BODY_LIMIT: '1024',
+        DATABASE_PREPARE: 'false',
+        REQUEST_TIMEOUT: '2500',
+        SHUTDOWN_TIMEOUT: '30000',
+        IDLE_TIMEOUT: '30',
+        RATE_LIMIT: '100',
+        RATE_LIMIT_WINDOW: '10',
+        CORS_ORIGINS: 'https://app.example.com,http://localhost:5173',
       }),
     ).toEqual({
       port: 9000,
@@ -43,6 +57,13 @@ describe('configuration', () => {
       logLevel: 'debug',
       databasePoolMax: 4,
       bodyLimit: 1024,
+      databasePrepare: false,
+      requestTimeout: 2500,
+      shutdownTimeout: 30000,
+      idleTimeout: 30,
+      rateLimit: 100,
+      rateLimitWindow: 10,
+      corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
     })
     expect(loadConfig({ DATABASE_URL: '', PORT: '' }).databaseUrl).toBeUndefined()
   })
@@ -55,6 +76,10 @@ describe('configuration', () => {
     ['DATABASE_URL', 'postgres://u:%zz@127.0.0.1/test', 'invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL'],
     ['DATABASE_URL', 'postgres://', 'invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL'],
     ['DATABASE_POOL_MAX', '0', 'invalid configuration: DATABASE_POOL_MAX="0" must be an integer from 1 to 1000, written in decimal digits'],
+    ['DATABASE_PREPARE', 'no', 'invalid configuration: DATABASE_PREPARE="no" must be true or false'],
+    ['REQUEST_TIMEOUT', '5s', 'invalid configuration: REQUEST_TIMEOUT="5s" must be an integer from 100 to 600000, written in decimal digits'],
+    ['CORS_ORIGINS', '*', 'invalid configuration: CORS_ORIGINS="*" must be a comma-separated list of origins such as https://app.example.com'],
+    ['CORS_ORIGINS', 'https://a.example.com/path', 'invalid configuration: CORS_ORIGINS="https://a.example.com/path" must be a comma-separated list of origins such as https://app.example.com'],
     ['BODY_LIMIT', '64k', 'invalid configuration: BODY_LIMIT="64k" must be an integer from 1 to 16777216, written in decimal digits'],
   ])('%s=%p: one line naming it', (name, value, line) => {
     expect(problemsOf({ [name]: value })).toEqual([line])

@@ -218,7 +218,7 @@ describe('unexpected errors', () => {
       detail: 'Something went wrong on our side; the request id identifies it in our logs',
     })
     expect(reply.text).not.toMatch(/relation|users_away|select|\/work\/|\.ts/i)
-    const logged = logLines.filter((line) => line.request_id === 'trace-500')
+    const logged = logLines.filter((line) => line.request_id === 'trace-500' && line.level === 'error')
     expect(logged).toHaveLength(1)
     expect(logged[0]).toMatchObject({ level: 'error', message: 'unexpected error' })
     expect(logged[0]!.error.stack).toBeString()

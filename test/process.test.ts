@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { serverUrl } from './support/database'
-import { binaryDir, runMain, startService, underTest } from './support/process'
+import { binaryDir, runMain, startService, underTest, waitReady } from './support/process'
 import pkg from '../package.json'
 
 // Each test starts processes that open a database: seconds each on a small machine.
@@ -59,8 +59,9 @@ describe(`the service process (${underTest})`, () => {
       const read = await fetch(`${second.url}/users/${user.id}`)
       expect(read.status).toBe(200)
       expect(await read.json()).toEqual(user)
-      const listening = JSON.parse(second.lines.find((line) => line.includes('"listening"'))!)
-      expect(listening).toMatchObject({ database: 'embedded', migrations_applied: [] })
+      const events = second.lines.map((line) => JSON.parse(line))
+      expect(events.find((event) => event.message === 'migrations applied')).toMatchObject({ database: 'embedded', applied: [] })
+      expect(events.find((event) => event.message === 'listening')).toMatchObject({ database: 'embedded' })
     } finally {
       expect(await second.stop('SIGINT')).toBe(0)
     }
@@ -79,7 +80,8 @@ describe(`the service process (${underTest})`, () => {
       expect(JSON.parse(migrated.stdout)).toMatchObject({ database: 'server', applied: ['0001_create_users'] })
       const service = await startService(env)
       try {
-        expect(JSON.parse(service.lines[0]!)).toMatchObject({ message: 'listening', database: 'server', migrations_applied: [] })
+        expect(JSON.parse(service.lines[0]!)).toMatchObject({ message: 'listening', database: 'server' })
+        await waitReady(service.url)
         await exerciseUsers(service.url, 'server-smoke@example.com')
         expect((await runMain(['healthcheck'], { ...env, PORT: new URL(service.url).port })).code).toBe(0)
       } finally {

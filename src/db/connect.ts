@@ -6,6 +6,10 @@ export interface DatabaseOptions {
   url?: string
   dataDir: string
   poolMax: number
+  /** False behind PgBouncer in transaction mode. */
+  prepare?: boolean
+  /** The server cancels a statement running longer (SQLSTATE 57014, answered 503). */
+  statementTimeoutMs?: number
   /** Session settings for every connection, e.g. `search_path`. */
   connection?: Record<string, string>
 }
@@ -17,9 +21,7 @@ export interface Database {
 }
 
 const CLOSE_TIMEOUT_SECONDS = 5
-// A statement running longer is cancelled by the server (SQLSTATE 57014, answered 503) rather
-// than holding a request and a connection for ever.
-const STATEMENT_TIMEOUT_MS = 5000
+const DEFAULT_STATEMENT_TIMEOUT_MS = 5000
 
 const clientOptions = (options: DatabaseOptions) => ({
   connect_timeout: 5,
@@ -32,8 +34,10 @@ export const openDatabase = async (options: DatabaseOptions): Promise<Database> 
   if (options.url) {
     const sql = postgres(options.url, {
       ...clientOptions(options),
-      connection: { statement_timeout: STATEMENT_TIMEOUT_MS, ...clientOptions(options).connection },
+      // A stalled statement is cancelled by the server instead of holding a connection for ever.
+      connection: { statement_timeout: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS, ...clientOptions(options).connection },
       max: options.poolMax,
+      prepare: options.prepare ?? true,
     })
     return { sql, kind: 'server', close: () => sql.end({ timeout: CLOSE_TIMEOUT_SECONDS }) }
   }

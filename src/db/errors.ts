@@ -4,8 +4,10 @@ import postgres from 'postgres'
 export const isUniqueViolation = (error: unknown, constraint: string): boolean =>
   error instanceof postgres.PostgresError && error.code === '23505' && error.constraint_name === constraint
 
-// Errors postgres.js raises itself or passes on from the socket when the server cannot be used.
+// Errors postgres.js raises itself or passes on from the socket when the server cannot be used,
+// and our own deadline (./deadline.ts).
 const CONNECTION_ERRORS = new Set([
+  'DEADLINE_EXCEEDED',
   'CONNECTION_CLOSED',
   'CONNECTION_ENDED',
   'CONNECTION_DESTROYED',

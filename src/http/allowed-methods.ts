@@ -12,7 +12,9 @@ const patternOf = (path: string) =>
  */
 export const allowedMethods = (routes: readonly RouteEntry[], pathname: string): string[] => {
   const methods = new Set<string>()
-  for (const route of routes) if (route.method !== 'ALL' && patternOf(route.path).test(pathname)) methods.add(route.method)
+  // CORS preflight (OPTIONS on every path, when enabled) is not a method of the resource.
+  for (const route of routes)
+    if (route.method !== 'ALL' && route.method !== 'OPTIONS' && patternOf(route.path).test(pathname)) methods.add(route.method)
   // Bun answers HEAD for every GET route.
   if (methods.has('GET')) methods.add('HEAD')
   return [...methods].sort()

@@ -68,7 +68,9 @@ const INTERNAL = new Problem(500, 'Something went wrong on our side; the request
  */
 export const handleErrors = (logger: Logger, routes: () => readonly RouteEntry[]) => (context: ErrorContext): Response => {
   const requestId = String(context.set.headers['x-request-id'] ?? '')
-  const headers = { 'x-request-id': requestId }
+  // What the request gathered so far (request id, security and CORS headers) goes on the error too.
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(context.set.headers)) if (typeof value === 'string') headers[name] = value
   const log = (message: string, error: unknown) => {
     const { name, message: text, stack } = error instanceof Error ? error : { name: 'Error', message: String(error), stack: undefined }
     logger.error(message, { request_id: requestId, error: { name, message: text, stack } })

@@ -1,4 +1,5 @@
-import type { Sql } from 'postgres'
+import type { PendingQuery, Sql } from 'postgres'
+import { withDeadline } from '../db/deadline'
 import { isUniqueViolation } from '../db/errors'
 import { Problem } from '../http/problem'
 import {
@@ -55,18 +56,22 @@ const emailTakenOr = (error: unknown) =>
 
 const escapeLike = (value: string) => value.replace(/[\\%_]/g, '\\$&')
 
-/** The business rules for users, on top of the one `sql` client. */
-export const createUserService = (sql: Sql) => {
+/**
+ * The business rules for users, on top of the one `sql` client. Every query gives up after
+ * `timeoutMs` (a 503 for the client) instead of waiting for a stalled database or a full pool.
+ */
+export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }) => {
   const columns = sql`id, name, email, age, created_at, updated_at`
+  const run = <Q extends PendingQuery<any>>(query: Q) => withDeadline(query, timeoutMs)
 
   return {
     async create(input: CreateUserInput): Promise<User> {
       checkAge(input.age)
       try {
-        const [row] = await sql<UserRow[]>`
+        const [row] = await run(sql<UserRow[]>`
           insert into users (name, email, age)
           values (${input.name}, ${input.email}, ${input.age})
-          returning ${columns}`
+          returning ${columns}`)
         return toUser(row!)
       } catch (error) {
         throw emailTakenOr(error)
@@ -74,7 +79,7 @@ export const createUserService = (sql: Sql) => {
     },
 
     async get(id: number): Promise<User> {
-      const [row] = await sql<UserRow[]>`select ${columns} from users where id = ${id}`
+      const [row] = await run(sql<UserRow[]>`select ${columns} from users where id = ${id}`)
       if (!row) throw notFound()
       return toUser(row)
     },
@@ -82,7 +87,7 @@ export const createUserService = (sql: Sql) => {
     /** One page in id order; fetches one row more than asked to know whether another page exists. */
     async list(filters: ListUsersFilters): Promise<UserPage> {
       const limit = filters.limit ?? DEFAULT_PAGE_SIZE
-      const rows = await sql<UserRow[]>`
+      const rows = await run(sql<UserRow[]>`
         select ${columns} from users
         where id > ${filters.after ?? 0}
           ${filters.email === undefined ? sql`` : sql`and lower(email) = lower(${filters.email})`}
@@ -90,7 +95,7 @@ export const createUserService = (sql: Sql) => {
           ${filters.min_age === undefined ? sql`` : sql`and age >= ${filters.min_age}::int8`}
           ${filters.max_age === undefined ? sql`` : sql`and age <= ${filters.max_age}::int8`}
         order by id
-        limit ${limit + 1}`
+        limit ${limit + 1}`)
       const users = rows.slice(0, limit).map(toUser)
       return rows.length > limit ? { users, nextAfter: users.at(-1)!.id } : { users }
     },
@@ -98,14 +103,14 @@ export const createUserService = (sql: Sql) => {
     async update(id: number, changes: UpdateUserInput): Promise<User> {
       checkAge(changes.age)
       try {
-        const [row] = await sql<UserRow[]>`
+        const [row] = await run(sql<UserRow[]>`
           update users set
             name = coalesce(${changes.name ?? null}, name),
             email = coalesce(${changes.email ?? null}, email),
             age = coalesce(${changes.age ?? null}::int, age),
             updated_at = clock_timestamp()
           where id = ${id}
-          returning ${columns}`
+          returning ${columns}`)
         if (!row) throw notFound()
         return toUser(row)
       } catch (error) {
@@ -114,7 +119,7 @@ export const createUserService = (sql: Sql) => {
     },
 
     async remove(id: number): Promise<void> {
-      const { count } = await sql`delete from users where id = ${id}`
+      const { count } = await run(sql`delete from users where id = ${id}`)
       if (count === 0) throw notFound()
     },
   }

@@ -1,4 +1,4 @@
-import { createApp } from '../../src/app'
+import { createApp, type ServiceState } from '../../src/app'
 import { createLogger } from '../../src/logger'
 import { testDatabase } from './database'
 import type { Sql } from 'postgres'
@@ -8,8 +8,13 @@ export const BODY_LIMIT = 65_536
 /** Log lines the app wrote, parsed, for tests that check what was logged. */
 export const logLines: Record<string, any>[] = []
 
-export const buildApp = (sql: Sql) =>
-  createApp({ config: { bodyLimit: BODY_LIMIT }, sql, logger: createLogger('debug', (line) => logLines.push(JSON.parse(line))) })
+/** The settings the suite's app runs with: the defaults, but rate limiting on only where a test asks. */
+export const TEST_CONFIG = { bodyLimit: BODY_LIMIT, requestTimeout: 5000, rateLimit: 0, rateLimitWindow: 60, corsOrigins: [] as string[] }
+
+export const testLogger = () => createLogger('debug', { write: (line: string) => void logLines.push(JSON.parse(line)) })
+
+export const buildApp = (sql: Sql, config: Partial<typeof TEST_CONFIG> = {}, state?: ServiceState) =>
+  createApp({ config: { ...TEST_CONFIG, ...config }, sql, logger: testLogger(), state })
 
 let app: ReturnType<typeof buildApp> | undefined
 

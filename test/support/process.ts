@@ -72,3 +72,14 @@ export const startService = async (env: Record<string, string | undefined>): Pro
     },
   }
 }
+
+/** Polls `GET /readyz` until it answers 200; returns the milliseconds that took. */
+export const waitReady = async (url: string, timeoutMs = 20_000) => {
+  const start = performance.now()
+  while (performance.now() - start < timeoutMs) {
+    const status = await fetch(`${url}/readyz`).then((response) => response.status, () => 0)
+    if (status === 200) return performance.now() - start
+    await Bun.sleep(50)
+  }
+  throw new Error(`${url} not ready after ${timeoutMs} ms`)
+}

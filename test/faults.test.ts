@@ -1,0 +1,204 @@
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import postgres from 'postgres'
+import { startService, waitReady, type Service } from './support/process'
+import { createPrivatePostgres, privatePostgresAvailable, type PrivatePostgres } from './support/private-postgres'
+
+// Each test starts a service and stops or freezes its database: seconds each.
+setDefaultTimeout(120_000)
+
+const json = (method: string, body: unknown) => ({ method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+/** Status and headers of one request, or 0 when the connection itself failed. */
+const hit = async (url: string, init?: RequestInit) => {
+  const started = performance.now()
+  try {
+    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(15_000) })
+    const body = await response.text()
+    return { status: response.status, headers: response.headers, body, ms: performance.now() - started }
+  } catch {
+    return { status: 0, headers: new Headers(), body: '', ms: performance.now() - started }
+  }
+}
+
+/** Waits until `check` holds, polling; returns the milliseconds it took. */
+const until = async (check: () => Promise<boolean>, timeoutMs: number) => {
+  const started = performance.now()
+  while (performance.now() - started < timeoutMs) {
+    if (await check()) return performance.now() - started
+    await Bun.sleep(100)
+  }
+  throw new Error(`not within ${timeoutMs} ms`)
+}
+
+const expect503 = (reply: Awaited<ReturnType<typeof hit>>) => {
+  expect(reply.status).toBe(503)
+  expect(reply.headers.get('content-type')).toBe('application/problem+json')
+  expect(reply.headers.get('retry-after')).toBe('5')
+  expect(JSON.parse(reply.body)).toMatchObject({ type: 'about:blank', status: 503 })
+}
+
+/** Figures the closing note quotes; printed at the end of the file. */
+const figures: Record<string, string> = {}
+
+describe.skipIf(!privatePostgresAvailable)('database faults (a PostgreSQL of the test’s own)', () => {
+  let db: PrivatePostgres
+  let service: Service | undefined
+
+  beforeAll(async () => {
+    db = await createPrivatePostgres()
+  })
+
+  afterAll(async () => {
+    await service?.stop('SIGKILL')
+    db?.thaw()
+    db?.destroy()
+    console.log(`fault figures: ${JSON.stringify(figures)}`)
+  })
+
+  const env = () => ({ DATABASE_URL: db.url, REQUEST_TIMEOUT: '2000', DATABASE_POOL_MAX: '4', SHUTDOWN_TIMEOUT: '10000', LOG_LEVEL: 'info' })
+
+  test('started while the database is down: stays up, answers 503 fast, recovers without a restart', async () => {
+    service = await startService(env())
+    const ready = await hit(`${service.url}/readyz`)
+    expect503(ready)
+    expect(JSON.parse(ready.body).database).toBe('down')
+    const read = await hit(`${service.url}/users/1`)
+    expect503(read)
+    expect(read.ms).toBeLessThan(5000)
+    const create = await hit(`${service.url}/users`, json('POST', { name: 'Early', email: 'early@example.com', age: 30 }))
+    expect503(create)
+    figures.time_to_503_ms = `${Math.round(Math.max(ready.ms, read.ms, create.ms))}`
+
+    db.start()
+    const recovered = await until(async () => (await hit(`${service!.url}/readyz`)).status === 200, 10_000)
+    figures.time_to_recover_after_start_ms = `${Math.round(recovered)}`
+    const created = await hit(`${service.url}/users`, json('POST', { name: 'Later', email: 'later@example.com', age: 30 }))
+    expect(created.status).toBe(201)
+  })
+
+  test('database restarted and backends killed under load: only 503s while gone, all well within 10 s', async () => {
+    const url = service!.url
+    let stop = false
+    const statuses: number[] = []
+    let sequence = 0
+    const worker = async () => {
+      while (!stop) {
+        const n = sequence++
+        const reply = n % 2 === 0 ? await hit(`${url}/users?limit=5`) : await hit(`${url}/users`, json('POST', { name: `Load ${n}`, email: `load-${n}@example.com`, age: 30 }))
+        statuses.push(reply.status)
+      }
+    }
+    const load = Promise.all([worker(), worker(), worker(), worker()])
+    await Bun.sleep(500)
+    db.restart()
+    const afterRestart = await until(async () => (await hit(`${url}/users?limit=1`)).status === 200, 10_000)
+    await Bun.sleep(300)
+    const admin = postgres(db.url, { max: 1, onnotice: () => {} })
+    await admin`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'users-api'`
+    await admin.end({ timeout: 5 })
+    const afterKill = await until(async () => (await hit(`${url}/users?limit=1`)).status === 200, 10_000)
+    await Bun.sleep(300)
+    const mark = statuses.length
+    await Bun.sleep(1000)
+    stop = true
+    await load
+    expect(new Set(statuses)).toEqual(new Set(statuses.filter((status) => [200, 201, 503].includes(status))))
+    expect(statuses.filter((status) => status === 503).length).toBeGreaterThan(0)
+    const tail = statuses.slice(mark)
+    expect(tail.length).toBeGreaterThan(10)
+    expect(tail.every((status) => status === 200 || status === 201)).toBe(true)
+    figures.recover_after_restart_ms = `${Math.round(afterRestart)}`
+    figures.recover_after_terminate_ms = `${Math.round(afterKill)}`
+    figures.load_statuses = JSON.stringify(Object.fromEntries([...new Set(statuses)].map((s) => [s, statuses.filter((x) => x === s).length])))
+  })
+
+  test('database frozen, table locked, pool exhausted: every request answers 503 within the deadline', async () => {
+    const url = service!.url
+    const user = JSON.parse((await hit(`${url}/users`, json('POST', { name: 'Stall', email: 'stall@example.com', age: 30 }))).body)
+
+    // A lock: statements wait on the server; the pool (4) fills up with 10 concurrent requests.
+    const admin = postgres(db.url, { max: 1, onnotice: () => {} })
+    const locker = await admin.reserve()
+    await locker`begin`
+    await locker`lock table users in access exclusive mode`
+    const locked = await Promise.all(Array.from({ length: 10 }, () => hit(`${url}/users/${user.id}`)))
+    for (const reply of locked) expect503(reply)
+    expect(Math.max(...locked.map((reply) => reply.ms))).toBeLessThan(4000)
+    await locker`rollback`
+    locker.release()
+    await admin.end({ timeout: 5 })
+    expect((await hit(`${url}/users/${user.id}`)).status).toBe(200)
+
+    // Frozen: the server holds the connections open and says nothing, so only our deadline helps.
+    db.freeze()
+    try {
+      const frozen = await Promise.all(Array.from({ length: 6 }, () => hit(`${url}/users/${user.id}`)))
+      for (const reply of frozen) expect503(reply)
+      expect(Math.max(...frozen.map((reply) => reply.ms))).toBeLessThan(4000)
+      figures.frozen_max_answer_ms = `${Math.round(Math.max(...frozen.map((reply) => reply.ms)))}`
+    } finally {
+      db.thaw()
+    }
+    await until(async () => (await hit(`${url}/users/${user.id}`)).status === 200, 10_000)
+  })
+
+  test('SIGTERM: readiness fails, the in-flight request still gets its 200, exit code 0', async () => {
+    const url = service!.url
+    const user = JSON.parse((await hit(`${url}/users`, json('POST', { name: 'Drain', email: 'drain@example.com', age: 30 }))).body)
+    const admin = postgres(db.url, { max: 1, onnotice: () => {} })
+    const locker = await admin.reserve()
+    await locker`begin`
+    await locker`lock table users in access exclusive mode`
+    const inFlight = hit(`${url}/users/${user.id}`)
+    await Bun.sleep(300)
+    const exited = service!.stop('SIGTERM')
+    await Bun.sleep(300)
+    await locker`rollback`
+    locker.release()
+    await admin.end({ timeout: 5 })
+    const reply = await inFlight
+    expect(reply.status).toBe(200)
+    expect(JSON.parse(reply.body)).toEqual(user)
+    expect(await exited).toBe(0)
+    const events = service!.lines.map((line) => JSON.parse(line))
+    expect(events.find((event) => event.message === 'shutting down')).toMatchObject({ signal: 'SIGTERM', in_flight: 1 })
+    expect(events.find((event) => event.message === 'stopped')).toMatchObject({ drained: true })
+    expect((await hit(`${url}/`)).status).toBe(0)
+    figures.drained_in_flight = '1 of 1'
+    service = undefined
+  })
+
+  test('kill -9 during a stream of creates loses nothing a client saw as created', async () => {
+    service = await startService(env())
+    await waitReady(service.url)
+    const url = service.url
+    const acknowledged: string[] = []
+    let n = 0
+    let stop = false
+    const writer = async () => {
+      while (!stop) {
+        const email = `kill9-${n++}@example.com`
+        const reply = await hit(`${url}/users`, json('POST', { name: 'Kill Nine', email, age: 40 }))
+        if (reply.status === 201) acknowledged.push(email)
+      }
+    }
+    const writers = Promise.all([writer(), writer(), writer(), writer()])
+    await Bun.sleep(1500)
+    await service.stop('SIGKILL')
+    stop = true
+    await writers
+    service = undefined
+    expect(acknowledged.length).toBeGreaterThan(10)
+
+    const admin = postgres(db.url, { max: 1, onnotice: () => {} })
+    const stored = new Set((await admin`select email from users where email like 'kill9-%'`).map((row) => row.email as string))
+    const lost = acknowledged.filter((email) => !stored.has(email))
+    const [counts] = await admin<{ duplicates: string }[]>`select count(*) - count(distinct lower(email)) as duplicates from users`
+    const [ages] = await admin<{ out_of_range: string }[]>`select count(*) as out_of_range from users where age not between 1 and 120`
+    await admin.end({ timeout: 5 })
+    expect(lost).toEqual([])
+    expect(Number(counts!.duplicates)).toBe(0)
+    expect(Number(ages!.out_of_range)).toBe(0)
+    figures.kill9 = `${acknowledged.length} acknowledged, ${lost.length} lost`
+  })
+})
