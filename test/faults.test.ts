@@ -97,16 +97,18 @@ describe.skipIf(!privatePostgresAvailable)('database faults (a PostgreSQL of the
     await admin`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'users-api'`
     await admin.end({ timeout: 5 })
     const afterKill = await until(async () => (await hit(`${url}/users?limit=1`)).status === 200, 10_000)
-    await Bun.sleep(300)
+    // Connections the pool had before the kill may fail once more as they are found dead, within
+    // the 10 s the service has to recover; from then on, every request must succeed.
+    await Bun.sleep(2000)
     const mark = statuses.length
-    await Bun.sleep(1000)
+    await Bun.sleep(1500)
     stop = true
     await load
     expect(new Set(statuses)).toEqual(new Set(statuses.filter((status) => [200, 201, 503].includes(status))))
     expect(statuses.filter((status) => status === 503).length).toBeGreaterThan(0)
     const tail = statuses.slice(mark)
     expect(tail.length).toBeGreaterThan(10)
-    expect(tail.every((status) => status === 200 || status === 201)).toBe(true)
+    expect(tail.filter((status) => status !== 200 && status !== 201)).toEqual([])
     figures.recover_after_restart_ms = `${Math.round(afterRestart)}`
     figures.recover_after_terminate_ms = `${Math.round(afterKill)}`
     figures.load_statuses = JSON.stringify(Object.fromEntries([...new Set(statuses)].map((s) => [s, statuses.filter((x) => x === s).length])))
@@ -127,7 +129,7 @@ describe.skipIf(!privatePostgresAvailable)('database faults (a PostgreSQL of the
     await locker`rollback`
     locker.release()
     await admin.end({ timeout: 5 })
-    expect((await hit(`${url}/users/${user.id}`)).status).toBe(200)
+    await until(async () => (await hit(`${url}/users/${user.id}`)).status === 200, 10_000)
 
     // Frozen: the server holds the connections open and says nothing, so only our deadline helps.
     db.freeze()

@@ -2,8 +2,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import postgres from 'postgres'
-import { serverUrl } from './support/database'
+import { createServerDatabase, serverPrepare, serverUrl } from './support/database'
 import { binaryDir, runMain, startService, underTest, waitReady } from './support/process'
 import pkg from '../package.json'
 
@@ -68,13 +67,9 @@ describe(`the service process (${underTest})`, () => {
   })
 
   test.skipIf(!serverUrl)('on PostgreSQL: migrates, serves the users API, exits 0 on SIGTERM', async () => {
-    const schema = `users_api_process_${process.pid}`
-    const admin = postgres(serverUrl!, { max: 1, onnotice: () => {} })
-    await admin`create schema ${admin(schema)}`
+    const created = await createServerDatabase(serverUrl!, 'process')
     try {
-      const url = new URL(serverUrl!)
-      url.searchParams.set('search_path', schema)
-      const env = { DATABASE_URL: url.toString(), LOG_LEVEL: 'info' }
+      const env = { DATABASE_URL: created.url, DATABASE_PREPARE: String(serverPrepare), LOG_LEVEL: 'info' }
       const migrated = await runMain(['migrate'], env)
       expect(migrated.code).toBe(0)
       expect(JSON.parse(migrated.stdout)).toMatchObject({ database: 'server', applied: ['0001_create_users'] })
@@ -88,8 +83,7 @@ describe(`the service process (${underTest})`, () => {
         expect(await service.stop('SIGTERM')).toBe(0)
       }
     } finally {
-      await admin`drop schema ${admin(schema)} cascade`
-      await admin.end({ timeout: 5 })
+      await created.drop()
     }
   })
 

@@ -10,8 +10,6 @@ export interface DatabaseOptions {
   prepare?: boolean
   /** The server cancels a statement running longer (SQLSTATE 57014, answered 503). */
   statementTimeoutMs?: number
-  /** Session settings for every connection, e.g. `search_path`. */
-  connection?: Record<string, string>
 }
 
 export interface Database {
@@ -23,19 +21,16 @@ export interface Database {
 const CLOSE_TIMEOUT_SECONDS = 5
 const DEFAULT_STATEMENT_TIMEOUT_MS = 5000
 
-const clientOptions = (options: DatabaseOptions) => ({
-  connect_timeout: 5,
-  onnotice: () => {},
-  connection: { application_name: 'users-api', ...options.connection },
-})
+const COMMON = { connect_timeout: 5, onnotice: () => {} }
+const APPLICATION_NAME = 'users-api'
 
 /** The one `sql` client of the process, on the server in `url` or on the embedded database. */
 export const openDatabase = async (options: DatabaseOptions): Promise<Database> => {
   if (options.url) {
     const sql = postgres(options.url, {
-      ...clientOptions(options),
+      ...COMMON,
       // A stalled statement is cancelled by the server instead of holding a connection for ever.
-      connection: { statement_timeout: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS, ...clientOptions(options).connection },
+      connection: { application_name: APPLICATION_NAME, statement_timeout: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS },
       max: options.poolMax,
       prepare: options.prepare ?? true,
     })
@@ -43,7 +38,8 @@ export const openDatabase = async (options: DatabaseOptions): Promise<Database> 
   }
   const embedded = await startEmbeddedPostgres(options.dataDir)
   const sql = postgres({
-    ...clientOptions(options),
+    ...COMMON,
+    connection: { application_name: APPLICATION_NAME },
     host: embedded.socketDir,
     port: embedded.port,
     username: 'postgres',

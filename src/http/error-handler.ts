@@ -24,7 +24,7 @@ interface ErrorContext {
   route?: string
   query?: unknown
   body?: unknown
-  set: { headers: Record<string, unknown> }
+  set: { headers: Record<string, unknown>; status?: number | string }
 }
 
 const isSchema = (value: unknown): value is TSchema => typeof value === 'object' && value !== null
@@ -81,6 +81,8 @@ export const handleErrors = (logger: Logger, routes: () => readonly RouteEntry[]
   } catch (failure) {
     log('error handler failed', failure)
   }
+  // The request log reads the status from here.
+  context.set.status = (problem ?? INTERNAL).status
   if (problem?.status === 503) logger.warn('database unavailable', { request_id: requestId, error: String(context.error) })
   if (!problem) log('unexpected error', context.error)
   return problemResponse(problem ?? INTERNAL, headers)

@@ -6,8 +6,8 @@ import { openDatabase, type Database } from '../../src/db/connect'
 import { migrate } from '../../src/db/migrate'
 
 /**
- * The database the suite runs on: the server in `DATABASE_URL` (in a schema of its own, dropped
- * at the end) or, without it, an embedded one in a temporary directory.
+ * The database the suite runs on: the server in `DATABASE_URL` (in a database of its own,
+ * dropped at the end) or, without it, an embedded one in a temporary directory.
  */
 export interface TestDatabase {
   sql: Sql
@@ -18,17 +18,37 @@ let opened: Promise<TestDatabase & { close(): Promise<void> }> | undefined
 
 export const serverUrl = process.env.DATABASE_URL || undefined
 
+/**
+ * A fresh database on the server in `url`, for one test run or one test: a database rather than
+ * a schema, so that it works through PgBouncer in transaction mode too (which cannot keep a
+ * `search_path` per session).
+ */
+export const createServerDatabase = async (url: string, label = 'test') => {
+  const name = `users_api_${label}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`
+  const admin = postgres(url, { max: 1, onnotice: () => {}, prepare: serverPrepare })
+  await admin.unsafe(`create database ${name}`)
+  const databaseUrl = new URL(url)
+  databaseUrl.pathname = `/${name}`
+  return {
+    url: databaseUrl.toString(),
+    async drop() {
+      await admin.unsafe(`drop database if exists ${name} with (force)`)
+      await admin.end({ timeout: 5 })
+    },
+  }
+}
+
+/** False when the suite runs through PgBouncer in transaction mode (DATABASE_PREPARE=false). */
+export const serverPrepare = process.env.DATABASE_PREPARE !== 'false'
+
 const openServer = async (url: string) => {
-  const schema = `users_api_test_${process.pid}_${Date.now().toString(36)}`
-  const admin = postgres(url, { max: 1, onnotice: () => {} })
-  await admin`create schema ${admin(schema)}`
-  const database = await openDatabase({ url, dataDir: '', poolMax: 10, connection: { search_path: schema } })
+  const created = await createServerDatabase(url)
+  const database = await openDatabase({ url: created.url, dataDir: '', poolMax: 10, prepare: serverPrepare })
   return {
     ...database,
     async close() {
       await database.close()
-      await admin`drop schema ${admin(schema)} cascade`
-      await admin.end({ timeout: 5 })
+      await created.drop()
     },
   }
 }
