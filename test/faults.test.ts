@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import postgres from 'postgres'
 import { startService, waitReady, type Service } from './support/process'
 import { createPrivatePostgres, privatePostgresAvailable, type PrivatePostgres } from './support/private-postgres'
@@ -39,6 +42,7 @@ const expect503 = (reply: Awaited<ReturnType<typeof hit>>) => {
 
 /** Figures the closing note quotes; printed at the end of the file. */
 const figures: Record<string, string> = {}
+afterAll(() => console.log(`fault figures: ${JSON.stringify(figures)}`))
 
 describe.skipIf(!privatePostgresAvailable)('database faults (a PostgreSQL of the test’s own)', () => {
   let db: PrivatePostgres
@@ -52,7 +56,6 @@ describe.skipIf(!privatePostgresAvailable)('database faults (a PostgreSQL of the
     await service?.stop('SIGKILL')
     db?.thaw()
     db?.destroy()
-    console.log(`fault figures: ${JSON.stringify(figures)}`)
   })
 
   const env = () => ({ DATABASE_URL: db.url, REQUEST_TIMEOUT: '2000', DATABASE_POOL_MAX: '4', SHUTDOWN_TIMEOUT: '10000', LOG_LEVEL: 'info' })
@@ -202,5 +205,48 @@ describe.skipIf(!privatePostgresAvailable)('database faults (a PostgreSQL of the
     expect(Number(counts!.duplicates)).toBe(0)
     expect(Number(ages!.out_of_range)).toBe(0)
     figures.kill9 = `${acknowledged.length} acknowledged, ${lost.length} lost`
+  })
+})
+
+describe('the embedded database', () => {
+  test('kill -9 during a stream of creates loses nothing a client saw as created', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'users-api-kill9-'))
+    const env = { DATABASE_URL: undefined, DATA_DIR: dataDir, LOG_LEVEL: 'info' }
+    try {
+      const first = await startService(env)
+      const acknowledged: string[] = []
+      let n = 0
+      let stop = false
+      const writer = async () => {
+        while (!stop) {
+          const email = `kill9-embedded-${n++}@example.com`
+          const reply = await hit(`${first.url}/users`, json('POST', { name: 'Kill Nine', email, age: 40 }))
+          if (reply.status === 201) acknowledged.push(email)
+        }
+      }
+      const writers = Promise.all([writer(), writer(), writer(), writer()])
+      await Bun.sleep(1500)
+      await first.stop('SIGKILL')
+      stop = true
+      await writers
+      expect(acknowledged.length).toBeGreaterThan(10)
+
+      const second = await startService(env)
+      try {
+        const stored = new Set<string>()
+        for (let after = 0; ; ) {
+          const page = JSON.parse((await hit(`${second.url}/users?limit=1000&after=${after}`)).body) as { id: number; email: string }[]
+          for (const user of page) stored.add(user.email)
+          if (page.length < 1000) break
+          after = page.at(-1)!.id
+        }
+        expect(acknowledged.filter((email) => !stored.has(email))).toEqual([])
+        figures.kill9_embedded = `${acknowledged.length} acknowledged, 0 lost`
+      } finally {
+        await second.stop()
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true })
+    }
   })
 })
