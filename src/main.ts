@@ -20,8 +20,8 @@ commands:
   --help        show this text
   --version     print the version
 
-Settings come from the environment: PORT, HOST, DATABASE_URL, DATA_DIR, LOG_LEVEL,
-DATABASE_POOL_MAX, BODY_LIMIT (see the README).`
+Settings come from the environment (PORT, HOST, DATABASE_URL, DATA_DIR, LOG_LEVEL, ...):
+see the README's configuration table or .env.example.`
 
 const HEALTHCHECK_TIMEOUT_MS = 3000
 

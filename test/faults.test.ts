@@ -40,6 +40,19 @@ const expect503 = (reply: Awaited<ReturnType<typeof hit>>) => {
   expect(JSON.parse(reply.body)).toMatchObject({ type: 'about:blank', status: 503 })
 }
 
+/** Holds an exclusive lock on the users table from a connection of its own, until released. */
+const lockUsers = async (url: string) => {
+  const admin = postgres(url, { max: 1, onnotice: () => {} })
+  const locker = await admin.reserve()
+  await locker`begin`
+  await locker`lock table users in access exclusive mode`
+  return async () => {
+    await locker`rollback`
+    locker.release()
+    await admin.end({ timeout: 5 })
+  }
+}
+
 /** Figures the closing note quotes; printed at the end of the file. */
 const figures: Record<string, string> = {}
 afterAll(() => console.log(`fault figures: ${JSON.stringify(figures)}`))
@@ -122,16 +135,11 @@ describe.skipIf(!privatePostgresAvailable)('database faults (a PostgreSQL of the
     const user = JSON.parse((await hit(`${url}/users`, json('POST', { name: 'Stall', email: 'stall@example.com', age: 30 }))).body)
 
     // A lock: statements wait on the server; the pool (4) fills up with 10 concurrent requests.
-    const admin = postgres(db.url, { max: 1, onnotice: () => {} })
-    const locker = await admin.reserve()
-    await locker`begin`
-    await locker`lock table users in access exclusive mode`
+    const unlock = await lockUsers(db.url)
     const locked = await Promise.all(Array.from({ length: 10 }, () => hit(`${url}/users/${user.id}`)))
     for (const reply of locked) expect503(reply)
     expect(Math.max(...locked.map((reply) => reply.ms))).toBeLessThan(4000)
-    await locker`rollback`
-    locker.release()
-    await admin.end({ timeout: 5 })
+    await unlock()
     await until(async () => (await hit(`${url}/users/${user.id}`)).status === 200, 10_000)
 
     // Frozen: the server holds the connections open and says nothing, so only our deadline helps.
@@ -150,17 +158,12 @@ describe.skipIf(!privatePostgresAvailable)('database faults (a PostgreSQL of the
   test('SIGTERM: readiness fails, the in-flight request still gets its 200, exit code 0', async () => {
     const url = service!.url
     const user = JSON.parse((await hit(`${url}/users`, json('POST', { name: 'Drain', email: 'drain@example.com', age: 30 }))).body)
-    const admin = postgres(db.url, { max: 1, onnotice: () => {} })
-    const locker = await admin.reserve()
-    await locker`begin`
-    await locker`lock table users in access exclusive mode`
+    const unlock = await lockUsers(db.url)
     const inFlight = hit(`${url}/users/${user.id}`)
     await Bun.sleep(300)
     const exited = service!.stop('SIGTERM')
     await Bun.sleep(300)
-    await locker`rollback`
-    locker.release()
-    await admin.end({ timeout: 5 })
+    await unlock()
     const reply = await inFlight
     expect(reply.status).toBe(200)
     expect(JSON.parse(reply.body)).toEqual(user)
