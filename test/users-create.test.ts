@@ -106,6 +106,10 @@ describe('POST /users', () => {
     '@example.com',
     'a@-example.com',
     'a@example..com',
+    // The local part is a dot-atom, as `format: email` has it: no leading, trailing or doubled dot.
+    '.a@example.com',
+    'a.@example.com',
+    'a..b@example.com',
   ])('malformed email %p: 422', async (email) => {
     const body = expectProblem(await post(newUser({ email })), 422)
     expect(body.errors).toEqual([
