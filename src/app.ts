@@ -4,11 +4,12 @@ import type { Sql } from 'postgres'
 import type { Config } from './config'
 import { handleErrors, unavailable } from './http/error-handler'
 import { parseJsonBody } from './http/json-body'
-import { jsonResponse, responses } from './http/openapi'
+import { jsonResponse, openApiComponents, problemExample, problemWith, responses, retryAfterHeader } from './http/openapi'
 import { requestIdFrom } from './http/request-id'
 import type { Logger } from './logger'
 import { createUserService } from './users/service'
 import { usersRoutes } from './users/routes'
+import { User } from './users/schemas'
 import pkg from '../package.json'
 
 export interface AppDependencies {
@@ -18,6 +19,15 @@ export interface AppDependencies {
 }
 
 const READY_TIMEOUT_MS = 2000
+
+const ok = t.String({ enum: ['ok'], maxLength: 2 })
+
+const NOT_READY = problemWith(
+  'The database does not answer `select 1` within 2 s; retry after `Retry-After` seconds.',
+  t.Object({ database: t.String({ enum: ['down'], maxLength: 4 }) }),
+  { ...problemExample(503, 'The database cannot be reached'), database: 'down' },
+  retryAfterHeader,
+)
 
 const databaseAnswers = async (sql: Sql) => {
   let timer: Timer | undefined
@@ -47,14 +57,16 @@ export const createApp = ({ config, sql, logger }: AppDependencies) => {
         documentation: {
           info: { title: 'Users API', version: pkg.version, description: 'Create, list, read, update and delete users.' },
           tags: [{ name: 'users', description: 'The users resource' }, { name: 'health', description: 'Liveness and readiness' }],
+          components: openApiComponents({ User }),
         },
       }),
     )
     .get('/', () => ({ status: 'ok' }), {
       detail: {
-        summary: 'Liveness: the process answers; never touches the database',
+        summary: 'Liveness: the process answers',
+        description: 'Never touches the database.',
         tags: ['health'],
-        responses: responses({ 200: jsonResponse('Alive.', t.Object({ status: t.String({ enum: ['ok'] }) })) }),
+        responses: responses({ 200: jsonResponse('Alive.', t.Object({ status: ok }), { example: { status: 'ok' } }) }),
       },
     })
     .get(
@@ -66,8 +78,12 @@ export const createApp = ({ config, sql, logger }: AppDependencies) => {
       {
         detail: {
           summary: 'Readiness: the database answers',
+          description: 'Ready when the database answers `select 1` within 2 s.',
           tags: ['health'],
-          responses: responses({ 200: jsonResponse('Ready.', t.Object({ status: t.String({ enum: ['ok'] }), database: t.String({ enum: ['ok'] }) })) }, 503),
+          responses: responses({
+            200: jsonResponse('Ready.', t.Object({ status: ok, database: ok }), { example: { status: 'ok', database: 'ok' } }),
+            503: NOT_READY,
+          }),
         },
       },
     )

@@ -5,11 +5,12 @@ import { allowedMethods } from './allowed-methods'
 import { Problem, problemResponse } from './problem'
 import { fieldErrors } from './validation-errors'
 
-const RETRY_AFTER_SECONDS = '5'
+/** What a 503's `Retry-After` says. */
+export const RETRY_AFTER_SECONDS = 5
 
 /** A 503 telling the client when to retry. */
 export const unavailable = (detail: string, extensions?: Record<string, unknown>) =>
-  new Problem(503, detail, { headers: { 'retry-after': RETRY_AFTER_SECONDS }, extensions })
+  new Problem(503, detail, { headers: { 'retry-after': String(RETRY_AFTER_SECONDS) }, extensions })
 
 interface ErrorContext {
   error: unknown
