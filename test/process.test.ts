@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runMain, startService } from './support/process'
+import { checkedFetch, runMain, startService } from './support/process'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'users-api-process-'))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
@@ -13,7 +13,7 @@ const embedded = { DATABASE_URL: undefined, DATA_DIR: dataDir, LOG_LEVEL: 'info'
 describe('the service process', () => {
   test('embedded data survives a restart; SIGTERM exits 0', async () => {
     const first = await startService(embedded)
-    const created = await fetch(`${first.url}/users`, {
+    const created = await checkedFetch(`${first.url}/users`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'Persistent Pat', email: 'pat@example.com', age: 44 }),
@@ -24,7 +24,7 @@ describe('the service process', () => {
 
     const second = await startService(embedded)
     try {
-      const read = await fetch(`${second.url}/users/${user.id}`)
+      const read = await checkedFetch(`${second.url}/users/${user.id}`)
       expect(read.status).toBe(200)
       expect(await read.json()).toEqual(user)
       const again = JSON.parse(second.lines.find((line) => line.includes('"listening"'))!)

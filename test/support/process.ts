@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { expectDocumented } from './contract'
 
 const MAIN = join(import.meta.dir, '..', '..', 'src', 'main.ts')
 
@@ -59,4 +60,11 @@ export const startService = async (env: Record<string, string | undefined>): Pro
       return child.exited
     },
   }
+}
+
+/** `fetch` from a running service, the response checked against the OpenAPI document it serves. */
+export const checkedFetch = async (url: string, init: RequestInit = {}) => {
+  const response = await fetch(url, init)
+  await expectDocumented(new Request(url, { method: init.method }), response, () => fetch(new URL('/openapi.json', url)))
+  return response
 }
