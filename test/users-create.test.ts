@@ -154,6 +154,12 @@ describe('POST /users', () => {
     expect((Object.prototype as any).polluted).toBeUndefined()
   })
 
+  test('unknown fields are named as sent, even "" and ones with / and ~', async () => {
+    const text = JSON.stringify({ ...newUser(), '': 1, 'a/b~c': 2 })
+    const reply = await call('POST', '/users', { body: text, headers: { 'content-type': 'application/json' } })
+    expect(fieldsOf(expectProblem(reply, 422).errors)).toEqual(['', 'a/b~c'])
+  })
+
   test.each([
     ['an array', '[]'],
     ['null', 'null'],

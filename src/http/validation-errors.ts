@@ -31,7 +31,10 @@ export const fieldErrors = (error: ValidationError): FieldError[] => {
   const byField = new Map<string, { rank: number; message: string }>()
   const validator = error.validator as { Errors?: (value: unknown) => Iterable<ValueError> } | undefined
   for (const valueError of validator?.Errors?.(error.value) ?? []) {
-    const field = valueError.path.split('/')[1]?.replace(/~1/g, '/').replace(/~0/g, '~') || 'body'
+    // The first JSON Pointer segment names the field; none means the body itself. An unknown field
+    // named "" is still a field, so it is reported as "", not as the body.
+    const segment = valueError.path.split('/')[1]
+    const field = segment === undefined ? 'body' : segment.replace(/~1/g, '/').replace(/~0/g, '~')
     const rank = PRIORITY[valueError.type] ?? 2
     const seen = byField.get(field)
     if (!seen || rank < seen.rank) byField.set(field, { rank, message: messageFor(valueError, field) })
