@@ -41,6 +41,17 @@ describe('routing', () => {
   })
 
   test.each([
+    ['GET', '//'],
+    ['POST', '//'],
+    ['GET', '//users'],
+    ['DELETE', '/users//'],
+  ])('%s %s is no path of ours: 404, not a 405 that allows the method used', async (method, path) => {
+    const reply = await call(method, path)
+    expect(expectProblem(reply, 404).detail).toBe('No such resource')
+    expect(reply.headers.get('allow')).toBeNull()
+  })
+
+  test.each([
     ['PUT', '/users/1', 'DELETE, GET, HEAD, PATCH'],
     ['POST', '/users/1', 'DELETE, GET, HEAD, PATCH'],
     ['DELETE', '/users', 'GET, HEAD, POST'],

@@ -27,7 +27,8 @@ const toProblem = (error: unknown, request: Request, routes: () => readonly { me
   const status = (error as { status?: unknown } | null)?.status
   if (status === 404) {
     const allow = allowedMethods(routes(), new URL(request.url).pathname)
-    return allow.length > 0
+    // Were the method among them, the router would have served it: then the path is not ours.
+    return allow.length > 0 && !allow.includes(request.method)
       ? new Problem(405, `${request.method} is not allowed here`, { headers: { allow: allow.join(', ') } })
       : new Problem(404, 'No such resource')
   }

@@ -31,8 +31,8 @@ export const createAjv = () => {
   return ajv
 }
 
-// Elysia matches a path with or without a trailing slash.
-const patternOf = (template: string) => new RegExp(`^${template.replace(/\{[^/}]+\}/g, '[^/]+')}/?$`)
+// Elysia matches a path with or without one trailing slash (but `/` is not `//`).
+const patternOf = (template: string) => new RegExp(`^${template.replace(/\/$/, '').replace(/\{[^/}]+\}/g, '[^/]+')}/?$`)
 
 const describe = (errors: ValidateFunction['errors']) =>
   (errors ?? []).map((error) => `${error.instancePath || '(root)'} ${error.message}`).join('; ')
