@@ -25,11 +25,13 @@ try {
 
 await Bun.write(file, JSON.stringify(document, null, 2))
 try {
-  const spectral = Bun.spawn(
-    ['bun', '--bun', join(root, 'node_modules/.bin/spectral'), 'lint', '--ruleset', '.spectral.yaml', '--fail-severity', 'warn', 'openapi.lint.json'],
-    { cwd: root, stdout: 'inherit', stderr: 'inherit' },
-  )
-  process.exitCode = await spectral.exited
+  const spectral = join(root, 'node_modules/.bin/spectral')
+  const lint = Bun.spawn(['bun', '--bun', spectral, 'lint', '--ruleset', '.spectral.yaml', '--fail-severity', 'warn', 'openapi.lint.json'], {
+    cwd: root,
+    stdout: 'inherit',
+    stderr: 'inherit',
+  })
+  process.exitCode = await lint.exited
 } finally {
   rmSync(file, { force: true })
 }

@@ -32,7 +32,8 @@ const allSchemas = () => {
     for (const [status, response] of Object.entries(operation.responses) as [string, OpenAPIV3.ResponseObject][]) {
       for (const [name, header] of Object.entries(response.headers ?? {}) as [string, OpenAPIV3.HeaderObject][])
         found.push(...walk(header.schema as Schema, `${at} ${status} header ${name}`))
-      for (const [type, media] of Object.entries(response.content ?? {})) found.push(...walk(media.schema as Schema, `${at} ${status} ${type}`))
+      for (const [type, media] of Object.entries(response.content ?? {}))
+        found.push(...walk(media.schema as Schema, `${at} ${status} ${type}`))
     }
   }
   return found
@@ -52,7 +53,11 @@ describe('the OpenAPI document', () => {
   })
 
   test('every array has a maxItems', () => {
-    expect(allSchemas().filter(([, schema]) => schema.type === 'array' && schema.maxItems === undefined).map(([where]) => where)).toEqual([])
+    expect(
+      allSchemas()
+        .filter(([, schema]) => schema.type === 'array' && schema.maxItems === undefined)
+        .map(([where]) => where),
+    ).toEqual([])
   })
 
   test('request bodies forbid additional properties and show the rules of each field', () => {
@@ -92,7 +97,10 @@ describe('the OpenAPI document', () => {
     let examples = 0
     for (const { method, template, operation } of contract.operations) {
       const body = operation.requestBody as OpenAPIV3.RequestBodyObject | undefined
-      const media = [...Object.values(body?.content ?? {}), ...Object.values(operation.responses).flatMap((response) => Object.values((response as OpenAPIV3.ResponseObject).content ?? {}))]
+      const media = [
+        ...Object.values(body?.content ?? {}),
+        ...Object.values(operation.responses).flatMap((response) => Object.values((response as OpenAPIV3.ResponseObject).content ?? {})),
+      ]
       for (const { schema, example } of media) {
         const value = example ?? (schema as Schema).example
         expect(value, `${method} ${template}: an example`).toBeDefined()
@@ -119,7 +127,14 @@ describe('the response check', () => {
     headers: new Headers({ 'content-type': status >= 400 ? 'application/problem+json' : 'application/json', ...headers }),
     text: body === undefined ? '' : JSON.stringify(body),
   })
-  const user = { id: 1, name: 'Ada', email: 'ada@example.com', age: 36, created_at: '2026-11-23T10:00:00.000Z', updated_at: '2026-11-23T10:00:00.000Z' }
+  const user = {
+    id: 1,
+    name: 'Ada',
+    email: 'ada@example.com',
+    age: 36,
+    created_at: '2026-11-23T10:00:00.000Z',
+    updated_at: '2026-11-23T10:00:00.000Z',
+  }
   const problem = (status: number, title: string) => ({ type: 'about:blank', title, status, detail: 'x' })
   const violation = (run: () => void) => {
     expect(run).toThrow(ContractViolation)
@@ -146,10 +161,16 @@ describe('the response check', () => {
 
   test('fails a body that does not fit the schema', () => {
     expect(violation(() => contract.check('GET', '/users/1', reply(200, { ...user, id: '1' })))).toContain('/id must be integer')
-    expect(violation(() => contract.check('GET', '/users/1', reply(200, { ...user, email: 'a..b@example.com' })))).toContain('/email must match format')
+    expect(violation(() => contract.check('GET', '/users/1', reply(200, { ...user, email: 'a..b@example.com' })))).toContain(
+      '/email must match format',
+    )
     expect(violation(() => contract.check('GET', '/users/1', reply(200, { ...user, role: 'admin' })))).toContain('additional properties')
-    expect(violation(() => contract.check('GET', '/users', reply(200, Array(1001).fill(user))))).toContain('must NOT have more than 1000 items')
-    expect(violation(() => contract.check('GET', '/users/1', reply(404, { ...problem(404, 'Not Found'), status: '404' })))).toContain('/status')
+    expect(violation(() => contract.check('GET', '/users', reply(200, Array(1001).fill(user))))).toContain(
+      'must NOT have more than 1000 items',
+    )
+    expect(violation(() => contract.check('GET', '/users/1', reply(404, { ...problem(404, 'Not Found'), status: '404' })))).toContain(
+      '/status',
+    )
   })
 
   test('fails a missing required header, a wrong header and an undocumented media type', () => {
@@ -157,7 +178,9 @@ describe('the response check', () => {
     expect(violation(() => contract.check('POST', '/users', reply(201, user, { location: '/elsewhere' })))).toContain('header Location')
     expect(violation(() => contract.check('GET', '/users/1', reply(503, problem(503, 'Service Unavailable'))))).toContain('Retry-After')
     expect(violation(() => contract.check('GET', '/users/1', reply(200, user, { 'content-type': 'text/plain' })))).toContain('text/plain')
-    expect(violation(() => contract.check('GET', '/users/1', reply(404, problem(404, 'Not Found'), { 'content-type': 'application/json' })))).toContain('application/json')
+    expect(
+      violation(() => contract.check('GET', '/users/1', reply(404, problem(404, 'Not Found'), { 'content-type': 'application/json' }))),
+    ).toContain('application/json')
   })
 
   test('fails a body where the document has none, and the wrong answer off the document', () => {
