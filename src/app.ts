@@ -6,7 +6,7 @@ import { withDeadline } from './db/deadline'
 import { apiDocs } from './http/docs'
 import { handleErrors, unavailable } from './http/error-handler'
 import { parseJsonBody } from './http/json-body'
-import { jsonResponse, responses } from './http/openapi'
+import { jsonResponse, problemExample, problemWith, responses, retryAfterHeader } from './http/openapi'
 import { Problem } from './http/problem'
 import { malformedQueryParameters } from './http/query-encoding'
 import { createRateLimiter } from './http/rate-limit'
@@ -32,6 +32,15 @@ export interface AppDependencies {
 }
 
 const READY_TIMEOUT_MS = 2000
+
+const ok = t.String({ enum: ['ok'], maxLength: 2 })
+
+const NOT_READY = problemWith(
+  'The database does not answer `select 1` within 2 s, the migrations have not run yet, or the service is shutting down; retry after `Retry-After` seconds.',
+  t.Object({ database: t.String({ enum: ['down', 'unknown'], maxLength: 7 }) }),
+  { ...problemExample(503, 'The database cannot be reached'), database: 'down' },
+  retryAfterHeader,
+)
 
 /** The whole HTTP service on one `sql` client; tests build their own with it. */
 export const createApp = ({ config, sql, logger, state = { migrated: true, draining: false } }: AppDependencies) => {
@@ -79,9 +88,10 @@ export const createApp = ({ config, sql, logger, state = { migrated: true, drain
     .use(apiDocs())
     .get('/', () => ({ status: 'ok' }), {
       detail: {
-        summary: 'Liveness: the process answers; never touches the database',
+        summary: 'Liveness: the process answers',
+        description: 'Never touches the database.',
         tags: ['health'],
-        responses: responses({ 200: jsonResponse('Alive.', t.Object({ status: t.String({ enum: ['ok'] }) })) }),
+        responses: responses({ 200: jsonResponse('Alive.', t.Object({ status: ok }), { example: { status: 'ok' } }) }),
       },
     })
     .get(
@@ -99,8 +109,12 @@ export const createApp = ({ config, sql, logger, state = { migrated: true, drain
       {
         detail: {
           summary: 'Readiness: the database answers and the service is not shutting down',
+          description: 'Ready when the migrations have run, the database answers `select 1` within 2 s, and no shutdown has begun.',
           tags: ['health'],
-          responses: responses({ 200: jsonResponse('Ready.', t.Object({ status: t.String({ enum: ['ok'] }), database: t.String({ enum: ['ok'] }) })) }, 503),
+          responses: responses({
+            200: jsonResponse('Ready.', t.Object({ status: ok, database: ok }), { example: { status: 'ok', database: 'ok' } }),
+            503: NOT_READY,
+          }),
         },
       },
     )

@@ -4,6 +4,9 @@ import { decimalInteger, describeRule } from './http/strict-types'
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
 
+/** The largest `BODY_LIMIT` allowed, in bytes. */
+export const MAX_BODY_LIMIT = 16 * 1024 * 1024
+
 const EnvSchema = t.Object({
   PORT: decimalInteger({ minimum: 0, maximum: 65535 }),
   HOST: t.String({ minLength: 1 }),
@@ -11,7 +14,7 @@ const EnvSchema = t.Object({
   DATA_DIR: t.String({ minLength: 1 }),
   LOG_LEVEL: t.Union(LOG_LEVELS.map((level) => t.Literal(level))),
   DATABASE_POOL_MAX: decimalInteger({ minimum: 1, maximum: 1000 }),
-  BODY_LIMIT: decimalInteger({ minimum: 1, maximum: 16 * 1024 * 1024 }),
+  BODY_LIMIT: decimalInteger({ minimum: 1, maximum: MAX_BODY_LIMIT }),
   DATABASE_PREPARE: t.Union([t.Literal('true'), t.Literal('false')]),
   REQUEST_TIMEOUT: decimalInteger({ minimum: 100, maximum: 600_000 }),
   SHUTDOWN_TIMEOUT: decimalInteger({ minimum: 0, maximum: 600_000 }),

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import SwaggerParser from '@apidevtools/swagger-parser'
 import postgres from 'postgres'
 import { buildApp, call, createUser, expectProblem, logLines } from './support/http'
 import { serverUrl, testDatabase } from './support/database'
@@ -104,6 +105,17 @@ describe('routing', () => {
     const body = expectProblem(await call('GET', '/nowhere'), 404)
     expect(body).toEqual({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'No such resource' })
     expectProblem(await call('POST', '/users/1/friends', { json: {} }), 404)
+  })
+
+  test.each([
+    ['GET', '//'],
+    ['POST', '//'],
+    ['GET', '//users'],
+    ['DELETE', '/users//'],
+  ])('%s %s is no path of ours: 404, not a 405 that allows the method used', async (method, path) => {
+    const reply = await call(method, path)
+    expect(expectProblem(reply, 404).detail).toBe('No such resource')
+    expect(reply.headers.get('allow')).toBeNull()
   })
 
   test.each([
@@ -237,20 +249,21 @@ describe('docs', () => {
     const reply = await call('GET', '/openapi.json')
     expect(reply.status).toBe(200)
     expect(reply.headers.get('content-type')).toStartWith('application/json')
-    const doc = reply.body
-    expect(doc.openapi).toStartWith('3.')
+    expect(reply.body.openapi).toStartWith('3.')
+    // Valid OpenAPI, with every $ref resolved so the checks below see the schemas themselves.
+    const doc: any = await SwaggerParser.validate(structuredClone(reply.body))
     const operations = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, item]) =>
       Object.entries(item).map(([method, operation]) => ({ key: `${method.toUpperCase()} ${path}`, operation })),
     )
     const statuses = Object.fromEntries(operations.map(({ key, operation }) => [key, Object.keys(operation.responses).sort()]))
     expect(statuses).toEqual({
-      'GET /': ['200'],
-      'GET /readyz': ['200', '503'],
-      'POST /users': ['201', '400', '409', '413', '415', '422', '503'],
-      'GET /users': ['200', '422', '503'],
-      'GET /users/{id}': ['200', '404', '422', '503'],
-      'PATCH /users/{id}': ['200', '400', '404', '409', '413', '415', '422', '503'],
-      'DELETE /users/{id}': ['204', '404', '422', '503'],
+      'GET /': ['200', '429', '500'],
+      'GET /readyz': ['200', '429', '500', '503'],
+      'POST /users': ['201', '400', '409', '413', '415', '422', '429', '500', '503'],
+      'GET /users': ['200', '422', '429', '500', '503'],
+      'GET /users/{id}': ['200', '404', '422', '429', '500', '503'],
+      'PATCH /users/{id}': ['200', '400', '404', '409', '413', '415', '422', '429', '500', '503'],
+      'DELETE /users/{id}': ['204', '404', '422', '429', '500', '503'],
     })
     const op = (key: string) => operations.find((entry) => entry.key === key)!.operation
     const create = op('POST /users')

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServerDatabase, serverPrepare, serverUrl } from './support/database'
-import { binaryDir, runMain, startService, underTest, waitReady } from './support/process'
+import { binaryDir, checkedFetch, runMain, startService, underTest, waitReady } from './support/process'
 import pkg from '../package.json'
 
 // Each test starts processes that open a database: seconds each on a small machine.
@@ -19,19 +19,19 @@ const json = (method: string, body: unknown) => ({ method, headers: { 'content-t
 
 /** Create, read, change, list and delete one user through a running service. */
 const exerciseUsers = async (url: string, email: string) => {
-  const created = await fetch(`${url}/users`, json('POST', { name: 'Smoke Test', email, age: 30 }))
+  const created = await checkedFetch(`${url}/users`, json('POST', { name: 'Smoke Test', email, age: 30 }))
   expect(created.status).toBe(201)
   const user = (await created.json()) as { id: number }
   expect(created.headers.get('location')).toBe(`/users/${user.id}`)
-  const read = await fetch(`${url}/users/${user.id}`)
+  const read = await checkedFetch(`${url}/users/${user.id}`)
   expect(await read.json()).toEqual(user)
-  const patched = await fetch(`${url}/users/${user.id}`, json('PATCH', { age: 31 }))
+  const patched = await checkedFetch(`${url}/users/${user.id}`, json('PATCH', { age: 31 }))
   expect(patched.status).toBe(200)
   expect(await patched.json()).toMatchObject({ id: user.id, age: 31 })
-  const listed = await fetch(`${url}/users?email=${encodeURIComponent(email)}`)
+  const listed = await checkedFetch(`${url}/users?email=${encodeURIComponent(email)}`)
   expect(((await listed.json()) as unknown[]).length).toBe(1)
-  expect((await fetch(`${url}/users/${user.id}`, { method: 'DELETE' })).status).toBe(204)
-  expect((await fetch(`${url}/users/${user.id}`)).status).toBe(404)
+  expect((await checkedFetch(`${url}/users/${user.id}`, { method: 'DELETE' })).status).toBe(204)
+  expect((await checkedFetch(`${url}/users/${user.id}`)).status).toBe(404)
   const docs = await fetch(`${url}/docs`)
   expect(docs.status).toBe(200)
   const scalar = await fetch(`${url}/docs/scalar.js`)
@@ -44,7 +44,7 @@ describe(`the service process (${underTest})`, () => {
   test('embedded: serves the users API; data survives a restart; SIGTERM and SIGINT exit 0', async () => {
     const first = await startService(embedded)
     await exerciseUsers(first.url, 'smoke@example.com')
-    const created = await fetch(`${first.url}/users`, json('POST', { name: 'Persistent Pat', email: 'pat@example.com', age: 44 }))
+    const created = await checkedFetch(`${first.url}/users`, json('POST', { name: 'Persistent Pat', email: 'pat@example.com', age: 44 }))
     expect(created.status).toBe(201)
     const user = (await created.json()) as { id: number }
     const port = new URL(first.url).port
@@ -55,7 +55,7 @@ describe(`the service process (${underTest})`, () => {
 
     const second = await startService(embedded)
     try {
-      const read = await fetch(`${second.url}/users/${user.id}`)
+      const read = await checkedFetch(`${second.url}/users/${user.id}`)
       expect(read.status).toBe(200)
       expect(await read.json()).toEqual(user)
       const events = second.lines.map((line) => JSON.parse(line))

@@ -106,6 +106,10 @@ describe('POST /users', () => {
     '@example.com',
     'a@-example.com',
     'a@example..com',
+    // The local part is a dot-atom, as `format: email` has it: no leading, trailing or doubled dot.
+    '.a@example.com',
+    'a.@example.com',
+    'a..b@example.com',
   ])('malformed email %p: 422', async (email) => {
     const body = expectProblem(await post(newUser({ email })), 422)
     expect(body.errors).toEqual([
@@ -150,6 +154,12 @@ describe('POST /users', () => {
     expect((Object.prototype as any).polluted).toBeUndefined()
   })
 
+  test('unknown fields are named as sent, even "" and ones with / and ~', async () => {
+    const text = JSON.stringify({ ...newUser(), '': 1, 'a/b~c': 2 })
+    const reply = await call('POST', '/users', { body: text, headers: { 'content-type': 'application/json' } })
+    expect(fieldsOf(expectProblem(reply, 422).errors)).toEqual(['', 'a/b~c'])
+  })
+
   test.each([
     ['an array', '[]'],
     ['null', 'null'],
@@ -169,6 +179,25 @@ describe('POST /users', () => {
   ])('unparsable JSON (%s): 400', async (_, text) => {
     const reply = await call('POST', '/users', { body: text, headers: { 'content-type': 'application/json' } })
     expect(expectProblem(reply, 400).detail).toBe('The request body is not valid JSON')
+  })
+
+  test('a body nested thousands of levels deep: a quick 400, never a 500', async () => {
+    const started = performance.now()
+    for (const text of [`${'['.repeat(30_000)}${']'.repeat(30_000)}`, `{"name":${'['.repeat(10_000)}${']'.repeat(10_000)}}`]) {
+      const reply = await call('POST', '/users', { body: text, headers: { 'content-type': 'application/json' } })
+      expect(expectProblem(reply, 400).detail).toBe('The request body nests arrays and objects more than 32 levels deep')
+    }
+    // Before the depth limit, Elysia's validation error took seconds to pretty-print such a body.
+    expect(performance.now() - started).toBeLessThan(1500)
+  })
+
+  test('32 levels of nesting are parsed and judged by the schema; 33 are not', async () => {
+    const nested = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`
+    const input = JSON.stringify(newUser()).slice(0, -1)
+    const deepest = await call('POST', '/users', { body: `${input},"extra":${nested(31)}}`, headers: { 'content-type': 'application/json' } })
+    expect(expectProblem(deepest, 422).errors).toEqual([{ field: 'extra', message: 'is not allowed' }])
+    const deeper = await call('POST', '/users', { body: `${input},"extra":${nested(32)}}`, headers: { 'content-type': 'application/json' } })
+    expectProblem(deeper, 400)
   })
 
   test('invalid UTF-8: 400', async () => {
@@ -212,8 +241,8 @@ describe('POST /users', () => {
     })
     const request = new Request('http://localhost/users', { method: 'POST', body: stream, headers: { 'content-type': 'application/json' } })
     expect(request.headers.get('content-length')).toBeNull()
-    const { testApp } = await import('./support/http')
-    const response = await (await testApp()).handle(request)
+    const { handle } = await import('./support/http')
+    const response = await handle(request)
     expect(response.status).toBe(413)
     expect(response.headers.get('content-type')).toBe('application/problem+json')
     expect(sent).toBeLessThan(16)

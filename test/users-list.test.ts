@@ -103,6 +103,14 @@ describe('GET /users', () => {
     expect(pages).toEqual([users.slice(0, 2), users.slice(2, 4), users.slice(4, 6)])
   })
 
+  test('the next link carries the filters as understood: no unknown or repeated parameters', async () => {
+    const reply = await call('GET', `/users?sort=desc&name=nobody&limit=9&name=${tag}&limit=2&email=&email=${encodeURIComponent(` ${users[0]!.email} `)}`)
+    expect(reply.body).toEqual([users[0]])
+    expect(reply.headers.get('link')).toBeNull()
+    const paged = await call('GET', `/users?sort=desc&name=nobody&limit=9&name=${tag}&limit=2&min_age=007`)
+    expect(paged.headers.get('link')).toBe(`</users?name=${tag}&limit=2&min_age=7&after=${users[1]!.id}>; rel="next"`)
+  })
+
   test('a repeated parameter: the last one counts', async () => {
     expect((await call('GET', `/users?name=${unique()}&name=${tag}`)).body).toEqual(users)
   })

@@ -3,8 +3,9 @@ interface RouteEntry {
   path: string
 }
 
+// Elysia also serves a route's path with one trailing slash; `/` itself is not `//`.
 const patternOf = (path: string) =>
-  new RegExp(`^${path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*')}/?$`)
+  new RegExp(`^${path.replace(/\/$/, '').replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/:[^/]+/g, '[^/]+').replace(/\*/g, '.*')}/?$`)
 
 /**
  * The methods the app serves on `pathname`, for a 405's `Allow` header; empty when no route

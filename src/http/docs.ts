@@ -2,6 +2,8 @@ import { swagger } from '@elysiajs/swagger'
 import { Elysia } from 'elysia'
 // Served by the service itself, so /docs works offline and from the compiled binary.
 import scalarBundle from '../../node_modules/@scalar/api-reference/dist/browser/standalone.js' with { type: 'file' }
+import { User } from '../users/schemas'
+import { openApiComponents } from './openapi'
 import pkg from '../../package.json'
 
 const SCALAR_PATH = '/docs/scalar.js'
@@ -30,6 +32,7 @@ export const apiDocs = () =>
             { name: 'users', description: 'The users resource' },
             { name: 'health', description: 'Liveness and readiness' },
           ],
+          components: openApiComponents({ User }),
         },
       }),
     )

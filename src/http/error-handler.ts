@@ -5,11 +5,12 @@ import { allowedMethods } from './allowed-methods'
 import { Problem, problemResponse } from './problem'
 import { fieldErrors, type UncheckedPart } from './validation-errors'
 
-const RETRY_AFTER_SECONDS = '5'
+/** What a 503's `Retry-After` says. */
+export const RETRY_AFTER_SECONDS = 5
 
 /** A 503 telling the client when to retry. */
 export const unavailable = (detail: string, extensions?: Record<string, unknown>) =>
-  new Problem(503, detail, { headers: { 'retry-after': RETRY_AFTER_SECONDS }, extensions })
+  new Problem(503, detail, { headers: { 'retry-after': String(RETRY_AFTER_SECONDS) }, extensions })
 
 interface RouteEntry {
   method: string
@@ -52,7 +53,8 @@ const toProblem = (context: ErrorContext, routes: readonly RouteEntry[]): Proble
   if (error instanceof ParseError) return new Problem(400, 'The request body is not valid JSON')
   if ((error as { status?: unknown } | null)?.status === 404) {
     const allow = allowedMethods(routes, context.path)
-    return allow.length > 0
+    // Were the method among them, the router would have served it: then the path is not ours.
+    return allow.length > 0 && !allow.includes(request.method)
       ? new Problem(405, `${request.method} is not allowed here`, { headers: { allow: allow.join(', ') } })
       : new Problem(404, 'No such resource')
   }

@@ -19,7 +19,8 @@ export interface ProblemBody {
   errors?: FieldError[]
 }
 
-const TITLES: Record<number, string> = {
+/** The `title` of each status this service answers with a problem. */
+export const TITLES: Record<number, string> = {
   400: 'Bad Request',
   404: 'Not Found',
   405: 'Method Not Allowed',

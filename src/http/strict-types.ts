@@ -11,18 +11,27 @@ import { Kind, TypeRegistry } from '@sinclair/typebox'
 import { t } from 'elysia'
 import type { TSchema } from 'elysia'
 
-
-/** The HTML standard's valid e-mail address, with a dot required in the domain. */
+/**
+ * The HTML standard's valid e-mail address, with a dot required in the domain and the local part a
+ * dot-atom (no leading, trailing or doubled dot): what `format: email` means to JSON Schema
+ * validators, so clients generated from the OpenAPI document accept every address we return.
+ */
 const EMAIL =
-  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/
+  /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/
 // Control characters cannot be stored faithfully (PostgreSQL rejects NUL) and are never intended.
 const CONTROL = /[\u0000-\u001f\u007f]/
 const DIGITS = /^[0-9]+$/
 
+/**
+ * Marks a text schema whose value is trimmed first. A symbol, like `Kind`, so it stays out of the
+ * OpenAPI document, where an unknown keyword makes the document invalid.
+ */
+const Trim = Symbol.for('users-api/trim')
+
 interface TextSchema extends TSchema {
   minLength: number
   maxLength: number
-  trim?: boolean
+  [Trim]?: boolean
   format?: 'email'
 }
 
@@ -39,7 +48,7 @@ const codePoints = (value: string) => {
 
 TypeRegistry.Set<TextSchema>('StrictText', (schema, value) => {
   if (typeof value !== 'string' || !value.isWellFormed()) return false
-  const text = schema.trim ? value.trim() : value
+  const text = schema[Trim] ? value.trim() : value
   if (CONTROL.test(text)) return false
   const length = codePoints(text)
   if (length < schema.minLength || length > schema.maxLength) return false
@@ -60,9 +69,9 @@ type TextOptions = { minLength: number; maxLength: number; trim?: boolean; forma
  * A string of `minLength`–`maxLength` code points with no control characters or lone surrogates;
  * with `trim`, the rule applies to the trimmed text and the handler receives it trimmed.
  */
-export const text = (options: TextOptions) => {
-  const schema = t.Unsafe<string>({ [Kind]: 'StrictText', type: 'string', ...options })
-  return options.trim ? t.Transform(schema).Decode((value) => value.trim()).Encode((value) => value) : schema
+export const text = ({ trim, ...options }: TextOptions) => {
+  const schema = t.Unsafe<string>({ [Kind]: 'StrictText', [Trim]: trim, type: 'string', ...options })
+  return trim ? t.Transform(schema).Decode((value) => value.trim()).Encode((value) => value) : schema
 }
 
 /** A JSON number with no fractional part; strings are never accepted. */
@@ -86,7 +95,7 @@ export const describeRule = (schema: Record<PropertyKey, any>): string | undefin
     case 'StrictText':
       return schema.format === 'email'
         ? `must be a valid email address (local@domain.tld) of at most ${schema.maxLength} characters`
-        : `must be a string of ${schema.minLength} to ${schema.maxLength} characters${schema.trim ? ' after trimming' : ''}, without control characters`
+        : `must be a string of ${schema.minLength} to ${schema.maxLength} characters${schema[Trim] ? ' after trimming' : ''}, without control characters`
     case 'StrictInteger':
       return 'must be a JSON integer'
     case 'DecimalInteger':

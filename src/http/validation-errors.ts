@@ -33,9 +33,13 @@ const errorsOf = (schema: TSchema): Errors => {
   return (value) => check.Errors(value)
 }
 
-// A field name longer than any of ours is junk: it is echoed, but cut short.
-const fieldName = (path: string) =>
-  [...(path.split('/')[1]?.replace(/~1/g, '/').replace(/~0/g, '~') || 'body')].slice(0, MAX_FIELD_NAME_LENGTH).join('')
+// The first JSON Pointer segment names the field; none means the body itself. An unknown field
+// named "" is still a field, so it is reported as "", not as the body. A field name longer than
+// any of ours is junk: it is echoed, but cut short.
+const fieldName = (path: string) => {
+  const segment = path.split('/')[1]
+  return segment === undefined ? 'body' : [...segment.replace(/~1/g, '/').replace(/~0/g, '~')].slice(0, MAX_FIELD_NAME_LENGTH).join('')
+}
 
 /** Adds to `found` the first, most useful message per field of `value` against the rules. */
 const collect = (found: Map<string, { rank: number; message: string }>, errors: Errors, value: unknown) => {

@@ -1,5 +1,6 @@
 import { createApp, type ServiceState } from '../../src/app'
 import { createLogger } from '../../src/logger'
+import { loadContract } from './contract'
 import { testDatabase } from './database'
 import type { Sql } from 'postgres'
 
@@ -37,16 +38,27 @@ export interface CallOptions {
   headers?: Record<string, string>
 }
 
-/** One request through `app.handle`, as a client would send it. */
-export const call = async (method: string, path: string, options: CallOptions = {}, target?: { handle(r: Request): Promise<Response> }): Promise<Reply> => {
+type Target = { handle(request: Request): Promise<Response> }
+
+/** The OpenAPI document's contract, as `app` serves it. */
+const contractOf = (app: Target) => loadContract(() => app.handle(new Request('http://localhost/openapi.json')))
+
+/**
+ * One request through `app.handle` (the suite's app unless `target` is given), as a client would send
+ * it. The response is checked against the OpenAPI document: one it does not describe fails the test.
+ */
+export const call = async (method: string, path: string, options: CallOptions = {}, target?: Target): Promise<Reply> => {
   const headers = new Headers(options.headers)
   let body = options.body
   if (options.json !== undefined) {
     body = JSON.stringify(options.json)
     if (!headers.has('content-type')) headers.set('content-type', 'application/json')
   }
-  const response = await (target ?? (await testApp())).handle(new Request(`http://localhost${path}`, { method, headers, body }))
+  const app = target ?? (await testApp())
+  const request = new Request(`http://localhost${path}`, { method, headers, body })
+  const response = await app.handle(request)
   const text = await response.text()
+  ;(await contractOf(app)).check(request.method, request.url, { status: response.status, headers: response.headers, text })
   let parsed: unknown
   try {
     parsed = text === '' ? undefined : JSON.parse(text)
@@ -54,6 +66,19 @@ export const call = async (method: string, path: string, options: CallOptions = 
     parsed = undefined
   }
   return { status: response.status, headers: response.headers, text, body: parsed }
+}
+
+/** The contract of the suite's app. */
+export const testContract = async () => contractOf(await testApp())
+
+/** `request` through the suite's app as it is, its response checked against the document like `call`'s. */
+export const handle = async (request: Request): Promise<Response> => {
+  const app = await testApp()
+  const { method, url } = request
+  const response = await app.handle(request)
+  const text = await response.clone().text()
+  ;(await contractOf(app)).check(method, url, { status: response.status, headers: response.headers, text })
+  return response
 }
 
 /** A suffix that makes names and emails of one test its own, so tests need no clean-up. */

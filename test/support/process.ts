@@ -1,6 +1,7 @@
 import { copyFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { expectDocumented } from './contract'
 
 /**
  * The service under test: `bun src/main.ts`, or with `USERS_API_BIN` the compiled binary, run
@@ -82,4 +83,11 @@ export const waitReady = async (url: string, timeoutMs = 20_000) => {
     await Bun.sleep(50)
   }
   throw new Error(`${url} not ready after ${timeoutMs} ms`)
+}
+
+/** `fetch` from a running service, the response checked against the OpenAPI document it serves. */
+export const checkedFetch = async (url: string, init: RequestInit = {}) => {
+  const response = await fetch(url, init)
+  await expectDocumented(new Request(url, { method: init.method }), response, () => fetch(new URL('/openapi.json', url)))
+  return response
 }
