@@ -1,6 +1,7 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { t, type Static } from 'elysia'
 import { decimalInteger, describeRule } from './http/strict-types'
+import { defaultWorkers } from './workers'
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
 
@@ -12,6 +13,7 @@ const EnvSchema = t.Object({
   LOG_LEVEL: t.Union(LOG_LEVELS.map((level) => t.Literal(level))),
   DATABASE_POOL_MAX: decimalInteger({ minimum: 1, maximum: 1000 }),
   BODY_LIMIT: decimalInteger({ minimum: 1, maximum: 16 * 1024 * 1024 }),
+  WORKERS: t.Optional(decimalInteger({ minimum: 1, maximum: 256 })),
 })
 
 const DEFAULTS = {
@@ -60,6 +62,8 @@ export interface Config {
   logLevel: LogLevel
   databasePoolMax: number
   bodyLimit: number
+  /** Processes serving HTTP; always 1 on the embedded database. */
+  workers: number
 }
 
 /** The start-up refusal: one line per bad variable, naming it. */
@@ -70,8 +74,11 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads the settings from `source` (the environment); an empty variable counts as unset. */
-export const loadConfig = (source: Record<string, string | undefined> = process.env): Config => {
+/**
+ * Reads the settings from `source` (the environment); an empty variable counts as unset.
+ * `workers` is what an unset `WORKERS` means on a database server (see `defaultWorkers`).
+ */
+export const loadConfig = (source: Record<string, string | undefined> = process.env, workers = defaultWorkers()): Config => {
   const raw: Record<string, string> = { ...DEFAULTS }
   for (const key of Object.keys(EnvSchema.properties)) {
     const value = source[key]
@@ -84,6 +91,9 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
   }
   if (raw.DATABASE_URL !== undefined && !problems.has('DATABASE_URL') && !isUsableUrl(raw.DATABASE_URL))
     problems.set('DATABASE_URL', problemLine('DATABASE_URL', raw.DATABASE_URL, RULES.DATABASE_URL!))
+  // The embedded database lives in this process: a second process cannot reach it.
+  if (raw.DATABASE_URL === undefined && !problems.has('WORKERS') && raw.WORKERS !== undefined && Number(raw.WORKERS) > 1)
+    problems.set('WORKERS', problemLine('WORKERS', raw.WORKERS, 'must be 1 without DATABASE_URL: the embedded database serves one process'))
   if (problems.size > 0) throw new ConfigError([...problems.values()])
   const value: Static<typeof EnvSchema> = env.Decode(raw)
   return {
@@ -94,5 +104,6 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
     logLevel: value.LOG_LEVEL,
     databasePoolMax: value.DATABASE_POOL_MAX,
     bodyLimit: value.BODY_LIMIT,
+    workers: value.DATABASE_URL === undefined ? 1 : (value.WORKERS ?? workers),
   }
 }

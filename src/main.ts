@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, type Config } from './config'
 import { openDatabase } from './db/connect'
 import { migrate } from './db/migrate'
 import { createLogger, type Logger } from './logger'
+import { isPrimary, joinPrimary, superviseWorkers } from './workers'
 import pkg from '../package.json'
 
 const USAGE = `usage: users-api [command]
@@ -20,7 +21,7 @@ commands:
   --version     print the version
 
 Settings come from the environment: PORT, HOST, DATABASE_URL, DATA_DIR, LOG_LEVEL,
-DATABASE_POOL_MAX, BODY_LIMIT (see the README).`
+DATABASE_POOL_MAX, BODY_LIMIT, WORKERS (see the README).`
 
 const HEALTHCHECK_TIMEOUT_MS = 3000
 
@@ -53,10 +54,13 @@ const healthcheck = async (config: Config) => {
 }
 
 const serve = async (config: Config, logger: Logger) => {
+  if (isPrimary(config)) return superviseWorkers(config, logger, () => migrateOnly(config, logger))
+  const worker = joinPrimary()
   const database = await openDatabase(databaseOptions(config))
-  const applied = await migrate(database.sql)
-  const app = createApp({ config, sql: database.sql, logger }).listen({ port: config.port, hostname: config.host })
-  logger.info('listening', { url: `http://${config.host}:${app.server!.port}`, database: database.kind, migrations_applied: applied })
+  const applied = worker ? [] : await migrate(database.sql)
+  // Sharing the port only among our own workers: a second copy started by mistake fails to bind.
+  const app = createApp({ config, sql: database.sql, logger }).listen({ port: config.port, hostname: config.host, reusePort: worker !== undefined })
+  logger.info('listening', { url: `http://${config.host}:${app.server!.port}`, database: database.kind, migrations_applied: applied, worker })
 
   const stop = async (signal: string) => {
     logger.info('shutting down', { signal })

@@ -21,6 +21,7 @@ describe('configuration', () => {
       logLevel: 'info',
       databasePoolMax: 10,
       bodyLimit: 65536,
+      workers: 1,
     })
   })
 
@@ -34,6 +35,7 @@ describe('configuration', () => {
         LOG_LEVEL: 'debug',
         DATABASE_POOL_MAX: '4',
         BODY_LIMIT: '1024',
+        WORKERS: '3',
       }),
     ).toEqual({
       port: 9000,
@@ -43,6 +45,7 @@ describe('configuration', () => {
       logLevel: 'debug',
       databasePoolMax: 4,
       bodyLimit: 1024,
+      workers: 3,
     })
     expect(loadConfig({ DATABASE_URL: '', PORT: '' }).databaseUrl).toBeUndefined()
   })
@@ -55,9 +58,21 @@ describe('configuration', () => {
     ['DATABASE_URL', 'postgres://u:%zz@127.0.0.1/test', 'invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL'],
     ['DATABASE_URL', 'postgres://', 'invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL'],
     ['DATABASE_POOL_MAX', '0', 'invalid configuration: DATABASE_POOL_MAX="0" must be an integer from 1 to 1000, written in decimal digits'],
+    ['WORKERS', '0', 'invalid configuration: WORKERS="0" must be an integer from 1 to 256, written in decimal digits'],
+    ['WORKERS', 'all', 'invalid configuration: WORKERS="all" must be an integer from 1 to 256, written in decimal digits'],
+    ['WORKERS', '2', 'invalid configuration: WORKERS="2" must be 1 without DATABASE_URL: the embedded database serves one process'],
     ['BODY_LIMIT', '64k', 'invalid configuration: BODY_LIMIT="64k" must be an integer from 1 to 16777216, written in decimal digits'],
   ])('%s=%p: one line naming it', (name, value, line) => {
     expect(problemsOf({ [name]: value })).toEqual([line])
+  })
+
+  test('WORKERS: unset means the default on a server (every core in the binary, 1 from source), always 1 embedded', () => {
+    const server = { DATABASE_URL: 'postgres://u@127.0.0.1/db' }
+    expect(loadConfig(server).workers).toBe(1)
+    expect(loadConfig(server, 4).workers).toBe(4)
+    expect(loadConfig({ ...server, WORKERS: '2' }, 4).workers).toBe(2)
+    expect(loadConfig({}, 4).workers).toBe(1)
+    expect(loadConfig({ WORKERS: '1' }).workers).toBe(1)
   })
 
   test('several bad variables: one line each', () => {

@@ -91,6 +91,40 @@ describe(`the service process (${underTest})`, () => {
     }
   })
 
+  test.skipIf(!serverUrl)('WORKERS=2 on PostgreSQL: the primary migrates once, two workers share the port, SIGTERM exits 0', async () => {
+    const schema = `users_api_workers_${process.pid}`
+    const admin = postgres(serverUrl!, { max: 1, onnotice: () => {} })
+    await admin`create schema ${admin(schema)}`
+    try {
+      const url = new URL(serverUrl!)
+      url.searchParams.set('search_path', schema)
+      const service = await startService({ DATABASE_URL: url.toString(), LOG_LEVEL: 'info', WORKERS: '2' })
+      const events = () => service.lines.map((line) => JSON.parse(line))
+      try {
+        for (let i = 0; i < 200 && events().filter((event) => event.message === 'listening').length < 2; i++) await Bun.sleep(50)
+        const listening = events().filter((event) => event.message === 'listening')
+        expect(listening.map((event) => event.worker).sort()).toEqual([1, 2])
+        expect(new Set(listening.map((event) => event.url)).size).toBe(1)
+        expect(events().filter((event) => event.message === 'migrations applied')).toMatchObject([{ applied: ['0001_create_users'] }])
+        await exerciseUsers(service.url, 'workers-smoke@example.com')
+        const replies = await Promise.all(Array.from({ length: 20 }, () => fetch(`${service.url}/`)))
+        expect(replies.map((reply) => reply.status)).toEqual(Array(20).fill(200))
+      } finally {
+        expect(await service.stop('SIGTERM')).toBe(0)
+      }
+      expect(events().filter((event) => event.message === 'shutting down').length).toBe(3)
+    } finally {
+      await admin`drop schema ${admin(schema)} cascade`
+      await admin.end({ timeout: 5 })
+    }
+  })
+
+  test('WORKERS above 1 without DATABASE_URL is refused: the embedded database serves one process', async () => {
+    const result = await runMain([], { ...embedded, WORKERS: '2' })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toBe('invalid configuration: WORKERS="2" must be 1 without DATABASE_URL: the embedded database serves one process\n')
+  })
+
   test('migrate applies migrations and exits 0; a second run applies none', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'users-api-migrate-'))
     try {
