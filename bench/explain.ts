@@ -4,14 +4,15 @@
  */
 import type { Sql } from 'postgres'
 
-const scans = async (sql: Sql, query: ReturnType<Sql>) => {
-  const rows = (await query) as unknown as { 'QUERY PLAN': string }[]
-  const lines = rows.map((row) => row['QUERY PLAN'])
-  return lines
+/** The scan nodes of a plan, e.g. "Index Scan using users_pkey on users". */
+const scanNodes = (lines: string[]) =>
+  lines
     .filter((line) => /Scan/.test(line))
     .map((line) => line.replace(/^[\s->]*/, '').replace(/\s+\(cost.*$/, ''))
     .join('; ')
-}
+
+const scans = async (sql: Sql, query: ReturnType<Sql>) =>
+  scanNodes(((await query) as unknown as { 'QUERY PLAN': string }[]).map((row) => row['QUERY PLAN']))
 
 /** Scenario name → the scans in its plan, for the scale table. */
 export const explainReads = async (sql: Sql, users: number): Promise<Record<string, string>> => {
@@ -29,4 +30,17 @@ export const explainReads = async (sql: Sql, users: number): Promise<Record<stri
       sql`explain select ${columns} from users where id > ${0} and name ilike ${'%hopper%'} order by id limit 21`,
     ),
   }
+}
+
+/**
+ * The `name` filter's worst case, a substring nobody has: every row is read. Timed once with
+ * EXPLAIN ANALYZE rather than put under load (at 1,000,000 rows it would only measure a queue).
+ */
+export const timeNameMiss = async (sql: Sql) => {
+  const rows = (await sql`
+    explain analyze select id, name, email, age, created_at, updated_at from users
+    where id > ${0} and name ilike ${'%nobody-has-this%'} order by id limit 21`) as unknown as { 'QUERY PLAN': string }[]
+  const lines = rows.map((row) => row['QUERY PLAN'])
+  const time = lines.find((line) => line.startsWith('Execution Time'))?.replace('Execution Time: ', '') ?? '?'
+  return `${scanNodes(lines)}: ${time}`
 }
