@@ -28,8 +28,8 @@ const SCALED = 1_000_000
 const { values: args } = parseArgs({
   options: {
     connections: { type: 'string', default: '64' },
-    duration: { type: 'string', default: '3' },
-    rounds: { type: 'string', default: '4' },
+    duration: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '6' },
     warmup: { type: 'string', default: '2' },
     workers: { type: 'string', default: '1,2' },
     pool: { type: 'string' },
@@ -122,11 +122,12 @@ const resultRow = (name: string, service: Measured, baseline?: Measured) => [
   ratio(service.p99, baseline?.p99),
   `${service.errors}/${service.non2xx}${baseline ? ` (${baseline.errors}/${baseline.non2xx})` : ''}`,
   Math.round(service.peakRssWorkerMb),
+  baseline ? Math.round(baseline.peakRssWorkerMb) : '–',
   Math.round(service.peakRssTotalMb),
 ]
 
 const RESULT_HEADER = ['scenario', 'service req/s', 'baseline req/s', 'req/s ratio', 'p50 ms', 'p99 ms', 'baseline p99', 'p99 ratio',
-  'errors/non-2xx (baseline)', 'peak RSS/worker MB', 'peak RSS total MB']
+  'errors/non-2xx (baseline)', 'peak RSS/worker MB', 'baseline peak RSS/worker', 'peak RSS total MB']
 
 /**
  * Service and baseline side by side, in rounds ordered ABBA (service, baseline, baseline,

@@ -73,7 +73,8 @@ describe(`the service process (${underTest})`, () => {
     try {
       const url = new URL(serverUrl!)
       url.searchParams.set('search_path', schema)
-      const env = { DATABASE_URL: url.toString(), LOG_LEVEL: 'info' }
+      // One process (the binary's default is one worker per core; the WORKERS test covers that).
+      const env = { DATABASE_URL: url.toString(), LOG_LEVEL: 'info', WORKERS: '1' }
       const migrated = await runMain(['migrate'], env)
       expect(migrated.code).toBe(0)
       expect(JSON.parse(migrated.stdout)).toMatchObject({ database: 'server', applied: ['0001_create_users'] })
