@@ -167,6 +167,22 @@ const compare = async (benchUrl: string, workers: number) => {
   return { table, data: rows }
 }
 
+/** What more workers bring: req/s of the last worker count over the first, for both servers. */
+const workerScaling = (byWorkers: Map<number, Record<string, { service: Measured; baseline: Measured }>>): Table => {
+  const counts = [...byWorkers.keys()]
+  const [few, many] = [counts[0]!, counts.at(-1)!]
+  const [low, high] = [byWorkers.get(few)!, byWorkers.get(many)!]
+  return {
+    title: `${many} workers against ${few}: req/s`,
+    header: ['scenario', `service ${few}`, `service ${many}`, 'service gain', `baseline ${few}`, `baseline ${many}`, 'baseline gain'],
+    rows: Object.keys(low).filter((name) => high[name]).map((name) => {
+      const [a, b] = [low[name]!, high[name]!]
+      return [name, Math.round(a.service.rps), Math.round(b.service.rps), ratio(b.service.rps, a.service.rps),
+        Math.round(a.baseline.rps), Math.round(b.baseline.rps), ratio(b.baseline.rps, a.baseline.rps)]
+    }),
+  }
+}
+
 const embeddedFigure = async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'users-api-bench-embedded-'))
   try {
@@ -301,12 +317,15 @@ const main = async () => {
       tables.push(result.table)
       data.scale = result.data
     } else {
+      const byWorkers = new Map<number, Awaited<ReturnType<typeof compare>>['data']>()
       for (const workers of args.workers.split(',').map(Number)) {
         const result = await compare(benchUrl, workers)
         tables.push(result.table)
         data[`workers_${workers}`] = result.data
+        byWorkers.set(workers, result.data)
         log(`\n${markdownTable(result.table)}\n`)
       }
+      if (byWorkers.size > 1) tables.push(workerScaling(byWorkers))
       if (!args['no-embedded']) {
         const result = await embeddedFigure()
         tables.push(result.table)
