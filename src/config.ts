@@ -1,6 +1,7 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { t, type Static } from 'elysia'
 import { decimalInteger, describeRule } from './http/strict-types'
+import { defaultWorkers } from './workers'
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
 
@@ -22,6 +23,7 @@ const EnvSchema = t.Object({
   RATE_LIMIT: decimalInteger({ minimum: 0, maximum: 1_000_000 }),
   RATE_LIMIT_WINDOW: decimalInteger({ minimum: 1, maximum: 86_400 }),
   CORS_ORIGINS: t.Optional(t.String({ pattern: '^(https?://[^\\s,/]+)(,https?://[^\\s,/]+)*$' })),
+  WORKERS: t.Optional(decimalInteger({ minimum: 1, maximum: 256 })),
 })
 
 const DEFAULTS = {
@@ -91,6 +93,8 @@ export interface Config {
   rateLimitWindow: number
   /** Origins allowed to call the API from a browser; empty: no CORS headers at all. */
   corsOrigins: string[]
+  /** Processes serving HTTP; always 1 on the embedded database. */
+  workers: number
 }
 
 /** The start-up refusal: one line per bad variable, naming it. */
@@ -101,8 +105,11 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads the settings from `source` (the environment); an empty variable counts as unset. */
-export const loadConfig = (source: Record<string, string | undefined> = process.env): Config => {
+/**
+ * Reads the settings from `source` (the environment); an empty variable counts as unset.
+ * `workers` is what an unset `WORKERS` means on a database server (see `defaultWorkers`).
+ */
+export const loadConfig = (source: Record<string, string | undefined> = process.env, workers = defaultWorkers()): Config => {
   const raw: Record<string, string> = { ...DEFAULTS }
   for (const key of Object.keys(EnvSchema.properties)) {
     const value = source[key]
@@ -115,6 +122,9 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
   }
   if (raw.DATABASE_URL !== undefined && !problems.has('DATABASE_URL') && !isUsableUrl(raw.DATABASE_URL))
     problems.set('DATABASE_URL', problemLine('DATABASE_URL', raw.DATABASE_URL, RULES.DATABASE_URL!))
+  // The embedded database lives in this process: a second process cannot reach it.
+  if (raw.DATABASE_URL === undefined && !problems.has('WORKERS') && raw.WORKERS !== undefined && Number(raw.WORKERS) > 1)
+    problems.set('WORKERS', problemLine('WORKERS', raw.WORKERS, 'must be 1 without DATABASE_URL: the embedded database serves one process'))
   if (problems.size > 0) throw new ConfigError([...problems.values()])
   const value: Static<typeof EnvSchema> = env.Decode(raw)
   return {
@@ -132,5 +142,6 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
     rateLimit: value.RATE_LIMIT,
     rateLimitWindow: value.RATE_LIMIT_WINDOW,
     corsOrigins: value.CORS_ORIGINS ? value.CORS_ORIGINS.split(',') : [],
+    workers: value.DATABASE_URL === undefined ? 1 : (value.WORKERS ?? workers),
   }
 }

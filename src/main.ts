@@ -9,6 +9,7 @@ import { openDatabase, type Database } from './db/connect'
 import { isDatabaseUnavailable } from './db/errors'
 import { migrate } from './db/migrate'
 import { createLogger, type Logger } from './logger'
+import { isPrimary, joinPrimary, superviseWorkers } from './workers'
 import pkg from '../package.json'
 
 const USAGE = `usage: users-api [command]
@@ -77,6 +78,9 @@ const healthcheck = async (config: Config) => {
 }
 
 const serve = async (config: Config, logger: Logger) => {
+  // Workers migrate as a single process does; the advisory lock lets one of them apply the changes.
+  if (isPrimary(config)) return superviseWorkers(config, logger)
+  const worker = joinPrimary()
   const database = await openDatabase(databaseOptions(config))
   const state: ServiceState = { migrated: false, draining: false }
   // The embedded database lives in this process: if it cannot migrate, nothing will fix that.
@@ -85,9 +89,11 @@ const serve = async (config: Config, logger: Logger) => {
     port: config.port,
     hostname: config.host,
     idleTimeout: config.idleTimeout,
+    // Sharing the port only among our own workers: a second copy started by mistake fails to bind.
+    reusePort: worker !== undefined,
   })
   const server = app.server!
-  logger.info('listening', { url: `http://${config.host}:${server.port}`, database: database.kind })
+  logger.info('listening', { url: `http://${config.host}:${server.port}`, database: database.kind, worker })
   const migrating = state.migrated ? Promise.resolve() : migrateWhenReachable(database, state, logger)
   migrating.catch((error) => {
     logger.error('migrations failed', { error: error instanceof Error ? error.message : String(error) })

@@ -28,6 +28,7 @@ describe('configuration', () => {
       rateLimit: 0,
       rateLimitWindow: 60,
       corsOrigins: [],
+      workers: 1,
     })
   })
 
@@ -48,6 +49,7 @@ describe('configuration', () => {
         RATE_LIMIT: '100',
         RATE_LIMIT_WINDOW: '10',
         CORS_ORIGINS: 'https://app.example.com,http://localhost:5173',
+        WORKERS: '3',
       }),
     ).toEqual({
       port: 9000,
@@ -64,6 +66,7 @@ describe('configuration', () => {
       rateLimit: 100,
       rateLimitWindow: 10,
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
+      workers: 3,
     })
     expect(loadConfig({ DATABASE_URL: '', PORT: '' }).databaseUrl).toBeUndefined()
   })
@@ -80,9 +83,21 @@ describe('configuration', () => {
     ['REQUEST_TIMEOUT', '5s', 'invalid configuration: REQUEST_TIMEOUT="5s" must be an integer from 100 to 600000, written in decimal digits'],
     ['CORS_ORIGINS', '*', 'invalid configuration: CORS_ORIGINS="*" must be a comma-separated list of origins such as https://app.example.com'],
     ['CORS_ORIGINS', 'https://a.example.com/path', 'invalid configuration: CORS_ORIGINS="https://a.example.com/path" must be a comma-separated list of origins such as https://app.example.com'],
+    ['WORKERS', '0', 'invalid configuration: WORKERS="0" must be an integer from 1 to 256, written in decimal digits'],
+    ['WORKERS', 'all', 'invalid configuration: WORKERS="all" must be an integer from 1 to 256, written in decimal digits'],
+    ['WORKERS', '2', 'invalid configuration: WORKERS="2" must be 1 without DATABASE_URL: the embedded database serves one process'],
     ['BODY_LIMIT', '64k', 'invalid configuration: BODY_LIMIT="64k" must be an integer from 1 to 16777216, written in decimal digits'],
   ])('%s=%p: one line naming it', (name, value, line) => {
     expect(problemsOf({ [name]: value })).toEqual([line])
+  })
+
+  test('WORKERS: unset means the default on a server (every core in the binary, 1 from source), always 1 embedded', () => {
+    const server = { DATABASE_URL: 'postgres://u@127.0.0.1/db' }
+    expect(loadConfig(server).workers).toBe(1)
+    expect(loadConfig(server, 4).workers).toBe(4)
+    expect(loadConfig({ ...server, WORKERS: '2' }, 4).workers).toBe(2)
+    expect(loadConfig({}, 4).workers).toBe(1)
+    expect(loadConfig({ WORKERS: '1' }).workers).toBe(1)
   })
 
   test('several bad variables: one line each', () => {

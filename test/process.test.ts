@@ -69,7 +69,8 @@ describe(`the service process (${underTest})`, () => {
   test.skipIf(!serverUrl)('on PostgreSQL: migrates, serves the users API, exits 0 on SIGTERM', async () => {
     const created = await createServerDatabase(serverUrl!, 'process')
     try {
-      const env = { DATABASE_URL: created.url, DATABASE_PREPARE: String(serverPrepare), LOG_LEVEL: 'info' }
+      // One process (the binary's default is one worker per core; the WORKERS test covers that).
+      const env = { DATABASE_URL: created.url, DATABASE_PREPARE: String(serverPrepare), LOG_LEVEL: 'info', WORKERS: '1' }
       const migrated = await runMain(['migrate'], env)
       expect(migrated.code).toBe(0)
       expect(JSON.parse(migrated.stdout)).toMatchObject({ database: 'server', applied: ['0001_create_users'] })
@@ -85,6 +86,39 @@ describe(`the service process (${underTest})`, () => {
     } finally {
       await created.drop()
     }
+  })
+
+  test.skipIf(!serverUrl)('WORKERS=2 on PostgreSQL: migrations apply once, two workers share the port, SIGTERM exits 0', async () => {
+    const created = await createServerDatabase(serverUrl!, 'workers')
+    try {
+      const service = await startService({ DATABASE_URL: created.url, DATABASE_PREPARE: String(serverPrepare), LOG_LEVEL: 'info', WORKERS: '2' })
+      const events = () => service.lines.map((line) => JSON.parse(line))
+      try {
+        const settled = () => events().filter((event) => event.message === 'migrations applied').length === 2
+        for (let i = 0; i < 200 && !settled(); i++) await Bun.sleep(50)
+        const listening = events().filter((event) => event.message === 'listening')
+        expect(listening.map((event) => event.worker).sort()).toEqual([1, 2])
+        expect(new Set(listening.map((event) => event.url)).size).toBe(1)
+        // Each worker migrates; the advisory lock lets exactly one of them apply the migration.
+        const applied = events().filter((event) => event.message === 'migrations applied').flatMap((event) => event.applied)
+        expect(applied).toEqual(['0001_create_users'])
+        await waitReady(service.url)
+        await exerciseUsers(service.url, 'workers-smoke@example.com')
+        const replies = await Promise.all(Array.from({ length: 20 }, () => fetch(`${service.url}/`)))
+        expect(replies.map((reply) => reply.status)).toEqual(Array(20).fill(200))
+      } finally {
+        expect(await service.stop('SIGTERM')).toBe(0)
+      }
+      expect(events().filter((event) => event.message === 'shutting down').length).toBe(3)
+    } finally {
+      await created.drop()
+    }
+  })
+
+  test('WORKERS above 1 without DATABASE_URL is refused: the embedded database serves one process', async () => {
+    const result = await runMain([], { ...embedded, WORKERS: '2' })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toBe('invalid configuration: WORKERS="2" must be 1 without DATABASE_URL: the embedded database serves one process\n')
   })
 
   test('migrate applies migrations and exits 0; a second run applies none', async () => {

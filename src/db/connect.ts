@@ -1,5 +1,4 @@
 import postgres, { type Sql } from 'postgres'
-import { startEmbeddedPostgres } from './embedded'
 
 export interface DatabaseOptions {
   /** A server's `postgres://` URL; without it, the embedded database in `dataDir`. */
@@ -36,6 +35,8 @@ export const openDatabase = async (options: DatabaseOptions): Promise<Database> 
     })
     return { sql, kind: 'server', close: () => sql.end({ timeout: CLOSE_TIMEOUT_SECONDS }) }
   }
+  // Loaded only when used: PGlite's code costs a server-backed process memory it never needs.
+  const { startEmbeddedPostgres } = await import('./embedded')
   const embedded = await startEmbeddedPostgres(options.dataDir)
   const sql = postgres({
     ...COMMON,

@@ -68,7 +68,12 @@ const INTERNAL = new Problem(500, 'Something went wrong on our side; the request
  * errors are logged with the request id and answered with a generic 500 that says nothing of
  * their cause.
  */
-export const handleErrors = (logger: Logger, routes: () => readonly RouteEntry[]) => (context: ErrorContext): Response => {
+export const handleErrors = (logger: Logger, routes: () => readonly RouteEntry[]) =>
+  // Destructured on purpose: Elysia reads this parameter list to decide what to prepare for every
+  // request, and a whole `context` makes it parse cookies and copy headers on each one (profiled:
+  // about a fifth of the time of GET /).
+  ({ error, request, path, route, query, body, set }: ErrorContext): Response => {
+  const context: ErrorContext = { error, request, path, route, query, body, set }
   const requestId = String(context.set.headers['x-request-id'] ?? '')
   // What the request gathered so far (request id, security and CORS headers) goes on the error too.
   const headers: Record<string, string> = {}

@@ -46,9 +46,12 @@ export const parseJsonBody = (limit: number) => async ({ request }: { request: R
   if (!BODY_METHODS.has(request.method)) return null
   if (!isJson(request.headers.get('content-type')))
     throw new Problem(415, 'The request body must be JSON, sent with Content-Type: application/json')
-  const declared = Number(request.headers.get('content-length'))
+  const length = request.headers.get('content-length')
+  const declared = Number(length)
   if (declared > limit) throw tooLarge(limit)
-  const bytes = await readLimited(request, limit)
+  // A declared length bounds the body already, and Bun's native read is far cheaper than
+  // iterating the stream (profiled: a quarter of a POST's time); a chunked body is read capped.
+  const bytes = length !== null && Number.isInteger(declared) ? new Uint8Array(await request.arrayBuffer()) : await readLimited(request, limit)
   let body: unknown
   try {
     body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))

@@ -1,0 +1,116 @@
+/**
+ * The processes under load: started, awaited until every worker listens, measured for memory
+ * through /proc (Linux), stopped.
+ */
+import { readFileSync } from 'node:fs'
+
+export interface Server {
+  name: string
+  url: string
+  pid: number
+  /** Every process of the server: the one started and its descendants. */
+  pids(): number[]
+  stop(): Promise<number>
+}
+
+const START_TIMEOUT_MS = 60_000
+
+/** A free TCP port on 127.0.0.1. */
+export const freePort = () => {
+  const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
+  const port = probe.port!
+  probe.stop(true)
+  return port
+}
+
+const childrenOf = (pid: number): number[] => {
+  try {
+    const tasks = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim()
+    return tasks === '' ? [] : tasks.split(' ').map(Number)
+  } catch {
+    return []
+  }
+}
+
+const descendants = (pid: number): number[] => childrenOf(pid).flatMap((child) => [child, ...descendants(child)])
+
+/** Resident memory of one process in MB, or 0 once it is gone. */
+export const rssMb = (pid: number) => {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return match ? Number(match[1]) / 1024 : 0
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * Starts `command` and resolves once `listeners` processes have logged a `listening` line
+ * (one per worker). Output is kept out of the report; errors on stderr are shown.
+ */
+export const startServer = async (name: string, command: string[], env: Record<string, string>, listeners: number): Promise<Server> => {
+  const child = Bun.spawn(command, { env, stdout: 'pipe', stderr: 'inherit' })
+  let seen = 0
+  let url = ''
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start`)), START_TIMEOUT_MS)
+    ;(async () => {
+      const decoder = new TextDecoder()
+      let buffer = ''
+      for await (const chunk of child.stdout) {
+        buffer += decoder.decode(chunk, { stream: true })
+        let newline
+        while ((newline = buffer.indexOf('\n')) >= 0) {
+          const line = buffer.slice(0, newline)
+          buffer = buffer.slice(newline + 1)
+          if (!line.includes('"listening"')) continue
+          url = JSON.parse(line).url
+          if (++seen === listeners) {
+            clearTimeout(timer)
+            resolve()
+          }
+        }
+      }
+      reject(new Error(`${name} exited before listening`))
+    })().catch(reject)
+  })
+  // Keep draining stdout so a chatty server never blocks on a full pipe.
+  void (async () => {
+    for await (const _ of child.stdout);
+  })().catch(() => {})
+  return {
+    name,
+    url,
+    pid: child.pid,
+    pids: () => [child.pid, ...descendants(child.pid)],
+    async stop() {
+      child.kill('SIGTERM')
+      return child.exited
+    },
+  }
+}
+
+/** Samples a server's memory while something runs: peak of one worker and of all processes. */
+export const sampleMemory = (server: Server, everyMs = 200) => {
+  let peakWorker = 0
+  let peakTotal = 0
+  const samples: number[][] = []
+  const take = () => {
+    const pids = server.pids()
+    // With workers, the first pid is the primary, which serves nothing; the workers are the rest.
+    const serving = pids.length > 1 ? pids.slice(1) : pids
+    const rss = serving.map(rssMb)
+    samples.push(rss)
+    peakWorker = Math.max(peakWorker, ...rss)
+    peakTotal = Math.max(peakTotal, pids.map(rssMb).reduce((a, b) => a + b, 0))
+  }
+  take()
+  const timer = setInterval(take, everyMs)
+  return {
+    stop() {
+      clearInterval(timer)
+      take()
+      return { peakWorkerMb: peakWorker, peakTotalMb: peakTotal, samples }
+    },
+  }
+}

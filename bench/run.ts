@@ -1,0 +1,357 @@
+#!/usr/bin/env bun
+/**
+ * `bun run bench`: the service against the bare stack (bench/baseline.ts) on this machine's
+ * PostgreSQL, scenario by scenario, with 1 and 2 workers; the embedded database as a development
+ * figure; the compiled binary's cold start. `--soak` and `--scale` run the memory soak and the
+ * 1,000,000-user test instead. Talks to 127.0.0.1 only, in a database of its own that it drops.
+ * Tables go to the terminal and to bench/results/.
+ */
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import postgres from 'postgres'
+import { openDatabase } from '../src/db/connect'
+import { migrate } from '../src/db/migrate'
+import { measureColdStarts } from './cold-start'
+import { addUsers, assertLocal, createBenchDatabase, DEFAULT_SERVER_URL, dropBenchDatabase, seedUsers } from './database'
+import { combine, measure, type LoadOptions, type LoadResult } from './load'
+import { freePort, sampleMemory, startServer, type Server } from './processes'
+import { markdownTable, ratio, writeResults, type Table } from './report'
+import { scaleScenarios, scenarios, soakMix, type Scenario } from './scenarios'
+import { explainReads, timeNameMiss } from './explain'
+
+const ROOT = join(import.meta.dir, '..')
+const SEEDED = 10_000
+const SCALED = 1_000_000
+
+const { values: args } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '64' },
+    duration: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '6' },
+    warmup: { type: 'string', default: '2' },
+    workers: { type: 'string', default: '1,2' },
+    pool: { type: 'string' },
+    only: { type: 'string' },
+    soak: { type: 'boolean', default: false },
+    'soak-seconds': { type: 'string', default: '300' },
+    scale: { type: 'boolean', default: false },
+    'no-embedded': { type: 'boolean', default: false },
+    'no-cold-start': { type: 'boolean', default: false },
+  },
+})
+
+const load: LoadOptions = { connections: Number(args.connections), duration: Number(args.duration), warmup: Number(args.warmup) }
+const rounds_ = Number(args.rounds)
+const serverUrl = process.env.DATABASE_URL || DEFAULT_SERVER_URL
+assertLocal(serverUrl)
+const log = (line: string) => console.log(line)
+
+/** The environment of a server process: nothing inherited but PATH, so results do not depend on a .env. */
+const environment = (extra: Record<string, string>) => ({
+  PATH: process.env.PATH ?? '',
+  NODE_ENV: 'production',
+  HOST: '127.0.0.1',
+  LOG_LEVEL: 'info',
+  ...(args.pool ? { DATABASE_POOL_MAX: args.pool } : {}),
+  ...extra,
+})
+
+const startService = (databaseUrl: string | undefined, workers: number, dataDir?: string) =>
+  startServer(
+    'service',
+    [process.execPath, join(ROOT, 'src/main.ts')],
+    environment({
+      PORT: String(freePort()),
+      WORKERS: String(workers),
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: dataDir! }),
+    }),
+    workers,
+  )
+
+const startBaseline = (databaseUrl: string, workers: number) =>
+  startServer(
+    'baseline',
+    [process.execPath, join(import.meta.dir, 'baseline.ts')],
+    environment({ PORT: String(freePort()), WORKERS: String(workers), DATABASE_URL: databaseUrl }),
+    workers,
+  )
+
+interface Measured extends LoadResult {
+  peakRssWorkerMb: number
+  peakRssTotalMb: number
+}
+
+/** One measured run (no warm-up) with the server's memory sampled throughout. */
+const measureWithMemory = async (server: Server, scenario: Scenario, options: LoadOptions = { ...load, warmup: 0 }): Promise<Measured> => {
+  const memory = sampleMemory(server)
+  const result = await measure(server.url, scenario, options)
+  const { peakWorkerMb, peakTotalMb } = memory.stop()
+  return { ...result, peakRssWorkerMb: peakWorkerMb, peakRssTotalMb: peakTotalMb }
+}
+
+const selected = (all: Scenario[]) => (args.only ? all.filter((scenario) => scenario.name.includes(args.only!)) : all)
+
+const machine = async (databaseUrl: string) => {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
+  const [{ version }] = (await sql`select version()`) as unknown as [{ version: string }]
+  const [{ max_connections }] = (await sql`show max_connections`) as unknown as [{ max_connections: string }]
+  await sql.end({ timeout: 5 })
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: availableParallelism(),
+    memory_gb: Math.round(totalmem() / 2 ** 30),
+    bun: Bun.version,
+    postgres: version.split(',')[0],
+    postgres_max_connections: Number(max_connections),
+  }
+}
+
+const describeMachine = (m: Awaited<ReturnType<typeof machine>>) =>
+  `${m.cores} cores (${m.cpu}), ${m.memory_gb} GB, Bun ${m.bun}, ${m.postgres} on 127.0.0.1; load from autocannon in the benchmark's own process on the same cores`
+
+const resultRow = (name: string, service: Measured, baseline?: Measured) => [
+  name,
+  Math.round(service.rps),
+  baseline ? Math.round(baseline.rps) : '–',
+  ratio(service.rps, baseline?.rps),
+  service.p50,
+  service.p99,
+  baseline ? baseline.p99 : '–',
+  ratio(service.p99, baseline?.p99),
+  `${service.errors}/${service.non2xx}${baseline ? ` (${baseline.errors}/${baseline.non2xx})` : ''}`,
+  Math.round(service.peakRssWorkerMb),
+  baseline ? Math.round(baseline.peakRssWorkerMb) : '–',
+  Math.round(service.peakRssTotalMb),
+]
+
+const RESULT_HEADER = ['scenario', 'service req/s', 'baseline req/s', 'req/s ratio', 'p50 ms', 'p99 ms', 'baseline p99', 'p99 ratio',
+  'errors/non-2xx (baseline)', 'peak RSS/worker MB', 'baseline peak RSS/worker', 'peak RSS total MB']
+
+/**
+ * Service and baseline side by side, in rounds ordered ABBA (service, baseline, baseline,
+ * service, ...), so that a neighbour's load or a drift hits both alike; each warmed up first.
+ */
+const compare = async (benchUrl: string, workers: number) => {
+  const sql = postgres(benchUrl, { max: 1, onnotice: () => {} })
+  await seedUsers(sql, SEEDED)
+  await sql.end({ timeout: 5 })
+  const service = await startService(benchUrl, workers)
+  const baseline = await startBaseline(benchUrl, workers)
+  const rows: Record<string, { service: Measured; baseline: Measured }> = {}
+  try {
+    for (const scenario of selected(scenarios(SEEDED))) {
+      log(`  ${workers} worker(s): ${scenario.name}`)
+      for (const server of [service, baseline]) await measure(server.url, scenario, { ...load, duration: load.warmup, warmup: 0 })
+      const rounds: Record<string, Measured[]> = { service: [], baseline: [] }
+      for (let round = 0; round < rounds_; round++) {
+        const order = round % 2 === 0 ? [service, baseline] : [baseline, service]
+        for (const server of order) rounds[server.name]!.push(await measureWithMemory(server, scenario))
+      }
+      const merge = (results: Measured[]): Measured => ({
+        ...combine(results),
+        peakRssWorkerMb: Math.max(...results.map((result) => result.peakRssWorkerMb)),
+        peakRssTotalMb: Math.max(...results.map((result) => result.peakRssTotalMb)),
+      })
+      rows[scenario.name] = { service: merge(rounds.service!), baseline: merge(rounds.baseline!) }
+    }
+  } finally {
+    await Promise.all([service.stop(), baseline.stop()])
+  }
+  const table: Table = {
+    title: `${workers} worker${workers > 1 ? 's' : ''}: service / bare Bun.serve + postgres.js, PostgreSQL, ${SEEDED.toLocaleString('en')} users, ${load.connections} connections, ${rounds_} rounds of ${load.duration} s each (ABBA) after ${load.warmup} s warm-up`,
+    header: RESULT_HEADER,
+    rows: Object.entries(rows).map(([name, { service, baseline }]) => resultRow(name, service, baseline)),
+  }
+  return { table, data: rows }
+}
+
+/** What more workers bring: req/s of the last worker count over the first, for both servers. */
+const workerScaling = (byWorkers: Map<number, Record<string, { service: Measured; baseline: Measured }>>): Table => {
+  const counts = [...byWorkers.keys()]
+  const [few, many] = [counts[0]!, counts.at(-1)!]
+  const [low, high] = [byWorkers.get(few)!, byWorkers.get(many)!]
+  return {
+    title: `${many} workers against ${few}: req/s`,
+    header: ['scenario', `service ${few}`, `service ${many}`, 'service gain', `baseline ${few}`, `baseline ${many}`, 'baseline gain'],
+    rows: Object.keys(low).filter((name) => high[name]).map((name) => {
+      const [a, b] = [low[name]!, high[name]!]
+      return [name, Math.round(a.service.rps), Math.round(b.service.rps), ratio(b.service.rps, a.service.rps),
+        Math.round(a.baseline.rps), Math.round(b.baseline.rps), ratio(b.baseline.rps, a.baseline.rps)]
+    }),
+  }
+}
+
+const embeddedFigure = async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'users-api-bench-embedded-'))
+  try {
+    const database = await openDatabase({ dataDir, poolMax: 1 })
+    await migrate(database.sql)
+    await seedUsers(database.sql, SEEDED)
+    await database.close()
+    const service = await startService(undefined, 1, dataDir)
+    const rows: Record<string, Measured> = {}
+    try {
+      for (const scenario of selected(scenarios(SEEDED))) {
+        log(`  embedded: ${scenario.name}`)
+        rows[scenario.name] = await measureWithMemory(service, scenario, { ...load, duration: load.duration * rounds_ })
+      }
+    } finally {
+      await service.stop()
+    }
+    const table: Table = {
+      title: 'Development figure: the embedded database (PGlite, one process, one connection), 1 worker, no baseline',
+      header: RESULT_HEADER,
+      rows: Object.entries(rows).map(([name, result]) => resultRow(name, result)),
+    }
+    return { table, data: rows }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+const coldStart = async (benchUrl: string) => {
+  log('building the binary (bun run build)')
+  const build = Bun.spawnSync(['bun', 'run', 'build'], { cwd: ROOT, stdout: 'ignore', stderr: 'inherit' })
+  if (build.exitCode !== 0) throw new Error('bun run build failed')
+  const results = await measureColdStarts(join(ROOT, 'dist/users-api'), benchUrl)
+  const table: Table = {
+    title: 'Cold start of dist/users-api: spawn to the first 200 on GET / (polled every 2 ms), ms',
+    header: ['case', 'median', 'runs'],
+    rows: results.map((result) => [result.label, Math.round(result.median), result.runs.map((run) => Math.round(run)).join(', ')]),
+  }
+  return { table, data: results }
+}
+
+/** `--soak`: constant load for minutes; memory of every worker sampled each second. */
+const soak = async (benchUrl: string) => {
+  const seconds = Number(args['soak-seconds'])
+  const workers = Number(args.workers.split(',').at(-1))
+  const sql = postgres(benchUrl, { max: 1, onnotice: () => {} })
+  await seedUsers(sql, SEEDED)
+  await sql.end({ timeout: 5 })
+  const service = await startService(benchUrl, workers)
+  try {
+    const mix = soakMix(SEEDED)
+    log(`  soak: ${workers} workers, ${load.connections} connections, 30 s warm-up then ${seconds} s: ${mix.name}`)
+    await measure(service.url, mix, { ...load, warmup: 0, duration: 30 })
+    const memory = sampleMemory(service, 1000)
+    const result = await measure(service.url, mix, { ...load, warmup: 0, duration: seconds })
+    const { samples, peakWorkerMb } = memory.stop()
+    const window = Math.min(30, Math.floor(samples.length / 4))
+    const mean = (rows: number[][]) => rows.flat().reduce((a, b) => a + b, 0) / rows.flat().length
+    const first = mean(samples.slice(0, window))
+    const last = mean(samples.slice(-window))
+    const perMinute = samples.filter((_, i) => i % 60 === 0).map((rss) => rss.map((mb) => Math.round(mb)).join(' + '))
+    const table: Table = {
+      title: `Soak: ${seconds} s at ${load.connections} connections, ${workers} workers, PostgreSQL (${mix.name})`,
+      header: ['req/s', 'p50 ms', 'p99 ms', 'requests', 'errors', 'non-2xx', `RSS/worker first ${window} s MB`, `last ${window} s MB`, 'growth', 'peak RSS/worker MB'],
+      rows: [[Math.round(result.rps), result.p50, result.p99, result.requests, result.errors, result.non2xx, first, last,
+        `${(((last - first) / first) * 100).toFixed(1)}%`, Math.round(peakWorkerMb)]],
+      notes: [`RSS per worker at each minute (MB): ${perMinute.join(' | ')}`],
+    }
+    return { table, data: { result, first, last, samples } }
+  } finally {
+    await service.stop()
+  }
+}
+
+/** `--scale`: the same reads on 10,000 and on 1,000,000 users; EXPLAIN for each. */
+const scale = async (benchUrl: string) => {
+  const workers = Number(args.workers.split(',').at(-1))
+  const sql = postgres(benchUrl, { max: 1, onnotice: () => {} })
+  const figures: Record<string, Record<number, Measured>> = {}
+  const plans: Record<number, Record<string, string>> = {}
+  const misses: Record<number, string> = {}
+  try {
+    for (const users of [SEEDED, SCALED]) {
+      const started = performance.now()
+      await seedUsers(sql, users)
+      log(`  seeded ${users.toLocaleString('en')} users in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+      plans[users] = await explainReads(sql, users)
+      misses[users] = await timeNameMiss(sql)
+      const service = await startService(benchUrl, workers)
+      try {
+        for (const scenario of scaleScenarios(users)) {
+          log(`  ${users.toLocaleString('en')} users: ${scenario.name}`)
+          ;(figures[scenario.name] ??= {})[users] = await measureWithMemory(service, scenario, { ...load, duration: load.duration * rounds_ })
+        }
+      } finally {
+        await service.stop()
+      }
+    }
+  } finally {
+    await sql.end({ timeout: 5 })
+  }
+  const table: Table = {
+    title: `Scale: ${workers} workers, ${load.connections} connections, ${SEEDED.toLocaleString('en')} vs ${SCALED.toLocaleString('en')} users`,
+    header: ['scenario', 'req/s 10k', 'req/s 1M', 'p99 ms 10k', 'p99 ms 1M', 'p99 1M/10k', 'errors/non-2xx 1M', 'plan at 1M'],
+    rows: Object.entries(figures).map(([name, at]) => [name, Math.round(at[SEEDED]!.rps), Math.round(at[SCALED]!.rps), at[SEEDED]!.p99,
+      at[SCALED]!.p99, ratio(at[SCALED]!.p99, at[SEEDED]!.p99), `${at[SCALED]!.errors}/${at[SCALED]!.non2xx}`, plans[SCALED]![name] ?? '–']),
+    notes: [
+      `The name filter's worst case, a substring no one has (EXPLAIN ANALYZE, one query): ` +
+        `${SEEDED.toLocaleString('en')} users: ${misses[SEEDED]}; ${SCALED.toLocaleString('en')} users: ${misses[SCALED]}.`,
+    ],
+  }
+  return { table, data: { figures, plans, misses } }
+}
+
+const main = async () => {
+  log(`PostgreSQL: ${process.env.DATABASE_URL ? 'the server in DATABASE_URL' : `DATABASE_URL is unset: ${DEFAULT_SERVER_URL}`}; ` +
+    `the benchmark works in its own database there, users_api_bench, created now and dropped at the end`)
+  const benchUrl = await createBenchDatabase(serverUrl)
+  const tables: Table[] = []
+  const data: Record<string, unknown> = {}
+  try {
+    const m = await machine(benchUrl)
+    data.machine = m
+    data.load = load
+    log(`machine: ${describeMachine(m)}`)
+    if (args.soak) {
+      const result = await soak(benchUrl)
+      tables.push(result.table)
+      data.soak = result.data
+    } else if (args.scale) {
+      const result = await scale(benchUrl)
+      tables.push(result.table)
+      data.scale = result.data
+    } else {
+      const byWorkers = new Map<number, Awaited<ReturnType<typeof compare>>['data']>()
+      for (const workers of args.workers.split(',').map(Number)) {
+        const result = await compare(benchUrl, workers)
+        tables.push(result.table)
+        data[`workers_${workers}`] = result.data
+        byWorkers.set(workers, result.data)
+        log(`\n${markdownTable(result.table)}\n`)
+      }
+      if (byWorkers.size > 1) tables.push(workerScaling(byWorkers))
+      if (!args['no-embedded']) {
+        const result = await embeddedFigure()
+        tables.push(result.table)
+        data.embedded = result.data
+      }
+      if (!args['no-cold-start']) {
+        // A failed build must not cost the figures measured so far.
+        try {
+          const result = await coldStart(benchUrl)
+          tables.push(result.table)
+          data.cold_start = result.data
+        } catch (error) {
+          log(`cold start not measured: ${error instanceof Error ? error.message : String(error)}`)
+        }
+      }
+    }
+    const preamble = [
+      `Machine: ${describeMachine(m)}.`,
+      `Command: \`bun run bench${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}\`; ${new Date().toISOString()}.`,
+    ]
+    const files = writeResults(args.soak ? 'soak' : args.scale ? 'scale' : 'bench', preamble, tables, data)
+    log(`\n${preamble.join('\n')}\n\n${tables.map(markdownTable).join('\n\n')}\n\nwritten: ${files.join(', ')}`)
+  } finally {
+    await dropBenchDatabase(serverUrl)
+  }
+}
+
+await main()
+process.exit(0)
