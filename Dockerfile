@@ -3,16 +3,17 @@
 FROM oven/bun:1.4.5 AS build
 WORKDIR /src
 COPY package.json bun.lock bunfig.toml tsconfig.json ./
+COPY patches ./patches
 RUN bun install --frozen-lockfile
 COPY src ./src
 COPY migrations ./migrations
-RUN bun run build && mkdir -p /out/data
+RUN bun run build && mkdir -p dist/data
 
 # Run: distroless (glibc, no shell, non-root); the binary is the only program in the image.
 FROM gcr.io/distroless/base-debian12:nonroot
 WORKDIR /app
 COPY --from=build /src/dist/users-api /app/users-api
-COPY --from=build --chown=nonroot:nonroot /out/data /data
+COPY --from=build --chown=nonroot:nonroot /src/dist/data /data
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8000 \

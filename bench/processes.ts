@@ -45,14 +45,29 @@ export const rssMb = (pid: number) => {
 }
 
 /**
+ * Without `listening` lines to count (a `LOG_LEVEL` above info): `url` answers, and the primary
+ * has started its `listeners` workers.
+ */
+const untilAnswering = async (url: string, pid: number, listeners: number) => {
+  const deadline = Date.now() + START_TIMEOUT_MS
+  for (;;) {
+    if (Date.now() > deadline) throw new Error(`${url} did not answer`)
+    const answered = await fetch(url).then((response) => response.ok, () => false)
+    if (answered && (listeners === 1 || descendants(pid).length >= listeners)) return
+    await Bun.sleep(50)
+  }
+}
+
+/**
  * Starts `command` and resolves once `listeners` processes have logged a `listening` line
  * (one per worker). Output is kept out of the report; errors on stderr are shown.
  */
 export const startServer = async (name: string, command: string[], env: Record<string, string>, listeners: number): Promise<Server> => {
   const child = Bun.spawn(command, { env, stdout: 'pipe', stderr: 'inherit' })
+  const quiet = env.LOG_LEVEL === 'warn' || env.LOG_LEVEL === 'error'
   let seen = 0
-  let url = ''
-  await new Promise<void>((resolve, reject) => {
+  let url = quiet ? `http://127.0.0.1:${env.PORT}` : ''
+  await (quiet ? untilAnswering(url, child.pid, listeners) : new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start`)), START_TIMEOUT_MS)
     ;(async () => {
       const decoder = new TextDecoder()
@@ -73,7 +88,7 @@ export const startServer = async (name: string, command: string[], env: Record<s
       }
       reject(new Error(`${name} exited before listening`))
     })().catch(reject)
-  })
+  }))
   // Keep draining stdout so a chatty server never blocks on a full pipe.
   void (async () => {
     for await (const _ of child.stdout);

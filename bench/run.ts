@@ -33,6 +33,7 @@ const { values: args } = parseArgs({
     warmup: { type: 'string', default: '2' },
     workers: { type: 'string', default: '1,2' },
     pool: { type: 'string' },
+    'log-level': { type: 'string', default: 'info' },
     only: { type: 'string' },
     soak: { type: 'boolean', default: false },
     'soak-seconds': { type: 'string', default: '300' },
@@ -53,7 +54,8 @@ const environment = (extra: Record<string, string>) => ({
   PATH: process.env.PATH ?? '',
   NODE_ENV: 'production',
   HOST: '127.0.0.1',
-  LOG_LEVEL: 'info',
+  // The service as shipped logs a line per request; `--log-level warn` shows what that costs.
+  LOG_LEVEL: args['log-level']!,
   ...(args.pool ? { DATABASE_POOL_MAX: args.pool } : {}),
   ...extra,
 })
