@@ -23,14 +23,14 @@ const hit = async (url: string, init?: RequestInit) => {
   }
 }
 
-/** Waits until `check` holds, polling; returns the milliseconds it took. */
-const until = async (check: () => Promise<boolean>, timeoutMs: number) => {
+/** Waits until `check` holds, polling; returns the milliseconds it took. `explain` says why not. */
+const until = async (check: () => Promise<boolean>, timeoutMs: number, explain: () => string = () => '') => {
   const started = performance.now()
   while (performance.now() - started < timeoutMs) {
     if (await check()) return performance.now() - started
     await Bun.sleep(100)
   }
-  throw new Error(`not within ${timeoutMs} ms`)
+  throw new Error(`not within ${timeoutMs} ms\n${explain()}`)
 }
 
 const expect503 = (reply: Awaited<ReturnType<typeof hit>>) => {
@@ -57,7 +57,10 @@ const lockUsers = async (url: string) => {
 const figures: Record<string, string> = {}
 afterAll(() => console.log(`fault figures: ${JSON.stringify(figures)}`))
 
-describe.skipIf(!privatePostgresAvailable)('database faults (a PostgreSQL of the test’s own)', () => {
+// They bring their own databases, so CI runs them once rather than in every database's suite.
+const skipFaults = process.env.SKIP_FAULT_TESTS === '1'
+
+describe.skipIf(!privatePostgresAvailable || skipFaults)('database faults (a PostgreSQL of the test’s own)', () => {
   let db: PrivatePostgres
   let service: Service | undefined
 
@@ -70,6 +73,13 @@ describe.skipIf(!privatePostgresAvailable)('database faults (a PostgreSQL of the
     db?.thaw()
     db?.destroy()
   })
+
+  // What the database and the service said last, for a wait that fails.
+  const diagnosis = () =>
+    `PostgreSQL log:\n${db.logTail()}\nservice log (without successful requests):\n${(service?.lines ?? [])
+      .filter((line) => !/"status":[1-4]\d\d,/.test(line))
+      .slice(-30)
+      .join('\n')}`
 
   const env = () => ({ DATABASE_URL: db.url, REQUEST_TIMEOUT: '2000', DATABASE_POOL_MAX: '4', SHUTDOWN_TIMEOUT: '10000', LOG_LEVEL: 'info' })
 
@@ -86,7 +96,7 @@ describe.skipIf(!privatePostgresAvailable)('database faults (a PostgreSQL of the
     figures.time_to_503_ms = `${Math.round(Math.max(ready.ms, read.ms, create.ms))}`
 
     db.start()
-    const recovered = await until(async () => (await hit(`${service!.url}/readyz`)).status === 200, 10_000)
+    const recovered = await until(async () => (await hit(`${service!.url}/readyz`)).status === 200, 10_000, diagnosis)
     figures.time_to_recover_after_start_ms = `${Math.round(recovered)}`
     const created = await hit(`${service.url}/users`, json('POST', { name: 'Later', email: 'later@example.com', age: 30 }))
     expect(created.status).toBe(201)
@@ -95,36 +105,45 @@ describe.skipIf(!privatePostgresAvailable)('database faults (a PostgreSQL of the
   test('database restarted and backends killed under load: only 503s while gone, all well within 10 s', async () => {
     const url = service!.url
     let stop = false
-    const statuses: number[] = []
+    const replies: { status: number; startedAt: number }[] = []
     let sequence = 0
     const worker = async () => {
       while (!stop) {
         const n = sequence++
+        const startedAt = performance.now()
         const reply = n % 2 === 0 ? await hit(`${url}/users?limit=5`) : await hit(`${url}/users`, json('POST', { name: `Load ${n}`, email: `load-${n}@example.com`, age: 30 }))
-        statuses.push(reply.status)
+        replies.push({ status: reply.status, startedAt })
       }
     }
     const load = Promise.all([worker(), worker(), worker(), worker()])
     await Bun.sleep(500)
     db.restart()
-    const afterRestart = await until(async () => (await hit(`${url}/users?limit=1`)).status === 200, 10_000)
+    const afterRestart = await until(async () => (await hit(`${url}/users?limit=1`)).status === 200, 10_000, diagnosis)
     await Bun.sleep(300)
     const admin = postgres(db.url, { max: 1, onnotice: () => {} })
-    await admin`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'users-api'`
+    const terminated = await admin<{ killed: boolean }[]>`select pg_terminate_backend(pid) as killed from pg_stat_activity where application_name = 'users-api'`
+    expect(terminated.filter((row) => row.killed).length).toBeGreaterThan(0)
     await admin.end({ timeout: 5 })
-    const afterKill = await until(async () => (await hit(`${url}/users?limit=1`)).status === 200, 10_000)
+    const afterKill = await until(async () => (await hit(`${url}/users?limit=1`)).status === 200, 10_000, diagnosis)
     // Connections the pool had before the kill may fail once more as they are found dead, within
     // the 10 s the service has to recover; from then on, every request must succeed.
+    // A request sent on such a connection just before then can take up to REQUEST_TIMEOUT to
+    // fail: the tail is the requests sent from 2 s after recovery on, not those that ended then.
     await Bun.sleep(2000)
-    const mark = statuses.length
+    const markAt = performance.now()
     await Bun.sleep(1500)
     stop = true
     await load
+    const statuses = replies.map((reply) => reply.status)
     expect(new Set(statuses)).toEqual(new Set(statuses.filter((status) => [200, 201, 503].includes(status))))
-    expect(statuses.filter((status) => status === 503).length).toBeGreaterThan(0)
-    const tail = statuses.slice(mark)
+    const tail = replies.filter((reply) => reply.startedAt >= markAt).map((reply) => reply.status)
     expect(tail.length).toBeGreaterThan(10)
-    expect(tail.filter((status) => status !== 200 && status !== 201)).toEqual([])
+    const failedLate = tail.filter((status) => status !== 200 && status !== 201)
+    if (failedLate.length > 0) {
+      await Bun.sleep(500) // the service logs a request after answering it
+      console.error(`tail from ${new Date(Date.now() - (performance.now() - markAt)).toISOString()}\n${diagnosis()}`)
+    }
+    expect(failedLate).toEqual([])
     figures.recover_after_restart_ms = `${Math.round(afterRestart)}`
     figures.recover_after_terminate_ms = `${Math.round(afterKill)}`
     figures.load_statuses = JSON.stringify(Object.fromEntries([...new Set(statuses)].map((s) => [s, statuses.filter((x) => x === s).length])))
@@ -132,7 +151,10 @@ describe.skipIf(!privatePostgresAvailable)('database faults (a PostgreSQL of the
 
   test('database frozen, table locked, pool exhausted: every request answers 503 within the deadline', async () => {
     const url = service!.url
-    const user = JSON.parse((await hit(`${url}/users`, json('POST', { name: 'Stall', email: 'stall@example.com', age: 30 }))).body)
+    const created = await hit(`${url}/users`, json('POST', { name: 'Stall', email: 'stall@example.com', age: 30 }))
+    if (created.status !== 201) console.error(diagnosis())
+    expect(created.status).toBe(201)
+    const user = JSON.parse(created.body)
 
     // A lock: statements wait on the server; the pool (4) fills up with 10 concurrent requests.
     const unlock = await lockUsers(db.url)
@@ -140,7 +162,7 @@ describe.skipIf(!privatePostgresAvailable)('database faults (a PostgreSQL of the
     for (const reply of locked) expect503(reply)
     expect(Math.max(...locked.map((reply) => reply.ms))).toBeLessThan(4000)
     await unlock()
-    await until(async () => (await hit(`${url}/users/${user.id}`)).status === 200, 10_000)
+    await until(async () => (await hit(`${url}/users/${user.id}`)).status === 200, 10_000, diagnosis)
 
     // Frozen: the server holds the connections open and says nothing, so only our deadline helps.
     db.freeze()
@@ -152,12 +174,15 @@ describe.skipIf(!privatePostgresAvailable)('database faults (a PostgreSQL of the
     } finally {
       db.thaw()
     }
-    await until(async () => (await hit(`${url}/users/${user.id}`)).status === 200, 10_000)
+    await until(async () => (await hit(`${url}/users/${user.id}`)).status === 200, 10_000, diagnosis)
   })
 
   test('SIGTERM: readiness fails, the in-flight request still gets its 200, exit code 0', async () => {
     const url = service!.url
-    const user = JSON.parse((await hit(`${url}/users`, json('POST', { name: 'Drain', email: 'drain@example.com', age: 30 }))).body)
+    const created = await hit(`${url}/users`, json('POST', { name: 'Drain', email: 'drain@example.com', age: 30 }))
+    if (created.status !== 201) console.error(diagnosis())
+    expect(created.status).toBe(201)
+    const user = JSON.parse(created.body)
     const unlock = await lockUsers(db.url)
     const inFlight = hit(`${url}/users/${user.id}`)
     await Bun.sleep(300)
@@ -211,7 +236,7 @@ describe.skipIf(!privatePostgresAvailable)('database faults (a PostgreSQL of the
   })
 })
 
-describe('the embedded database', () => {
+describe.skipIf(skipFaults)('the embedded database', () => {
   test('kill -9 during a stream of creates loses nothing a client saw as created', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'users-api-kill9-'))
     const env = { DATABASE_URL: undefined, DATA_DIR: dataDir, LOG_LEVEL: 'info' }

@@ -43,6 +43,8 @@ export interface PrivatePostgres {
   freeze(): void
   thaw(): void
   destroy(): void
+  /** The server's last log lines, to explain a failure. */
+  logTail(lines?: number): string
 }
 
 /** Creates the cluster; it is not running until `start()`. */
@@ -70,6 +72,13 @@ export const createPrivatePostgres = async (): Promise<PrivatePostgres> => {
     restart: () => pgCtl('-o', options, '-m', 'fast', '-w', 'restart'),
     freeze: () => void signal('STOP'),
     thaw: () => void signal('CONT'),
+    logTail: (lines = 20) => {
+      try {
+        return readFileSync(join(dir, 'log'), 'utf8').trimEnd().split('\n').slice(-lines).join('\n')
+      } catch {
+        return '(no log)'
+      }
+    },
     destroy: () => {
       try {
         pgCtl('-m', 'immediate', '-w', 'stop')
