@@ -100,7 +100,7 @@ export const createApp = ({ config, sql, logger, state = { migrated: true, drain
         if (state.draining) throw unavailable('The service is shutting down', { database: 'unknown' })
         if (!state.migrated) throw unavailable('The database is not ready yet', { database: 'down' })
         try {
-          await withDeadline(sql`select 1`, Math.min(READY_TIMEOUT_MS, config.requestTimeout))
+          await withDeadline(() => sql`select 1`, Math.min(READY_TIMEOUT_MS, config.requestTimeout))
         } catch {
           throw unavailable('The database cannot be reached', { database: 'down' })
         }

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path'
 import postgres from 'postgres'
 import { serverUrl } from './support/database'
 
-// patches/postgres@3.4.9.patch fixes two faults of postgres.js 3.4.9 (the latest release) that
+// patches/postgres@3.4.9.patch fixes three faults of postgres.js 3.4.9 (the latest release) that
 // the service meets under load and during database outages; these tests fail without it.
 
 // postgres.js keeps its connections in these queues. Unpatched, a queue that never runs empty
@@ -118,6 +118,32 @@ describe.skipIf(!serverUrl)('postgres.js connection opening (patched)', () => {
     } finally {
       await sql.end({ timeout: 1 })
       proxy.stop(true)
+    }
+  })
+})
+
+describe.skipIf(!serverUrl)('postgres.js pipelined cancel (patched)', () => {
+  // What the request deadline does when a query waits behind a slow one on the same connection.
+  // Unpatched, the cancelled query was dropped while its answer was still on the way, and that
+  // answer went to the next query: another request's rows (a leak), and the cancelled query
+  // never settled.
+  test('a query cancelled behind a slow one never hands its rows to the next query', async () => {
+    const sql = postgres(serverUrl!, { max: 1, onnotice: () => {} })
+    try {
+      await sql`select 1`
+      const slow = sql`select pg_sleep(0.3), 'slow' as tag`
+      const cancelled = sql`select 'cancelled' as tag`
+      const next = sql`select 'next' as tag`
+      setTimeout(() => cancelled.cancel(), 50)
+      const settled = (query: Promise<unknown>) =>
+        Promise.race([query.then((rows) => [...(rows as object[])], (error: { code?: string }) => error.code), Bun.sleep(3000).then(() => 'never settled')])
+      const [slowRows, cancelledOutcome, nextRows] = await Promise.all([settled(slow), settled(cancelled), settled(next)])
+      expect(slowRows).toEqual([{ pg_sleep: '', tag: 'slow' }])
+      // Cancelled in time (57014), or answered before the cancel arrived: either way its own answer.
+      expect([JSON.stringify([{ tag: 'cancelled' }]), JSON.stringify('57014')]).toContain(JSON.stringify(cancelledOutcome))
+      expect(nextRows).toEqual([{ tag: 'next' }])
+    } finally {
+      await sql.end({ timeout: 1 })
     }
   })
 })

@@ -1,4 +1,4 @@
-import type { PendingQuery } from 'postgres'
+import postgres, { type PendingQuery } from 'postgres'
 
 /**
  * The database did not answer within the request's deadline: it is stalled, locked or out of
@@ -13,21 +13,40 @@ export class DatabaseTimeout extends Error {
   }
 }
 
-/**
- * Runs `query` but gives up after `ms`: postgres.js has no pool-wait timeout, and a stalled
- * server can hold a query for ever. The query is cancelled (taken off the pool's queue, or
- * cancelled on the server) so that abandoned work does not pile up.
- */
-export const withDeadline = <Q extends PendingQuery<any>>(query: Q, ms: number): Promise<Awaited<Q>> => {
+// Below this much time left, a second attempt could not finish anyway.
+const MIN_RETRY_MS = 50
+
+/** One attempt: `query`, or a DatabaseTimeout after `ms`, when the query is cancelled. */
+const race = <Q extends PendingQuery<any>>(query: Q, ms: number, budget: number): Promise<Awaited<Q>> => {
   let timer: Timer | undefined
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       query.cancel()
-      reject(new DatabaseTimeout(ms))
+      reject(new DatabaseTimeout(budget))
     }, ms)
   })
   // The cancelled query rejects too, after the race is decided: that rejection is expected.
   const running: Promise<Awaited<Q>> = query.then((rows) => rows)
   running.catch(() => {})
   return Promise.race([running, expired]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * Runs the query `start` makes, but gives up after `ms`: postgres.js has no pool-wait timeout,
+ * and a stalled server can hold a query for ever. The query is cancelled (taken off the pool's
+ * queue, or cancelled on the server) so that abandoned work does not pile up.
+ *
+ * A cancel that reaches the server after its query has finished stops whatever that connection
+ * runs next (PostgreSQL cancels by connection, not by query): an innocent query then fails with
+ * 57014. Such a statement had no effect, so it is run once more within what is left of `ms`.
+ */
+export const withDeadline = async <Q extends PendingQuery<any>>(start: () => Q, ms: number): Promise<Awaited<Q>> => {
+  const began = performance.now()
+  try {
+    return await race(start(), ms, ms)
+  } catch (error) {
+    const left = ms - (performance.now() - began)
+    if (!(error instanceof postgres.PostgresError && error.code === '57014') || left < MIN_RETRY_MS) throw error
+    return race(start(), left, ms)
+  }
 }

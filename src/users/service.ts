@@ -62,13 +62,13 @@ const escapeLike = (value: string) => value.replace(/[\\%_]/g, '\\$&')
  */
 export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }) => {
   const columns = sql`id, name, email, age, created_at, updated_at`
-  const run = <Q extends PendingQuery<any>>(query: Q) => withDeadline(query, timeoutMs)
+  const run = <Q extends PendingQuery<any>>(query: () => Q) => withDeadline(query, timeoutMs)
 
   return {
     async create(input: CreateUserInput): Promise<User> {
       checkAge(input.age)
       try {
-        const [row] = await run(sql<UserRow[]>`
+        const [row] = await run(() => sql<UserRow[]>`
           insert into users (name, email, age)
           values (${input.name}, ${input.email}, ${input.age})
           returning ${columns}`)
@@ -79,7 +79,7 @@ export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }
     },
 
     async get(id: number): Promise<User> {
-      const [row] = await run(sql<UserRow[]>`select ${columns} from users where id = ${id}`)
+      const [row] = await run(() => sql<UserRow[]>`select ${columns} from users where id = ${id}`)
       if (!row) throw notFound()
       return toUser(row)
     },
@@ -87,7 +87,7 @@ export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }
     /** One page in id order; fetches one row more than asked to know whether another page exists. */
     async list(filters: ListUsersFilters): Promise<UserPage> {
       const limit = filters.limit ?? DEFAULT_PAGE_SIZE
-      const rows = await run(sql<UserRow[]>`
+      const rows = await run(() => sql<UserRow[]>`
         select ${columns} from users
         where id > ${filters.after ?? 0}
           ${filters.email === undefined ? sql`` : sql`and lower(email) = lower(${filters.email})`}
@@ -103,7 +103,7 @@ export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }
     async update(id: number, changes: UpdateUserInput): Promise<User> {
       checkAge(changes.age)
       try {
-        const [row] = await run(sql<UserRow[]>`
+        const [row] = await run(() => sql<UserRow[]>`
           update users set
             name = coalesce(${changes.name ?? null}, name),
             email = coalesce(${changes.email ?? null}, email),
@@ -119,7 +119,7 @@ export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }
     },
 
     async remove(id: number): Promise<void> {
-      const { count } = await run(sql`delete from users where id = ${id}`)
+      const { count } = await run(() => sql`delete from users where id = ${id}`)
       if (count === 0) throw notFound()
     },
   }

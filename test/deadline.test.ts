@@ -1,0 +1,66 @@
+import { describe, expect, test } from 'bun:test'
+import postgres from 'postgres'
+import { DatabaseTimeout, withDeadline } from '../src/db/deadline'
+import { serverUrl } from './support/database'
+
+// A cancel aimed at an earlier query can land on the next one on the same connection; here
+// another session cancels the backend on purpose, which looks the same to the query.
+describe.skipIf(!serverUrl)('request deadline on a PostgreSQL server', () => {
+  const cancelBackendSoon = (url: string, pid: number, afterMs: number) =>
+    Bun.sleep(afterMs).then(async () => {
+      const admin = postgres(url, { max: 1, onnotice: () => {} })
+      try {
+        await admin`select pg_cancel_backend(${pid})`
+      } finally {
+        await admin.end({ timeout: 1 })
+      }
+    })
+
+  test('a query stopped by a cancel it did not ask for runs once more and answers', async () => {
+    const sql = postgres(serverUrl!, { max: 1, onnotice: () => {} })
+    try {
+      const pid = (await sql<{ pid: number }[]>`select pg_backend_pid() as pid`)[0]!.pid
+      let attempts = 0
+      const cancelled = cancelBackendSoon(serverUrl!, pid, 100)
+      const rows = await withDeadline(() => (attempts++, sql`select pg_sleep(0.3), 'answered' as tag`), 5000)
+      await cancelled
+      expect(attempts).toBe(2)
+      expect([...rows]).toEqual([{ pg_sleep: '', tag: 'answered' }])
+    } finally {
+      await sql.end({ timeout: 1 })
+    }
+  })
+
+  test('a second cancel is passed on: no endless retrying', async () => {
+    const sql = postgres(serverUrl!, { max: 1, onnotice: () => {} })
+    try {
+      const pid = (await sql<{ pid: number }[]>`select pg_backend_pid() as pid`)[0]!.pid
+      let attempts = 0
+      const cancels = Promise.all([cancelBackendSoon(serverUrl!, pid, 100), cancelBackendSoon(serverUrl!, pid, 600)])
+      const outcome = await withDeadline(() => (attempts++, sql`select pg_sleep(1)`), 5000).then(
+        () => 'answered',
+        (error: { code?: string }) => error.code,
+      )
+      await cancels
+      expect(attempts).toBe(2)
+      expect(outcome).toBe('57014')
+    } finally {
+      await sql.end({ timeout: 1 })
+    }
+  })
+
+  test('past the deadline: DatabaseTimeout, and the query is cancelled on the server', async () => {
+    const sql = postgres(serverUrl!, { max: 1, onnotice: () => {} })
+    try {
+      const started = performance.now()
+      const outcome = await withDeadline(() => sql`select pg_sleep(5)`, 300).catch((error) => error)
+      expect(outcome).toBeInstanceOf(DatabaseTimeout)
+      expect(outcome.code).toBe('DEADLINE_EXCEEDED')
+      // The connection is free again long before pg_sleep(5) would have ended.
+      expect([...(await sql`select 'free' as tag`)]).toEqual([{ tag: 'free' }])
+      expect(performance.now() - started).toBeLessThan(3000)
+    } finally {
+      await sql.end({ timeout: 1 })
+    }
+  })
+})
