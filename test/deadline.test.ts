@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import postgres from 'postgres'
+import postgres, { type Sql } from 'postgres'
 import { DatabaseTimeout, withDeadline } from '../src/db/deadline'
 import { serverUrl } from './support/database'
 
@@ -16,25 +16,28 @@ describe.skipIf(!serverUrl)('request deadline on a PostgreSQL server', () => {
       }
     })
 
-  test('a query stopped by a cancel it did not ask for runs once more and answers', async () => {
+  /** Runs `use` on a client of one connection, whose server process is `pid`. */
+  const onOneConnection = async (use: (sql: Sql, pid: number) => Promise<void>) => {
     const sql = postgres(serverUrl!, { max: 1, onnotice: () => {} })
     try {
-      const pid = (await sql<{ pid: number }[]>`select pg_backend_pid() as pid`)[0]!.pid
+      await use(sql, (await sql<{ pid: number }[]>`select pg_backend_pid() as pid`)[0]!.pid)
+    } finally {
+      await sql.end({ timeout: 1 })
+    }
+  }
+
+  test('a query stopped by a cancel it did not ask for runs once more and answers', () =>
+    onOneConnection(async (sql, pid) => {
       let attempts = 0
       const cancelled = cancelBackendSoon(serverUrl!, pid, 100)
       const rows = await withDeadline(() => (attempts++, sql`select pg_sleep(0.3), 'answered' as tag`), 5000)
       await cancelled
       expect(attempts).toBe(2)
       expect([...rows]).toEqual([{ pg_sleep: '', tag: 'answered' }])
-    } finally {
-      await sql.end({ timeout: 1 })
-    }
-  })
+    }))
 
-  test('a second cancel is passed on: no endless retrying', async () => {
-    const sql = postgres(serverUrl!, { max: 1, onnotice: () => {} })
-    try {
-      const pid = (await sql<{ pid: number }[]>`select pg_backend_pid() as pid`)[0]!.pid
+  test('a second cancel is passed on: no endless retrying', () =>
+    onOneConnection(async (sql, pid) => {
       let attempts = 0
       const cancels = Promise.all([cancelBackendSoon(serverUrl!, pid, 100), cancelBackendSoon(serverUrl!, pid, 600)])
       const outcome = await withDeadline(() => (attempts++, sql`select pg_sleep(1)`), 5000).then(
@@ -44,14 +47,10 @@ describe.skipIf(!serverUrl)('request deadline on a PostgreSQL server', () => {
       await cancels
       expect(attempts).toBe(2)
       expect(outcome).toBe('57014')
-    } finally {
-      await sql.end({ timeout: 1 })
-    }
-  })
+    }))
 
-  test('past the deadline: DatabaseTimeout, and the query is cancelled on the server', async () => {
-    const sql = postgres(serverUrl!, { max: 1, onnotice: () => {} })
-    try {
+  test('past the deadline: DatabaseTimeout, and the query is cancelled on the server', () =>
+    onOneConnection(async (sql) => {
       const started = performance.now()
       const outcome = await withDeadline(() => sql`select pg_sleep(5)`, 300).catch((error) => error)
       expect(outcome).toBeInstanceOf(DatabaseTimeout)
@@ -59,8 +58,5 @@ describe.skipIf(!serverUrl)('request deadline on a PostgreSQL server', () => {
       // The connection is free again long before pg_sleep(5) would have ended.
       expect([...(await sql`select 'free' as tag`)]).toEqual([{ tag: 'free' }])
       expect(performance.now() - started).toBeLessThan(3000)
-    } finally {
-      await sql.end({ timeout: 1 })
-    }
-  })
+    }))
 })
