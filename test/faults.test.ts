@@ -81,6 +81,14 @@ describe.skipIf(!privatePostgresAvailable || skipFaults)('database faults (a Pos
       .slice(-30)
       .join('\n')}`
 
+  /** Creates the user a test then faults; a failure here is the previous fault's doing, so the logs are shown. */
+  const createUser = async (url: string, name: string, email: string) => {
+    const created = await hit(`${url}/users`, json('POST', { name, email, age: 30 }))
+    if (created.status !== 201) console.error(diagnosis())
+    expect(created.status).toBe(201)
+    return JSON.parse(created.body)
+  }
+
   const env = () => ({ DATABASE_URL: db.url, REQUEST_TIMEOUT: '2000', DATABASE_POOL_MAX: '4', SHUTDOWN_TIMEOUT: '10000', LOG_LEVEL: 'info' })
 
   test('started while the database is down: stays up, answers 503 fast, recovers without a restart', async () => {
@@ -151,10 +159,7 @@ describe.skipIf(!privatePostgresAvailable || skipFaults)('database faults (a Pos
 
   test('database frozen, table locked, pool exhausted: every request answers 503 within the deadline', async () => {
     const url = service!.url
-    const created = await hit(`${url}/users`, json('POST', { name: 'Stall', email: 'stall@example.com', age: 30 }))
-    if (created.status !== 201) console.error(diagnosis())
-    expect(created.status).toBe(201)
-    const user = JSON.parse(created.body)
+    const user = await createUser(url, 'Stall', 'stall@example.com')
 
     // A lock: statements wait on the server; the pool (4) fills up with 10 concurrent requests.
     const unlock = await lockUsers(db.url)
@@ -179,10 +184,7 @@ describe.skipIf(!privatePostgresAvailable || skipFaults)('database faults (a Pos
 
   test('SIGTERM: readiness fails, the in-flight request still gets its 200, exit code 0', async () => {
     const url = service!.url
-    const created = await hit(`${url}/users`, json('POST', { name: 'Drain', email: 'drain@example.com', age: 30 }))
-    if (created.status !== 201) console.error(diagnosis())
-    expect(created.status).toBe(201)
-    const user = JSON.parse(created.body)
+    const user = await createUser(url, 'Drain', 'drain@example.com')
     const unlock = await lockUsers(db.url)
     const inFlight = hit(`${url}/users/${user.id}`)
     await Bun.sleep(300)
