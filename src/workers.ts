@@ -8,6 +8,7 @@
  */
 import { availableParallelism } from 'node:os'
 import type { Config } from './config'
+import { freePort } from './free-port'
 import type { Logger } from './logger'
 
 const WORKER_VARIABLE = 'USERS_API_WORKER'
@@ -48,13 +49,7 @@ export const joinPrimary = (): number | undefined => {
 }
 
 /** A port the workers can all bind: `PORT=0` means one free port chosen here, not one each. */
-const sharedPort = (config: Pick<Config, 'port' | 'host'>) => {
-  if (config.port !== 0) return config.port
-  const probe = Bun.serve({ port: 0, hostname: config.host, fetch: () => new Response() })
-  const port = probe.port!
-  probe.stop(true)
-  return port
-}
+const sharedPort = (config: Pick<Config, 'port' | 'host'>) => (config.port !== 0 ? config.port : freePort(config.host))
 
 /**
  * The primary's whole life: run the workers, stop them on a signal, exit. It does not touch the
