@@ -1,15 +1,19 @@
 import { swagger } from '@elysiajs/swagger'
-import { Elysia } from 'elysia'
+import { Elysia, type TSchema } from 'elysia'
 // Served by the service itself, so /docs works offline and from the compiled binary.
 import scalarBundle from '../../node_modules/@scalar/api-reference/dist/browser/standalone.js' with { type: 'file' }
-import { User } from '../users/schemas'
 import { openApiComponents } from './openapi'
+import type { DocumentedSettings } from './problems'
 import pkg from '../../package.json'
 
 const SCALAR_PATH = '/docs/scalar.js'
 
-/** `/docs` (Scalar, with no request leaving the service) and `/openapi.json`. */
-export const apiDocs = () =>
+/**
+ * `apiDocs({ settings, schemas })`: `/docs` (Scalar, with no request leaving the service) and
+ * `/openapi.json`, whose components hold the problem responses (documented with `settings`, e.g.
+ * the body limit in force) and the named `schemas` that routes reference.
+ */
+export const apiDocs = ({ settings, schemas }: { settings: DocumentedSettings; schemas: Record<string, TSchema> }) =>
   new Elysia({ name: 'api-docs' })
     .get(
       SCALAR_PATH,
@@ -32,7 +36,7 @@ export const apiDocs = () =>
             { name: 'users', description: 'The users resource' },
             { name: 'health', description: 'Liveness and readiness' },
           ],
-          components: openApiComponents({ User }),
+          components: openApiComponents(settings, schemas),
         },
       }),
     )

@@ -1,16 +1,20 @@
 /**
- * The parts of the OpenAPI document every route shares: the problem+json responses, the `Problem`
- * schema they carry, and the helpers routes use for their `detail.responses` (which the swagger
- * plugin copies into the document as they are). The plugin emits OpenAPI 3.0.3, so schemas use
- * 3.0 keywords (`example`, not `examples`).
+ * The OpenAPI side of the problem catalogue, and the helpers routes use for their
+ * `detail.responses` (which the swagger plugin copies into the document as they are). The plugin
+ * emits OpenAPI 3.0.3, so schemas use 3.0 keywords (`example`, not `examples`).
  */
 import { t, type TSchema } from 'elysia'
-import { RETRY_AFTER_SECONDS } from './error-handler'
-import { MAX_FIELD_ERRORS, MAX_FIELD_NAME_LENGTH, TITLES } from './problem'
-import { jsonInteger } from './strict-types'
-
-/** Text the service writes itself is one line, without control characters. */
-const ONE_LINE = '^[^\\u0000-\\u001F\\u007F]*$'
+import { NO_CONTROL_CHARACTERS, jsonInteger } from '../schema/strict-types'
+import {
+  MAX_FIELD_ERRORS,
+  MAX_FIELD_NAME_LENGTH,
+  RETRY_AFTER_SECONDS,
+  STATUS_TITLES,
+  problems,
+  type DocumentedSettings,
+  type ProblemFactory,
+  type ProblemStatus,
+} from './problems'
 
 const FieldError = t.Object({
   field: t.String({
@@ -19,16 +23,16 @@ const FieldError = t.Object({
     description: 'The body field, path parameter or query parameter at fault; `body` for the body as a whole.',
     example: 'email',
   }),
-  message: t.String({ maxLength: 200, pattern: ONE_LINE, example: 'is already taken' }),
+  message: t.String({ maxLength: 200, pattern: NO_CONTROL_CHARACTERS, example: 'is already taken' }),
 })
 
 /** RFC 9457 problem details, as every error response carries them. */
-export const ProblemSchema = t.Object(
+const ProblemSchema = t.Object(
   {
     type: t.String({ enum: ['about:blank'], maxLength: 11 }),
-    title: t.String({ enum: [...new Set(Object.values(TITLES))], maxLength: 30, description: "The status code's name." }),
-    status: jsonInteger({ format: 'int32', minimum: 400, maximum: 599, description: 'The HTTP status code.' }),
-    detail: t.String({ maxLength: 500, pattern: ONE_LINE, description: 'What went wrong, for a person.' }),
+    title: t.String({ enum: Object.values(STATUS_TITLES), maxLength: 30, description: "The status code's name." }),
+    status: jsonInteger({ minimum: 400, maximum: 599, description: 'The HTTP status code.' }),
+    detail: t.String({ maxLength: 500, pattern: NO_CONTROL_CHARACTERS, description: 'What went wrong, for a person.' }),
     errors: t.Optional(
       t.Array(FieldError, {
         // One entry per field at fault; a body naming more unknown fields gets the first ones.
@@ -41,12 +45,14 @@ export const ProblemSchema = t.Object(
 )
 
 const ref = (kind: 'schemas' | 'responses', name: string) => ({ $ref: `#/components/${kind}/${name}` })
+/** The response component of a status: its title without spaces, e.g. `NotFound`. */
+const componentName = (status: ProblemStatus) => STATUS_TITLES[status].replace(/ /g, '')
 
 /** A `$ref` to a schema in `components.schemas`, usable where a `t` schema is expected. */
 export const schemaRef = (name: string) => t.Ref(`#/components/schemas/${name}`)
 
-/** The `Retry-After` header of every 503. */
-export const retryAfterHeader = {
+/** A `Retry-After` header, as 429 and 503 carry it. */
+const retryAfterHeader = {
   'Retry-After': {
     description: 'Seconds to wait before retrying.',
     required: true,
@@ -54,89 +60,42 @@ export const retryAfterHeader = {
   },
 }
 
-interface ProblemSpec {
-  name: string
-  description: string
-  detail: string
-  errors?: { field: string; message: string }[]
+/** The example body of a catalogue entry, built by the same code as the real one. */
+const exampleOf = <A extends unknown[]>(problem: ProblemFactory<A>, settings: DocumentedSettings) =>
+  problem(...problem.definition.example(settings)).toJSON()
+
+type AnyProblem = ProblemFactory<any[]>
+// Answered on any path rather than by one operation (404, 405), or documented where answered (readiness).
+const DOCUMENTED_ELSEWHERE: AnyProblem[] = [problems.routeNotFound, problems.methodNotAllowed, problems.notReady]
+const documented = (Object.values(problems) as AnyProblem[]).filter((problem) => !DOCUMENTED_ELSEWHERE.includes(problem))
+
+const describe = (problem: AnyProblem, settings: DocumentedSettings) =>
+  typeof problem.definition.description === 'string' ? problem.definition.description : problem.definition.description(settings)
+
+/** One response per problem status, describing every catalogue entry of that status. */
+const problemResponse = (status: ProblemStatus, settings: DocumentedSettings) => {
+  const entries = documented.filter((problem) => problem.definition.status === status)
+  return {
+    description: entries.map((problem) => describe(problem, settings)).join(' '),
+    ...(status === 503 || status === 429 ? { headers: retryAfterHeader } : {}),
+    content: { 'application/problem+json': { schema: ref('schemas', 'Problem'), example: exampleOf(entries[0]!, settings) } },
+  }
 }
-
-const PROBLEMS: Record<number, ProblemSpec> = {
-  400: {
-    name: 'BadRequest',
-    description: 'The body is not parseable JSON (or nests more than 32 levels deep), or a business rule fails (age outside 1–120).',
-    detail: 'age must be between 1 and 120',
-    errors: [{ field: 'age', message: 'must be between 1 and 120' }],
-  },
-  404: { name: 'NotFound', description: 'No user with that id.', detail: 'User not found' },
-  409: {
-    name: 'Conflict',
-    description: 'The email is already taken by another user (compared case-insensitively).',
-    detail: 'A user with this email already exists',
-    errors: [{ field: 'email', message: 'is already taken' }],
-  },
-  413: {
-    name: 'ContentTooLarge',
-    description: 'The body is larger than the configured limit (65,536 bytes unless configured otherwise).',
-    detail: 'The request body must not exceed 65536 bytes',
-  },
-  415: {
-    name: 'UnsupportedMediaType',
-    description: 'The body is not sent as `application/json` (or another `application/*+json` type).',
-    detail: 'The request body must be JSON, sent with Content-Type: application/json',
-  },
-  422: {
-    name: 'UnprocessableContent',
-    description: 'The request does not fit the schema; `errors` lists every violation, one per field.',
-    detail: 'The request does not fit the schema',
-    errors: [
-      { field: 'email', message: 'must be a valid email address (local@domain.tld) of at most 254 characters' },
-      { field: 'age', message: 'must be a JSON integer' },
-    ],
-  },
-  429: {
-    name: 'TooManyRequests',
-    description: 'Too many requests from this client address (only when `RATE_LIMIT` is set); retry after `Retry-After` seconds.',
-    detail: 'Too many requests from this client; slow down',
-  },
-  500: {
-    name: 'InternalServerError',
-    description: 'An unexpected failure on our side: a bug. The body names no cause; `X-Request-Id` finds it in our logs.',
-    detail: 'Something went wrong on our side; the request id identifies it in our logs',
-  },
-  503: {
-    name: 'ServiceUnavailable',
-    description: 'The database is unreachable or too slow; retry after `Retry-After` seconds.',
-    detail: 'The database is unavailable; try again shortly',
-  },
-}
-
-/** An example problem body for `status`. */
-export const problemExample = (status: number, detail = PROBLEMS[status]!.detail, errors = PROBLEMS[status]?.errors) => ({
-  type: 'about:blank',
-  title: TITLES[status]!,
-  status,
-  detail,
-  ...(errors ? { errors } : {}),
-})
-
-const problemResponse = (status: number) => ({
-  description: PROBLEMS[status]!.description,
-  ...(status === 503 || status === 429 ? { headers: retryAfterHeader } : {}),
-  content: { 'application/problem+json': { schema: ref('schemas', 'Problem'), example: problemExample(status) } },
-})
 
 /** `components` for the document: the `Problem` schema, one response per problem status, and `schemas`. */
-export const openApiComponents = (schemas: Record<string, TSchema>) => ({
-  schemas: { Problem: ProblemSchema, ...schemas },
-  responses: Object.fromEntries(Object.entries(PROBLEMS).map(([status, spec]) => [spec.name, problemResponse(Number(status))])),
-})
+export const openApiComponents = (settings: DocumentedSettings, schemas: Record<string, TSchema>) => {
+  const statuses = [...new Set(documented.map((problem) => problem.definition.status))]
+  return {
+    schemas: { Problem: ProblemSchema, ...schemas },
+    responses: Object.fromEntries(statuses.map((status) => [componentName(status), problemResponse(status, settings)])),
+  }
+}
 
-/** A problem+json response whose body is a `Problem` with the members of `extra` besides. */
-export const problemWith = (description: string, extra: TSchema, example: Record<string, unknown>, headers?: Record<string, unknown>) => ({
-  description,
-  ...(headers ? { headers } : {}),
-  content: { 'application/problem+json': { schema: { allOf: [ref('schemas', 'Problem'), extra] }, example } },
+/** The response of one catalogue entry whose body adds the members of `extra` to `Problem`. */
+export const problemWith = (problem: AnyProblem, extra: TSchema) => ({
+  description: describe(problem, { bodyLimit: 0 }),
+  ...(problem.definition.status === 503 || problem.definition.status === 429 ? { headers: retryAfterHeader } : {}),
+  content: { 'application/problem+json': { schema: { allOf: [ref('schemas', 'Problem'), extra] }, example: exampleOf(problem, { bodyLimit: 0 }) } },
 })
 
 /** A JSON success response. */
@@ -149,11 +108,12 @@ export const jsonResponse = (description: string, schema: TSchema, options: { he
 type ResponseObject = ReturnType<typeof jsonResponse> | ReturnType<typeof problemWith> | { description: string }
 
 /**
- * An operation's `responses` for the OpenAPI document: its own responses, then the shared problem
- * responses it can answer, by status. Every operation can answer 429 (with rate limiting on) and
- * 500, so they are always listed.
+ * An operation's `responses`: its own, then the problem responses it can answer, by status. Every
+ * operation can answer 429 (with rate limiting on) and 500, so they are always listed.
  */
-export const responses = (own: Record<number, ResponseObject>, ...problems: number[]) => ({
+export const responses = (own: Record<number, ResponseObject>, ...statuses: ProblemStatus[]) => ({
   ...own,
-  ...Object.fromEntries([...problems, 429, 500].filter((status) => !(status in own)).map((status) => [status, ref('responses', PROBLEMS[status]!.name)])),
+  ...Object.fromEntries(
+    [...statuses, 429 as const, 500 as const].filter((status) => !(status in own)).map((status) => [status, ref('responses', componentName(status))]),
+  ),
 })

@@ -1,4 +1,5 @@
-import type { FieldError } from './problem'
+import { Elysia } from 'elysia'
+import { problems, type FieldError } from './problems'
 
 const decode = (text: string) => decodeURIComponent(text.replace(/\+/g, ' '))
 
@@ -6,7 +7,7 @@ const decode = (text: string) => decodeURIComponent(text.replace(/\+/g, ' '))
  * Query parameters whose percent-encoding is broken (`%ZZ`, a cut-off `%E0%A4%A`). Elysia would
  * quietly keep such a value undecoded; the contract calls it malformed.
  */
-export const malformedQueryParameters = (url: string): FieldError[] => {
+const malformedQueryParameters = (url: string): FieldError[] => {
   const start = url.indexOf('?')
   if (start < 0) return []
   const end = url.indexOf('#', start)
@@ -23,3 +24,10 @@ export const malformedQueryParameters = (url: string): FieldError[] => {
   }
   return errors
 }
+
+/** `strictQueryEncoding()`: a query with broken percent-encoding is a 422 naming each parameter. */
+export const strictQueryEncoding = () =>
+  new Elysia({ name: 'strict-query-encoding' }).onTransform({ as: 'global' }, ({ request }) => {
+    const errors = malformedQueryParameters(request.url)
+    if (errors.length > 0) throw problems.invalidRequest(errors)
+  })

@@ -1,10 +1,13 @@
+import { Elysia } from 'elysia'
+import { problems } from './problems'
+
 /**
  * A fixed-window request counter per client address: at most `limit` requests per window.
  * Returns undefined while the client is within its limit, else the seconds until its window
  * ends (for `Retry-After`). Windows that have ended are swept once per window, so memory stays
  * bounded by the clients of one window.
  */
-export const createRateLimiter = ({ limit, windowSeconds, now = Date.now }: { limit: number; windowSeconds: number; now?: () => number }) => {
+const fixedWindowCounter = ({ limit, windowSeconds, now = Date.now }: { limit: number; windowSeconds: number; now?: () => number }) => {
   const windowMs = windowSeconds * 1000
   const windows = new Map<string, { start: number; count: number }>()
   let sweepAt = 0
@@ -19,4 +22,18 @@ export const createRateLimiter = ({ limit, windowSeconds, now = Date.now }: { li
     window.count++
     return window.count <= limit ? undefined : Math.max(1, Math.ceil((window.start + windowMs - time) / 1000))
   }
+}
+
+/**
+ * `rateLimit({ limit, windowSeconds })`: at most `limit` requests per client address per window;
+ * beyond that 429 with `Retry-After`. A `limit` of 0 turns it off.
+ */
+export const rateLimit = ({ limit, windowSeconds }: { limit: number; windowSeconds: number }) => {
+  const plugin = new Elysia({ name: 'rate-limit', seed: { limit, windowSeconds } })
+  if (limit === 0) return plugin
+  const overLimit = fixedWindowCounter({ limit, windowSeconds })
+  return plugin.onRequest(({ request, server }) => {
+    const wait = overLimit(server?.requestIP(request)?.address ?? 'unknown')
+    if (wait !== undefined) throw problems.tooManyRequests(wait)
+  })
 }

@@ -1,3 +1,5 @@
+import { Elysia } from 'elysia'
+
 // API answers are data, never pages: nothing may load, frame or sniff them.
 const API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 // The docs page runs Scalar, served by the service itself, which needs inline styles and scripts.
@@ -11,7 +13,16 @@ const pathOf = (url: string) => {
 }
 
 /** Headers every response carries, by the request's URL. */
-export const securityHeaders = (url: string): Record<string, string> => ({
+const headersFor = (url: string): Record<string, string> => ({
   'x-content-type-options': 'nosniff',
   'content-security-policy': /^\/docs\/?$/.test(pathOf(url)) ? DOCS_POLICY : API_POLICY,
 })
+
+/**
+ * `securityHeaders()`: `X-Content-Type-Options: nosniff` and a content security policy on every
+ * response: nothing at all for API answers, what Scalar needs for the docs page.
+ */
+export const securityHeaders = () =>
+  new Elysia({ name: 'security-headers' }).onRequest(({ request, set }) => {
+    Object.assign(set.headers, headersFor(request.url))
+  })

@@ -1,8 +1,9 @@
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
-import type { TSchema, ValidationError } from 'elysia'
-import { describeRule } from './strict-types'
-import { MAX_FIELD_ERRORS, MAX_FIELD_NAME_LENGTH, type FieldError } from './problem'
+import type { TSchema } from 'elysia'
+import { breaksBusinessRule, describeBusinessRule, describeRule } from '../schema/strict-types'
+import type { ValidationFailure } from './elysia-internals'
+import { MAX_FIELD_ERRORS, MAX_FIELD_NAME_LENGTH, type FieldError } from './problems'
 
 // When one field breaks several rules, the most useful message wins.
 const PRIORITY: Partial<Record<ValueErrorType, number>> = {
@@ -24,13 +25,11 @@ const messageFor = (error: ValueError, field: string): string => {
   return describeRule(error.schema) ?? (field === 'body' ? 'must be a JSON object' : 'is not valid')
 }
 
-type Errors = (value: unknown) => Iterable<ValueError>
-
 const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>()
-const errorsOf = (schema: TSchema): Errors => {
+const errorsAgainst = (schema: TSchema, value: unknown): Iterable<ValueError> => {
   let check = compiled.get(schema)
   if (!check) compiled.set(schema, (check = TypeCompiler.Compile(schema)))
-  return (value) => check.Errors(value)
+  return check.Errors(value)
 }
 
 // The first JSON Pointer segment names the field; none means the body itself. An unknown field
@@ -41,14 +40,19 @@ const fieldName = (path: string) => {
   return segment === undefined ? 'body' : [...segment.replace(/~1/g, '/').replace(/~0/g, '~')].slice(0, MAX_FIELD_NAME_LENGTH).join('')
 }
 
-/** Adds to `found` the first, most useful message per field of `value` against the rules. */
-const collect = (found: Map<string, { rank: number; message: string }>, errors: Errors, value: unknown) => {
-  for (const valueError of errors(value)) {
+type Found = Map<string, { rank: number; message: string }>
+
+/** Adds the first, most useful message per field to `schema` (422) or `business` (400). */
+const collect = (found: { schema: Found; business: Found }, errors: Iterable<ValueError>) => {
+  for (const valueError of errors) {
     const field = fieldName(valueError.path)
+    const business = breaksBusinessRule(valueError.schema, valueError.value)
+    const into = business ? found.business : found.schema
     const rank = PRIORITY[valueError.type] ?? 2
-    const seen = found.get(field)
-    if (!seen && found.size >= MAX_FIELD_ERRORS) continue
-    if (!seen || rank < seen.rank) found.set(field, { rank, message: messageFor(valueError, field) })
+    const seen = into.get(field)
+    if (!seen && into.size >= MAX_FIELD_ERRORS) continue
+    const message = business ? describeBusinessRule(valueError.schema) : messageFor(valueError, field)
+    if (!seen || rank < seen.rank) into.set(field, { rank, message })
   }
 }
 
@@ -58,16 +62,20 @@ export interface UncheckedPart {
   value: unknown
 }
 
+const list = (found: Found): FieldError[] => [...found].map(([field, { message }]) => ({ field, message }))
+
 /**
  * Every violation of a request, one entry per field, named as the client named it: those of the
- * part Elysia rejected and those of `unchecked` parts. Works from the validators themselves, so
- * `NODE_ENV=production` (which makes Elysia's messages terse) changes nothing.
+ * part Elysia rejected and those of `unchecked` parts. A request that breaks only business rules
+ * (a JSON integer outside its range, e.g. age) is a 400 listing them; any other violation makes
+ * it a 422 listing those. Works from the validators themselves, so `NODE_ENV=production` (which
+ * makes Elysia's messages terse) changes nothing.
  */
-export const fieldErrors = (error: ValidationError, unchecked: UncheckedPart[] = []): FieldError[] => {
-  const found = new Map<string, { rank: number; message: string }>()
-  const validator = error.validator as { Errors?: Errors } | undefined
-  if (validator?.Errors) collect(found, (value) => validator.Errors!(value), error.value)
-  if (found.size === 0) found.set(error.type === 'body' ? 'body' : error.type, { rank: 0, message: 'is not valid' })
-  for (const part of unchecked) collect(found, errorsOf(part.schema), part.value)
-  return [...found].map(([field, { message }]) => ({ field, message }))
+export const requestViolations = (failure: ValidationFailure, unchecked: UncheckedPart[] = []): { status: 400 | 422; errors: FieldError[] } => {
+  const found = { schema: new Map(), business: new Map() } as { schema: Found; business: Found }
+  collect(found, failure.errors())
+  if (found.schema.size === 0 && found.business.size === 0)
+    found.schema.set(failure.part === 'body' ? 'body' : failure.part, { rank: 0, message: 'is not valid' })
+  for (const part of unchecked) collect(found, errorsAgainst(part.schema, part.value))
+  return found.schema.size > 0 ? { status: 422, errors: list(found.schema) } : { status: 400, errors: list(found.business) }
 }

@@ -1,6 +1,7 @@
 import { Elysia, t } from 'elysia'
+import { requireMigrated, type ServiceState } from '../http/health'
 import { jsonResponse, responses, schemaRef } from '../http/openapi'
-import { CreateUserBody, ListUsersQuery, MAX_PAGE_SIZE, UpdateUserBody, UserIdParams, type ListUsersFilters } from './schemas'
+import { CreateUserBody, ListUsersQuery, MAX_PAGE_SIZE, UpdateUserBody, User, UserIdParams, type ListUsersFilters } from './schemas'
 import type { UserService } from './service'
 
 const USER_EXAMPLE = {
@@ -12,6 +13,8 @@ const USER_EXAMPLE = {
   updated_at: '2026-11-23T10:00:00.000Z',
 }
 const UserRef = schemaRef('User')
+/** The schemas the routes reference by name, for the document's `components`. */
+export const userSchemas = { User }
 
 const FILTERS = ['limit', 'email', 'name', 'min_age', 'max_age'] as const
 
@@ -47,9 +50,13 @@ const nextPageLink = (url: string, filters: ListUsersFilters, after: number) => 
   return `</users?${next}>; rel="next"`
 }
 
-/** `/users`: validation and HTTP shape here, every rule in the service. */
-export const usersRoutes = (users: UserService) =>
-  new Elysia({ prefix: '/users' })
+/**
+ * `/users`: validation and HTTP shape here, the rules that need the data in the service. Every
+ * route uses the tables, so each answers 503 until the migrations have run.
+ */
+export const usersRoutes = ({ users, state }: { users: UserService; state: ServiceState }) =>
+  new Elysia({ name: 'users', prefix: '/users' })
+    .onBeforeHandle(requireMigrated(state))
     .post(
       '',
       async ({ body, set }) => {

@@ -1,16 +1,8 @@
 import type { PendingQuery, Sql } from 'postgres'
 import { withDeadline } from '../db/deadline'
 import { isUniqueViolation } from '../db/errors'
-import { Problem } from '../http/problem'
-import {
-  AGE_MAX,
-  AGE_MIN,
-  DEFAULT_PAGE_SIZE,
-  type CreateUserInput,
-  type ListUsersFilters,
-  type UpdateUserInput,
-  type User,
-} from './schemas'
+import { problems } from '../http/problems'
+import { DEFAULT_PAGE_SIZE, type CreateUserInput, type ListUsersFilters, type UpdateUserInput, type User } from './schemas'
 
 interface UserRow {
   id: string
@@ -29,8 +21,6 @@ export interface UserPage {
 
 const EMAIL_INDEX = 'users_email_lower_key'
 
-const notFound = () => new Problem(404, 'User not found')
-
 // postgres.js returns int8 as a string; ids stay far below 2^53.
 const toUser = (row: UserRow): User => ({
   id: Number(row.id),
@@ -41,53 +31,44 @@ const toUser = (row: UserRow): User => ({
   updated_at: row.updated_at.toISOString(),
 })
 
-const checkAge = (age: number | undefined) => {
-  if (age !== undefined && (age < AGE_MIN || age > AGE_MAX))
-    throw new Problem(400, `age must be between ${AGE_MIN} and ${AGE_MAX}`, {
-      errors: [{ field: 'age', message: `must be between ${AGE_MIN} and ${AGE_MAX}` }],
-    })
-}
-
 // The unique index decides, so two concurrent writers of one email cannot both succeed.
-const emailTakenOr = (error: unknown) =>
-  isUniqueViolation(error, EMAIL_INDEX)
-    ? new Problem(409, 'A user with this email already exists', { errors: [{ field: 'email', message: 'is already taken' }] })
-    : error
+const conflictIfEmailTaken = (error: unknown) => (isUniqueViolation(error, EMAIL_INDEX) ? problems.emailTaken() : error)
 
 const escapeLike = (value: string) => value.replace(/[\\%_]/g, '\\$&')
 
 /**
- * The business rules for users, on top of the one `sql` client. Every query gives up after
- * `timeoutMs` (a 503 for the client) instead of waiting for a stalled database or a full pool.
+ * The users, on top of the one `sql` client: the field rules (`./fields`) are checked before a
+ * call reaches here; the rules that need the data (a unique email, a user that exists) are
+ * checked here. Every query gives up after `timeoutMs` (a 503 for the client) instead of waiting
+ * for a stalled database or a full pool.
  */
 export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }) => {
   const columns = sql`id, name, email, age, created_at, updated_at`
-  const run = <Q extends PendingQuery<any>>(query: () => Q) => withDeadline(query, timeoutMs)
+  const withinDeadline = <Q extends PendingQuery<any>>(query: () => Q) => withDeadline(query, timeoutMs)
 
   return {
     async create(input: CreateUserInput): Promise<User> {
-      checkAge(input.age)
       try {
-        const [row] = await run(() => sql<UserRow[]>`
+        const [row] = await withinDeadline(() => sql<UserRow[]>`
           insert into users (name, email, age)
           values (${input.name}, ${input.email}, ${input.age})
           returning ${columns}`)
         return toUser(row!)
       } catch (error) {
-        throw emailTakenOr(error)
+        throw conflictIfEmailTaken(error)
       }
     },
 
     async get(id: number): Promise<User> {
-      const [row] = await run(() => sql<UserRow[]>`select ${columns} from users where id = ${id}`)
-      if (!row) throw notFound()
+      const [row] = await withinDeadline(() => sql<UserRow[]>`select ${columns} from users where id = ${id}`)
+      if (!row) throw problems.userNotFound()
       return toUser(row)
     },
 
     /** One page in id order; fetches one row more than asked to know whether another page exists. */
     async list(filters: ListUsersFilters): Promise<UserPage> {
       const limit = filters.limit ?? DEFAULT_PAGE_SIZE
-      const rows = await run(() => sql<UserRow[]>`
+      const rows = await withinDeadline(() => sql<UserRow[]>`
         select ${columns} from users
         where id > ${filters.after ?? 0}
           ${filters.email === undefined ? sql`` : sql`and lower(email) = lower(${filters.email})`}
@@ -101,9 +82,8 @@ export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }
     },
 
     async update(id: number, changes: UpdateUserInput): Promise<User> {
-      checkAge(changes.age)
       try {
-        const [row] = await run(() => sql<UserRow[]>`
+        const [row] = await withinDeadline(() => sql<UserRow[]>`
           update users set
             name = coalesce(${changes.name ?? null}, name),
             email = coalesce(${changes.email ?? null}, email),
@@ -111,16 +91,16 @@ export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }
             updated_at = clock_timestamp()
           where id = ${id}
           returning ${columns}`)
-        if (!row) throw notFound()
+        if (!row) throw problems.userNotFound()
         return toUser(row)
       } catch (error) {
-        throw emailTakenOr(error)
+        throw conflictIfEmailTaken(error)
       }
     },
 
     async remove(id: number): Promise<void> {
-      const { count } = await run(() => sql`delete from users where id = ${id}`)
-      if (count === 0) throw notFound()
+      const { count } = await withinDeadline(() => sql`delete from users where id = ${id}`)
+      if (count === 0) throw problems.userNotFound()
     },
   }
 }

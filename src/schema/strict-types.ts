@@ -1,0 +1,138 @@
+/**
+ * Strict `t` types for what Elysia's built-ins cannot say:
+ * - `t.Integer` also accepts `"30"`, `"1e2"` and `"0x10"`; a JSON integer here is a JSON integer.
+ * - `t.String({ maxLength })` counts UTF-16 units; the rules count code points after trimming.
+ * - query and path integers must be plain decimal digits.
+ *
+ * Each is a TypeBox kind checked by a registered function. Every JSON Schema keyword a type puts
+ * in the document (`minLength`, `maximum`, `pattern`, `format`, ...) is one its function enforces;
+ * a keyword it could not enforce is refused when the schema is made, so the document never
+ * promises a rule the service does not keep.
+ */
+import { Kind, TypeRegistry } from '@sinclair/typebox'
+import { t } from 'elysia'
+
+/**
+ * The HTML standard's valid e-mail address, with a dot required in the domain and the local part a
+ * dot-atom (no leading, trailing or doubled dot): what `format: email` means to JSON Schema
+ * validators, so clients generated from the OpenAPI document accept every address we return.
+ */
+const EMAIL = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/
+// Control characters cannot be stored faithfully (PostgreSQL rejects NUL) and are never intended.
+const CONTROL = /[\u0000-\u001f\u007f]/
+/** `CONTROL` as the document's `pattern`: what every strict text enforces. */
+export const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001F\\u007F]*$'
+const DIGITS = /^[0-9]+$/
+const INT32_MAX = 2 ** 31 - 1
+
+/**
+ * Marks what the document must not see. Symbols, like `Kind`, stay out of the OpenAPI document,
+ * where an unknown keyword makes it invalid.
+ */
+const Trim = Symbol.for('users-api/trim')
+const OutOfRange = Symbol.for('users-api/out-of-range')
+
+/** What a failed range check of a strict integer means: a schema violation (422) or a business rule (400). */
+export type RangeRule = 'schema' | 'business'
+
+interface Described {
+  description?: string
+  example?: unknown
+}
+
+interface TextRule extends Described {
+  minLength: number
+  maxLength: number
+  /** The rule applies to the trimmed text, and the handler receives it trimmed. */
+  trim?: boolean
+  format?: 'email'
+}
+
+interface IntegerRule extends Described {
+  minimum: number
+  maximum: number
+}
+
+const codePoints = (value: string) => {
+  let count = 0
+  for (const _ of value) count++
+  return count
+}
+
+const inRange = (value: number, schema: Record<PropertyKey, any>) => value >= schema.minimum && value <= schema.maximum
+
+TypeRegistry.Set<Record<PropertyKey, any>>('StrictText', (schema, value) => {
+  if (typeof value !== 'string' || !value.isWellFormed()) return false
+  const text = schema[Trim] ? value.trim() : value
+  if (CONTROL.test(text)) return false
+  const length = codePoints(text)
+  if (length < schema.minLength || length > schema.maxLength) return false
+  return schema.format !== 'email' || EMAIL.test(text)
+})
+
+TypeRegistry.Set<Record<PropertyKey, any>>('StrictInteger', (schema, value) => Number.isInteger(value) && inRange(value as number, schema))
+
+TypeRegistry.Set<Record<PropertyKey, any>>('DecimalInteger', (schema, value) => typeof value === 'string' && DIGITS.test(value) && inRange(Number(value), schema))
+
+/** Refuses keywords a strict type would put in the document without enforcing them. */
+const onlyKnown = (kind: string, options: object, known: readonly string[]) => {
+  const unknown = Object.keys(options).filter((key) => !known.includes(key))
+  if (unknown.length > 0) throw new TypeError(`${kind} does not enforce ${unknown.join(', ')}; it cannot document it`)
+}
+
+const DESCRIBED = ['description', 'example']
+const formatOf = ({ minimum, maximum }: IntegerRule) => (minimum >= -INT32_MAX - 1 && maximum <= INT32_MAX ? 'int32' : 'int64')
+
+/**
+ * A string of `minLength`–`maxLength` code points with no control characters or lone surrogates,
+ * and with `format: 'email'` a valid address; with `trim`, the rule applies to the trimmed text.
+ */
+export const strictText = (rule: TextRule) => {
+  onlyKnown('strictText', rule, ['minLength', 'maxLength', 'trim', 'format', ...DESCRIBED])
+  const { trim, ...documented } = rule
+  const schema = t.Unsafe<string>({ [Kind]: 'StrictText', [Trim]: trim, type: 'string', pattern: NO_CONTROL_CHARACTERS, ...documented })
+  return trim ? t.Transform(schema).Decode((value) => value.trim()).Encode((value) => value) : schema
+}
+
+/**
+ * A JSON number with no fractional part, from `minimum` to `maximum`; strings are never accepted.
+ * With `outOfRange: 'business'`, a JSON integer outside the range breaks a business rule (400)
+ * rather than the schema (422).
+ */
+export const jsonInteger = ({ outOfRange = 'schema', ...rule }: IntegerRule & { outOfRange?: RangeRule }) => {
+  onlyKnown('jsonInteger', rule, ['minimum', 'maximum', ...DESCRIBED])
+  return t.Unsafe<number>({ [Kind]: 'StrictInteger', [OutOfRange]: outOfRange, type: 'integer', format: formatOf(rule), ...rule })
+}
+
+/**
+ * An integer written as plain decimal digits in a path or query string (`1e2`, `+1`, `0x10`, ` 1`
+ * are not), from `minimum` to `maximum`, decoded to a number.
+ */
+export const decimalInteger = (rule: IntegerRule) => {
+  onlyKnown('decimalInteger', rule, ['minimum', 'maximum', ...DESCRIBED])
+  return t
+    .Transform(t.Unsafe<string>({ [Kind]: 'DecimalInteger', type: 'integer', format: formatOf(rule), ...rule }))
+    .Decode((value) => Number(value))
+    .Encode((value) => String(value))
+}
+
+/** Whether `value` failed `schema` only by breaking a business rule (a 400, not a 422). */
+export const breaksBusinessRule = (schema: Record<PropertyKey, any>, value: unknown) =>
+  schema[Kind] === 'StrictInteger' && schema[OutOfRange] === 'business' && Number.isInteger(value)
+
+/** The rule a strict type enforces, in words, for error messages. */
+export const describeRule = (schema: Record<PropertyKey, any>): string | undefined => {
+  switch (schema[Kind]) {
+    case 'StrictText':
+      return schema.format === 'email'
+        ? `must be a valid email address (local@domain.tld) of at most ${schema.maxLength} characters`
+        : `must be a string of ${schema.minLength} to ${schema.maxLength} characters${schema[Trim] ? ' after trimming' : ''}, without control characters`
+    case 'StrictInteger':
+      return schema[OutOfRange] === 'business' ? 'must be a JSON integer' : `must be a JSON integer from ${schema.minimum} to ${schema.maximum}`
+    case 'DecimalInteger':
+      return `must be an integer from ${schema.minimum} to ${schema.maximum}, written in decimal digits`
+  }
+}
+
+/** What breaking a business-rule range says, e.g. `must be between 1 and 120`. */
+export const describeBusinessRule = (schema: Record<PropertyKey, any>) => `must be between ${schema.minimum} and ${schema.maximum}`

@@ -1,0 +1,23 @@
+/**
+ * The user's field rules, written once: the body, query and response schemas, the OpenAPI
+ * document and the error messages all come from these. The `users` table's CHECK constraints say
+ * the same in SQL (a test compares them).
+ */
+import { jsonInteger, strictText } from '../schema/strict-types'
+
+/** Code points of a name after trimming. */
+export const NAME_LENGTH = { minLength: 1, maxLength: 100 } as const
+/** Characters of an email after trimming. */
+export const EMAIL_LENGTH = { minLength: 3, maxLength: 254 } as const
+/** The business rule on age: a JSON integer outside it is a 400, not a 422. */
+export const AGE_RANGE = { minimum: 1, maximum: 120 } as const
+/** Ids are JSON numbers: they stay exact up to 2^53 - 1. */
+export const ID_RANGE = { minimum: 1, maximum: Number.MAX_SAFE_INTEGER } as const
+
+/** The rules of each field a client writes, as `t` schemas; `describe` adds documentation. */
+export const userFields = {
+  name: (described: { description?: string; example?: string } = {}) => strictText({ ...NAME_LENGTH, trim: true, ...described }),
+  email: (described: { description?: string; example?: string } = {}) =>
+    strictText({ ...EMAIL_LENGTH, trim: true, format: 'email', ...described }),
+  age: (described: { description?: string; example?: number } = {}) => jsonInteger({ ...AGE_RANGE, outOfRange: 'business', ...described }),
+}
