@@ -20,14 +20,15 @@ export interface Database {
 const CLOSE_TIMEOUT_SECONDS = 5
 const DEFAULT_STATEMENT_TIMEOUT_MS = 5000
 
-const COMMON = { connect_timeout: 5, onnotice: () => {} }
+// Both kinds of database: give up connecting after 5 s, and keep server notices out of the logs.
+const CLIENT_DEFAULTS = { connect_timeout: 5, onnotice: () => {} }
 const APPLICATION_NAME = 'users-api'
 
 /** The one `sql` client of the process, on the server in `url` or on the embedded database. */
 export const openDatabase = async (options: DatabaseOptions): Promise<Database> => {
   if (options.url) {
     const sql = postgres(options.url, {
-      ...COMMON,
+      ...CLIENT_DEFAULTS,
       // A stalled statement is cancelled by the server instead of holding a connection for ever.
       connection: { application_name: APPLICATION_NAME, statement_timeout: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS },
       max: options.poolMax,
@@ -39,7 +40,7 @@ export const openDatabase = async (options: DatabaseOptions): Promise<Database> 
   const { startEmbeddedPostgres } = await import('./embedded')
   const embedded = await startEmbeddedPostgres(options.dataDir)
   const sql = postgres({
-    ...COMMON,
+    ...CLIENT_DEFAULTS,
     connection: { application_name: APPLICATION_NAME },
     host: embedded.socketDir,
     port: embedded.port,

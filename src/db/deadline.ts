@@ -5,6 +5,7 @@ import postgres, { type PendingQuery } from 'postgres'
  * connections. Answered 503 like an unreachable database.
  */
 export class DatabaseTimeout extends Error {
+  /** For logs, like a driver error's code; code matches the class, not this. */
   readonly code = 'DEADLINE_EXCEEDED'
 
   constructor(ms: number) {
@@ -17,7 +18,7 @@ export class DatabaseTimeout extends Error {
 const MIN_RETRY_MS = 50
 
 /** One attempt: `query`, or a DatabaseTimeout after `ms`, when the query is cancelled. */
-const race = <Q extends PendingQuery<any>>(query: Q, ms: number, budget: number): Promise<Awaited<Q>> => {
+const attemptWithin = <Q extends PendingQuery<any>>(query: Q, ms: number, budget: number): Promise<Awaited<Q>> => {
   let timer: Timer | undefined
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -43,10 +44,10 @@ const race = <Q extends PendingQuery<any>>(query: Q, ms: number, budget: number)
 export const withDeadline = async <Q extends PendingQuery<any>>(start: () => Q, ms: number): Promise<Awaited<Q>> => {
   const began = performance.now()
   try {
-    return await race(start(), ms, ms)
+    return await attemptWithin(start(), ms, ms)
   } catch (error) {
     const left = ms - (performance.now() - began)
     if (!(error instanceof postgres.PostgresError && error.code === '57014') || left < MIN_RETRY_MS) throw error
-    return race(start(), left, ms)
+    return attemptWithin(start(), left, ms)
   }
 }

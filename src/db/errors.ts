@@ -1,13 +1,12 @@
 import postgres from 'postgres'
+import { DatabaseTimeout } from './deadline'
 
 /** A unique index or constraint named `constraint` refused the write. */
 export const isUniqueViolation = (error: unknown, constraint: string): boolean =>
   error instanceof postgres.PostgresError && error.code === '23505' && error.constraint_name === constraint
 
-// Errors postgres.js raises itself or passes on from the socket when the server cannot be used,
-// and our own deadline (./deadline.ts).
+// Errors postgres.js raises itself or passes on from the socket when the server cannot be used.
 const CONNECTION_ERRORS = new Set([
-  'DEADLINE_EXCEEDED',
   'CONNECTION_CLOSED',
   'CONNECTION_ENDED',
   'CONNECTION_DESTROYED',
@@ -29,6 +28,7 @@ const UNAVAILABLE_SQLSTATE = /^(08|57P0|53300|57014)/
 
 /** The database is unreachable or too slow: worth a 503 and a retry, not a client's fault. */
 export const isDatabaseUnavailable = (error: unknown): boolean => {
+  if (error instanceof DatabaseTimeout) return true
   if (error instanceof postgres.PostgresError) return UNAVAILABLE_SQLSTATE.test(error.code)
   const code = (error as { code?: unknown } | null)?.code
   return typeof code === 'string' && CONNECTION_ERRORS.has(code)
