@@ -1,0 +1,60 @@
+import { describe, expect, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
+import { dirname, join, relative, resolve } from 'node:path'
+
+// The shape of src/: imports (type-only ones too) form no cycle, the shared layers know no
+// feature, and every file stays small enough to read in one sitting.
+const SRC = resolve(import.meta.dir, '..', 'src')
+const files = [...new Bun.Glob('**/*.ts').scanSync(SRC)].filter((file) => !file.endsWith('.d.ts')).sort()
+const IMPORT = /(?:^|\n)\s*(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]|(?:^|\n)\s*import\s*['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g
+
+/** The files of src/ that `file` imports, as paths relative to src/. */
+const importsOf = (file: string): string[] => {
+  const text = readFileSync(join(SRC, file), 'utf8')
+  const found = new Set<string>()
+  for (const match of text.matchAll(IMPORT)) {
+    const specifier = match[1] ?? match[2] ?? match[3]!
+    if (!specifier.startsWith('.')) continue
+    const target = relative(SRC, resolve(SRC, dirname(file), specifier))
+    for (const candidate of [target, `${target}.ts`, `${target}/index.ts`]) if (files.includes(candidate)) found.add(candidate)
+  }
+  return [...found]
+}
+const graph = new Map(files.map((file) => [file, importsOf(file)]))
+
+const cycles = (): string[][] => {
+  const found: string[][] = []
+  const state = new Map<string, 'open' | 'done'>()
+  const visit = (file: string, path: string[]) => {
+    if (state.get(file) === 'done') return
+    if (state.get(file) === 'open') return void found.push([...path.slice(path.indexOf(file)), file])
+    state.set(file, 'open')
+    for (const next of graph.get(file) ?? []) visit(next, [...path, file])
+    state.set(file, 'done')
+  }
+  for (const file of files) visit(file, [])
+  return found
+}
+
+describe('the shape of src/', () => {
+  test('the import graph is read (the test can see imports at all)', () => {
+    expect(graph.get('app.ts')).toContain('http/errors.ts')
+    expect(graph.get('app.ts')).toContain('config.ts')
+  })
+
+  test('no import cycle, type-only imports included', () => {
+    expect(cycles()).toEqual([])
+  })
+
+  test('http/, db/ and schema/ import nothing from a feature module', () => {
+    const shared = files.filter((file) => /^(http|db|schema)\//.test(file))
+    expect(shared.length).toBeGreaterThan(10)
+    expect(shared.flatMap((file) => graph.get(file)!.filter((target) => target.startsWith('users/')).map((target) => `${file} -> ${target}`))).toEqual([])
+  })
+
+  test('no file over 200 lines; app.ts, the composition root, at most 60', () => {
+    const lines = (file: string) => readFileSync(join(SRC, file), 'utf8').split('\n').length
+    expect(files.filter((file) => lines(file) > 200).map((file) => `${file}: ${lines(file)} lines`)).toEqual([])
+    expect(lines('app.ts')).toBeLessThanOrEqual(60)
+  })
+})
