@@ -73,7 +73,7 @@ const describe = (problem: AnyProblem, settings: DocumentedSettings) =>
   typeof problem.definition.description === 'string' ? problem.definition.description : problem.definition.description(settings)
 
 /** One response per problem status, describing every catalogue entry of that status. */
-const problemResponse = (status: ProblemStatus, settings: DocumentedSettings) => {
+const documentedProblemResponse = (status: ProblemStatus, settings: DocumentedSettings) => {
   const entries = documented.filter((problem) => problem.definition.status === status)
   return {
     description: entries.map((problem) => describe(problem, settings)).join(' '),
@@ -87,7 +87,7 @@ export const openApiComponents = (settings: DocumentedSettings, schemas: Record<
   const statuses = [...new Set(documented.map((problem) => problem.definition.status))]
   return {
     schemas: { Problem: ProblemSchema, ...schemas },
-    responses: Object.fromEntries(statuses.map((status) => [componentName(status), problemResponse(status, settings)])),
+    responses: Object.fromEntries(statuses.map((status) => [componentName(status), documentedProblemResponse(status, settings)])),
   }
 }
 
