@@ -1,9 +1,8 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { t, type Static } from 'elysia'
-import { decimalInteger, describeRule } from './http/strict-types'
-import { defaultWorkers } from './workers'
-
-const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
+import { decimalInteger, describeRule } from './schema/strict-types'
+import { LOG_LEVELS, type LogLevel } from './logger'
+import { defaultWorkers } from './runtime'
 
 /** The largest `BODY_LIMIT` allowed, in bytes. */
 export const MAX_BODY_LIMIT = 16 * 1024 * 1024
@@ -41,7 +40,8 @@ const DEFAULTS = {
   RATE_LIMIT_WINDOW: '60',
 }
 
-const RULES: Record<string, string> = {
+/** How to put right a variable whose schema alone would explain it badly. */
+const RULE_TEXT: Record<string, string> = {
   HOST: 'must not be empty',
   DATABASE_URL: 'must be a postgres:// or postgresql:// URL',
   DATA_DIR: 'must not be empty',
@@ -50,10 +50,10 @@ const RULES: Record<string, string> = {
   CORS_ORIGINS: 'must be a comma-separated list of origins such as https://app.example.com',
 }
 
-const env = TypeCompiler.Compile(EnvSchema)
+const envChecker = TypeCompiler.Compile(EnvSchema)
 
 // Values that may hold a password are named, never echoed.
-const SECRET = new Set(['DATABASE_URL'])
+const SECRET_VARIABLES = new Set(['DATABASE_URL'])
 
 /** postgres.js reads the URL with `new URL` and decodes user and password: it must survive both. */
 const isUsableUrl = (value: string) => {
@@ -68,9 +68,7 @@ const isUsableUrl = (value: string) => {
 }
 
 const problemLine = (name: string, value: string | undefined, rule: string) =>
-  `invalid configuration: ${name}${SECRET.has(name) ? '' : `=${JSON.stringify(value ?? '')}`} ${rule}`
-
-export type LogLevel = (typeof LOG_LEVELS)[number]
+  `invalid configuration: ${name}${SECRET_VARIABLES.has(name) ? '' : `=${JSON.stringify(value ?? '')}`} ${rule}`
 
 export interface Config {
   port: number
@@ -78,7 +76,10 @@ export interface Config {
   databaseUrl?: string
   dataDir: string
   logLevel: LogLevel
+  /** `DATABASE_POOL_MAX`: connections for the whole service, every worker together. */
   databasePoolMax: number
+  /** This process's pool: `databasePoolMax` split evenly across the workers, at least one each. */
+  databasePoolPerWorker: number
   bodyLimit: number
   /** False behind PgBouncer in transaction mode, which cannot keep prepared statements. */
   databasePrepare: boolean
@@ -107,41 +108,45 @@ export class ConfigError extends Error {
 
 /**
  * Reads the settings from `source` (the environment); an empty variable counts as unset.
- * `workers` is what an unset `WORKERS` means on a database server (see `defaultWorkers`).
+ * `unsetWorkers` is what an unset `WORKERS` means on a database server (see `defaultWorkers`).
  */
-export const loadConfig = (source: Record<string, string | undefined> = process.env, workers = defaultWorkers()): Config => {
-  const raw: Record<string, string> = { ...DEFAULTS }
+export const loadConfig = (source: Record<string, string | undefined> = process.env, unsetWorkers = defaultWorkers()): Config => {
+  const given: Record<string, string> = { ...DEFAULTS }
   for (const key of Object.keys(EnvSchema.properties)) {
     const value = source[key]
-    if (value !== undefined && value !== '') raw[key] = value
+    if (value !== undefined && value !== '') given[key] = value
   }
   const problems = new Map<string, string>()
-  for (const error of env.Errors(raw)) {
+  for (const error of envChecker.Errors(given)) {
     const name = error.path.slice(1)
-    if (!problems.has(name)) problems.set(name, problemLine(name, raw[name], RULES[name] ?? describeRule(error.schema) ?? 'is not valid'))
+    if (!problems.has(name)) problems.set(name, problemLine(name, given[name], RULE_TEXT[name] ?? describeRule(error.schema) ?? 'is not valid'))
   }
-  if (raw.DATABASE_URL !== undefined && !problems.has('DATABASE_URL') && !isUsableUrl(raw.DATABASE_URL))
-    problems.set('DATABASE_URL', problemLine('DATABASE_URL', raw.DATABASE_URL, RULES.DATABASE_URL!))
+  if (given.DATABASE_URL !== undefined && !problems.has('DATABASE_URL') && !isUsableUrl(given.DATABASE_URL))
+    problems.set('DATABASE_URL', problemLine('DATABASE_URL', given.DATABASE_URL, RULE_TEXT.DATABASE_URL!))
   // The embedded database lives in this process: a second process cannot reach it.
-  if (raw.DATABASE_URL === undefined && !problems.has('WORKERS') && raw.WORKERS !== undefined && Number(raw.WORKERS) > 1)
-    problems.set('WORKERS', problemLine('WORKERS', raw.WORKERS, 'must be 1 without DATABASE_URL: the embedded database serves one process'))
+  if (given.DATABASE_URL === undefined && !problems.has('WORKERS') && given.WORKERS !== undefined && Number(given.WORKERS) > 1)
+    problems.set('WORKERS', problemLine('WORKERS', given.WORKERS, 'must be 1 without DATABASE_URL: the embedded database serves one process'))
   if (problems.size > 0) throw new ConfigError([...problems.values()])
-  const value: Static<typeof EnvSchema> = env.Decode(raw)
+  const parsed: Static<typeof EnvSchema> = envChecker.Decode(given)
+  const workers = parsed.DATABASE_URL === undefined ? 1 : (parsed.WORKERS ?? unsetWorkers)
   return {
-    port: value.PORT,
-    host: value.HOST,
-    databaseUrl: value.DATABASE_URL,
-    dataDir: value.DATA_DIR,
-    logLevel: value.LOG_LEVEL,
-    databasePoolMax: value.DATABASE_POOL_MAX,
-    bodyLimit: value.BODY_LIMIT,
-    databasePrepare: value.DATABASE_PREPARE === 'true',
-    requestTimeout: value.REQUEST_TIMEOUT,
-    shutdownTimeout: value.SHUTDOWN_TIMEOUT,
-    idleTimeout: value.IDLE_TIMEOUT,
-    rateLimit: value.RATE_LIMIT,
-    rateLimitWindow: value.RATE_LIMIT_WINDOW,
-    corsOrigins: value.CORS_ORIGINS ? value.CORS_ORIGINS.split(',') : [],
-    workers: value.DATABASE_URL === undefined ? 1 : (value.WORKERS ?? workers),
+    port: parsed.PORT,
+    host: parsed.HOST,
+    databaseUrl: parsed.DATABASE_URL,
+    dataDir: parsed.DATA_DIR,
+    logLevel: parsed.LOG_LEVEL,
+    databasePoolMax: parsed.DATABASE_POOL_MAX,
+    // A budget, not a per-process figure: more workers (a bigger machine) must not mean more
+    // connections than the server allows (a stock PostgreSQL: max_connections 100).
+    databasePoolPerWorker: Math.max(1, Math.floor(parsed.DATABASE_POOL_MAX / workers)),
+    bodyLimit: parsed.BODY_LIMIT,
+    databasePrepare: parsed.DATABASE_PREPARE === 'true',
+    requestTimeout: parsed.REQUEST_TIMEOUT,
+    shutdownTimeout: parsed.SHUTDOWN_TIMEOUT,
+    idleTimeout: parsed.IDLE_TIMEOUT,
+    rateLimit: parsed.RATE_LIMIT,
+    rateLimitWindow: parsed.RATE_LIMIT_WINDOW,
+    corsOrigins: parsed.CORS_ORIGINS ? parsed.CORS_ORIGINS.split(',') : [],
+    workers,
   }
 }

@@ -9,7 +9,7 @@ import { openDatabase, type Database } from './db/connect'
 import { isDatabaseUnavailable } from './db/errors'
 import { migrate } from './db/migrate'
 import { createLogger, type Logger } from './logger'
-import { isPrimary, joinPrimary, superviseWorkers } from './workers'
+import { exitWithPrimary, isPrimary, superviseWorkers, workerNumber } from './workers'
 import pkg from '../package.json'
 
 const USAGE = `usage: users-api [command]
@@ -29,7 +29,7 @@ const HEALTHCHECK_TIMEOUT_MS = 3000
 const databaseOptions = (config: Config) => ({
   url: config.databaseUrl,
   dataDir: config.dataDir,
-  poolMax: config.databasePoolMax,
+  poolMax: config.databasePoolPerWorker,
   prepare: config.databasePrepare,
   statementTimeoutMs: config.requestTimeout,
 })
@@ -79,8 +79,17 @@ const healthcheck = async (config: Config) => {
 
 const serve = async (config: Config, logger: Logger) => {
   // Workers migrate as a single process does; the advisory lock lets one of them apply the changes.
-  if (isPrimary(config)) return superviseWorkers(config, logger)
-  const worker = joinPrimary()
+  if (isPrimary(config)) {
+    // The budget cannot be kept then: a worker without a connection could serve nothing.
+    if (config.databasePoolMax < config.workers)
+      logger.warn('DATABASE_POOL_MAX is below WORKERS: each worker still opens one connection', {
+        database_pool_max: config.databasePoolMax,
+        workers: config.workers,
+      })
+    return superviseWorkers(config, logger)
+  }
+  const worker = workerNumber()
+  if (worker !== undefined) exitWithPrimary()
   const database = await openDatabase(databaseOptions(config))
   const state: ServiceState = { migrated: false, draining: false }
   // The embedded database lives in this process: if it cannot migrate, nothing will fix that.
@@ -93,7 +102,9 @@ const serve = async (config: Config, logger: Logger) => {
     reusePort: worker !== undefined,
   })
   const server = app.server!
-  logger.info('listening', { url: `http://${config.host}:${server.port}`, database: database.kind, worker })
+  // The embedded database is one connection whatever the setting; a server's share is worth seeing.
+  const pool = database.kind === 'server' ? config.databasePoolPerWorker : undefined
+  logger.info('listening', { url: `http://${config.host}:${server.port}`, database: database.kind, worker, pool })
   const migrating = state.migrated ? Promise.resolve() : migrateWhenReachable(database, state, logger)
   migrating.catch((error) => {
     logger.error('migrations failed', { error: error instanceof Error ? error.message : String(error) })

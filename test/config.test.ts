@@ -20,6 +20,7 @@ describe('configuration', () => {
       dataDir: './data',
       logLevel: 'info',
       databasePoolMax: 10,
+      databasePoolPerWorker: 10,
       bodyLimit: 65536,
       databasePrepare: true,
       requestTimeout: 5000,
@@ -58,6 +59,7 @@ describe('configuration', () => {
       dataDir: '/var/lib/users',
       logLevel: 'debug',
       databasePoolMax: 4,
+      databasePoolPerWorker: 1,
       bodyLimit: 1024,
       databasePrepare: false,
       requestTimeout: 2500,
@@ -98,6 +100,23 @@ describe('configuration', () => {
     expect(loadConfig({ ...server, WORKERS: '2' }, 4).workers).toBe(2)
     expect(loadConfig({}, 4).workers).toBe(1)
     expect(loadConfig({ WORKERS: '1' }).workers).toBe(1)
+  })
+
+  test('DATABASE_POOL_MAX is the total for every worker together: split evenly, at least one each', () => {
+    const server = { DATABASE_URL: 'postgres://u@127.0.0.1/db' }
+    const split = (env: Record<string, string>, unsetWorkers?: number) => {
+      const config = loadConfig({ ...server, ...env }, unsetWorkers)
+      return [config.databasePoolMax, config.workers, config.databasePoolPerWorker]
+    }
+    expect(split({ DATABASE_POOL_MAX: '10', WORKERS: '4' })).toEqual([10, 4, 2])
+    expect(split({ DATABASE_POOL_MAX: '3', WORKERS: '4' })).toEqual([3, 4, 1])
+    expect(split({ DATABASE_POOL_MAX: '10', WORKERS: '1' })).toEqual([10, 1, 10])
+    expect(split({ DATABASE_POOL_MAX: '12', WORKERS: '3' })).toEqual([12, 3, 4])
+    // The default on a 64-core machine stays within a stock PostgreSQL's max_connections (100).
+    expect(split({}, 64)).toEqual([10, 64, 1])
+    expect(split({}, 2)).toEqual([10, 2, 5])
+    // Embedded: one process, which keeps the whole figure.
+    expect(loadConfig({ DATABASE_POOL_MAX: '7' }, 4).databasePoolPerWorker).toBe(7)
   })
 
   test('several bad variables: one line each', () => {

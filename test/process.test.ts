@@ -61,6 +61,8 @@ describe(`the service process (${underTest})`, () => {
       const events = second.lines.map((line) => JSON.parse(line))
       expect(events.find((event) => event.message === 'migrations applied')).toMatchObject({ database: 'embedded', applied: [] })
       expect(events.find((event) => event.message === 'listening')).toMatchObject({ database: 'embedded' })
+      // One connection whatever DATABASE_POOL_MAX says: no pool figure to show.
+      expect(events.find((event) => event.message === 'listening')).not.toHaveProperty('pool')
     } finally {
       expect(await second.stop('SIGINT')).toBe(0)
     }
@@ -70,13 +72,13 @@ describe(`the service process (${underTest})`, () => {
     const created = await createServerDatabase(serverUrl!, 'process')
     try {
       // One process (the binary's default is one worker per core; the WORKERS test covers that).
-      const env = { DATABASE_URL: created.url, DATABASE_PREPARE: String(serverPrepare), LOG_LEVEL: 'info', WORKERS: '1' }
+      const env = { DATABASE_URL: created.url, DATABASE_PREPARE: String(serverPrepare), LOG_LEVEL: 'info', WORKERS: '1', DATABASE_POOL_MAX: '10' }
       const migrated = await runMain(['migrate'], env)
       expect(migrated.code).toBe(0)
       expect(JSON.parse(migrated.stdout)).toMatchObject({ database: 'server', applied: ['0001_create_users'] })
       const service = await startService(env)
       try {
-        expect(JSON.parse(service.lines[0]!)).toMatchObject({ message: 'listening', database: 'server' })
+        expect(JSON.parse(service.lines[0]!)).toMatchObject({ message: 'listening', database: 'server', pool: 10 })
         await waitReady(service.url)
         await exerciseUsers(service.url, 'server-smoke@example.com')
         expect((await runMain(['healthcheck'], { ...env, PORT: new URL(service.url).port })).code).toBe(0)
@@ -91,7 +93,13 @@ describe(`the service process (${underTest})`, () => {
   test.skipIf(!serverUrl)('WORKERS=2 on PostgreSQL: migrations apply once, two workers share the port, SIGTERM exits 0', async () => {
     const created = await createServerDatabase(serverUrl!, 'workers')
     try {
-      const service = await startService({ DATABASE_URL: created.url, DATABASE_PREPARE: String(serverPrepare), LOG_LEVEL: 'info', WORKERS: '2' })
+      const service = await startService({
+        DATABASE_URL: created.url,
+        DATABASE_PREPARE: String(serverPrepare),
+        LOG_LEVEL: 'info',
+        WORKERS: '2',
+        DATABASE_POOL_MAX: '10',
+      })
       const events = () => service.lines.map((line) => JSON.parse(line))
       try {
         const settled = () => events().filter((event) => event.message === 'migrations applied').length === 2
@@ -99,6 +107,8 @@ describe(`the service process (${underTest})`, () => {
         const listening = events().filter((event) => event.message === 'listening')
         expect(listening.map((event) => event.worker).sort()).toEqual([1, 2])
         expect(new Set(listening.map((event) => event.url)).size).toBe(1)
+        // DATABASE_POOL_MAX is the budget for both together.
+        expect(listening.map((event) => event.pool)).toEqual([5, 5])
         // Each worker migrates; the advisory lock lets exactly one of them apply the migration.
         const applied = events().filter((event) => event.message === 'migrations applied').flatMap((event) => event.applied)
         expect(applied).toEqual(['0001_create_users'])

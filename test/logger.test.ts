@@ -1,0 +1,78 @@
+import { afterEach, beforeEach, describe, expect, setSystemTime, test } from 'bun:test'
+import { createLogger, type LoggerOptions } from '../src/logger'
+
+const savedTz = process.env.TZ
+// A fixed clock and zone, so the time in a pretty line is known exactly.
+beforeEach(() => {
+  process.env.TZ = 'UTC'
+  setSystemTime(new Date('2026-03-04T12:01:02.345Z'))
+})
+afterEach(() => {
+  setSystemTime()
+  process.env.TZ = savedTz
+})
+
+/** A logger writing into an array, as the service writes to stdout. */
+const capture = (options?: LoggerOptions) => {
+  const lines: string[] = []
+  const logger = createLogger('debug', { write: (line: string) => void lines.push(line) }, options)
+  return { logger, lines }
+}
+
+const request = { request_id: '0b7c5b56-7d5e-4bb4-9c55-1d7bd8e0e0a1', method: 'GET', route: '/users/:id', status: 200, duration_ms: 1.2 }
+
+describe('logger', () => {
+  test('pretty: a request is method, route, status and duration', () => {
+    const { logger, lines } = capture({ pretty: true })
+    logger.info('request', request)
+    logger.info('request', { request_id: 'x', method: 'POST', route: '/users', status: 201 })
+    expect(lines).toEqual(['12:01:02.345 INFO  GET /users/:id 200 1.2ms\n', '12:01:02.345 INFO  POST /users 201\n'])
+  })
+
+  test('pretty: other events are the message, then key=value', () => {
+    const { logger, lines } = capture({ pretty: true })
+    logger.warn('database unavailable', { request_id: 'abc-1', error: 'Error: connect ECONNREFUSED 127.0.0.1:5432' })
+    logger.debug('listening', { url: 'http://127.0.0.1:8000', database: 'server', worker: 2, applied: ['0001_create_users'] })
+    logger.error('stopped', { drained: false, note: 'a=b', empty: '' })
+    expect(lines).toEqual([
+      '12:01:02.345 WARN  database unavailable request_id=abc-1 error="Error: connect ECONNREFUSED 127.0.0.1:5432"\n',
+      '12:01:02.345 DEBUG listening url=http://127.0.0.1:8000 database=server worker=2 applied=["0001_create_users"]\n',
+      '12:01:02.345 ERROR stopped drained=false note="a=b" empty=""\n',
+    ])
+  })
+
+  test('pretty: a nested error is flattened and its stack printed under the line', () => {
+    const { logger, lines } = capture({ pretty: true })
+    const stack = 'Error: boom\n    at handler (src/users/routes.ts:10:5)'
+    logger.error('unexpected error', { request_id: 'r1', error: { name: 'Error', message: 'boom', stack } })
+    expect(lines).toEqual([`12:01:02.345 ERROR unexpected error request_id=r1 error.name=Error error.message=boom\n${stack}\n`])
+  })
+
+  test('pretty with colour: only the time and the level are painted', () => {
+    const { logger, lines } = capture({ pretty: true, colour: true })
+    logger.warn('database unavailable', { request_id: 'r2' })
+    expect(lines).toEqual(['\x1b[2m12:01:02.345\x1b[0m \x1b[33mWARN \x1b[0m database unavailable request_id=r2\n'])
+  })
+
+  test('pretty=false, and the default for a destination passed in: JSON lines as before', () => {
+    for (const options of [{ pretty: false }, undefined]) {
+      const { logger, lines } = capture(options)
+      logger.info('request', request)
+      logger.warn('database unavailable', { request_id: 'abc-1', error: 'Error: down' })
+      expect(lines).toEqual([
+        '{"level":"info","time":"2026-03-04T12:01:02.345Z","request_id":"0b7c5b56-7d5e-4bb4-9c55-1d7bd8e0e0a1","method":"GET","route":"/users/:id","status":200,"duration_ms":1.2,"message":"request"}\n',
+        '{"level":"warn","time":"2026-03-04T12:01:02.345Z","request_id":"abc-1","error":"Error: down","message":"database unavailable"}\n',
+      ])
+    }
+  })
+
+  test('below the level nothing is written, pretty or not', () => {
+    for (const pretty of [true, false]) {
+      const lines: string[] = []
+      const logger = createLogger('warn', { write: (line: string) => void lines.push(line) }, { pretty })
+      logger.info('request', request)
+      logger.debug('detail')
+      expect(lines).toEqual([])
+    }
+  })
+})
