@@ -9,6 +9,35 @@ import pkg from '../../package.json'
 const SCALAR_PATH = '/docs/scalar.js'
 
 /**
+ * Scalar's options, checked against the types of the installed @scalar/api-reference: nothing the
+ * page shows may need the internet or a Scalar account. Scalar shows some of these only where it
+ * takes the page for local (localhost, 127.0.0.1, *.test…), others only elsewhere:
+ * test/docs-browser.test.ts looks at both.
+ */
+const scalarConfig = {
+  // Scalar fetches its fonts from its own CDN unless told not to.
+  withDefaultFonts: false,
+  // "Ask AI" in the sidebar and "Ask AI Agent" under each operation: Scalar's hosted agent.
+  agent: { disabled: true },
+  // "Generate MCP" (for VS Code or Cursor, through dashboard.scalar.com).
+  mcp: { disabled: true },
+  // "Open API Client" (client.scalar.com): in the sidebar where "Generate MCP" is not, and in the
+  // "Test Request" client.
+  hideClientButton: true,
+  // The "Developer Tools" bar: Configure, Share (uploads the document to Scalar), Deploy (on Scalar).
+  showDeveloperTools: 'never',
+  // Only Scalar's PostHog plugin reads it, and this bundle has none: off all the same.
+  telemetry: false,
+  // No `proxyUrl`: "Test Request" then sends straight to the service (Scalar's proxy is the default
+  // only in its own web client, not in the reference's).
+  // With `customCss` set, @elysiajs/swagger no longer puts its elysiajs theme in the page: Scalar's.
+  theme: 'elysiajs',
+  // "Powered by Scalar" (www.scalar.com) in the sidebar, which no option removes. No ' in here: the
+  // options go into a '-quoted HTML attribute.
+  customCss: '.darklight-reference a[href="https://www.scalar.com"] { display: none }',
+} satisfies Exclude<NonNullable<import('@scalar/api-reference').ReferenceProps['configuration']>, unknown[]>
+
+/**
  * `apiDocs({ settings, schemas })`: `/docs` (Scalar, with no request leaving the service) and
  * `/openapi.json`, whose components hold the problem responses (documented with `settings`, e.g.
  * the body limit in force) and the named `schemas` that routes reference.
@@ -28,8 +57,9 @@ export const apiDocs = ({ settings, schemas }: { settings: DocumentedSettings; s
         path: '/docs',
         specPath: '/openapi.json',
         scalarCDN: SCALAR_PATH,
-        // Scalar fetches its fonts from its own CDN unless told not to.
-        scalarConfig: { withDefaultFonts: false },
+        // Typed by @elysiajs/swagger with an older Scalar's options, which knows no elysiajs theme;
+        // it passes them on as they are.
+        scalarConfig: scalarConfig as Omit<typeof scalarConfig, 'theme'>,
         documentation: {
           info: { title: 'Users API', version: pkg.version, description: 'Create, list, read, update and delete users.' },
           tags: [
