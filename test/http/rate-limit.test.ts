@@ -1,0 +1,78 @@
+import { afterEach, describe, expect, setSystemTime, test } from 'bun:test'
+import { rateLimit } from '../../src/http/rate-limit'
+import { appWithProblems, send } from './support'
+
+const TOO_MANY = { type: 'about:blank', title: 'Too Many Requests', status: 429, detail: 'Too many requests from this client; slow down' }
+
+const build = (limit: number, windowSeconds: number) =>
+  appWithProblems()
+    .use(rateLimit({ limit, windowSeconds }))
+    .get('/', () => ({ ok: true }))
+
+afterEach(() => setSystemTime())
+
+describe('rateLimit({ limit, windowSeconds })', () => {
+  test('limit 2: the third request in the window is a 429 with Retry-After and the problem body', async () => {
+    setSystemTime(new Date('2026-01-01T00:00:00.000Z'))
+    const app = build(2, 60)
+    for (const _ of [1, 2]) {
+      const reply = await send(app, '/')
+      expect(reply.status).toBe(200)
+      expect(reply.headers.get('retry-after')).toBeNull()
+    }
+    const refused = await send(app, '/')
+    expect(refused.status).toBe(429)
+    expect(refused.headers.get('retry-after')).toBe('60')
+    expect(refused.headers.get('content-type')).toBe('application/problem+json')
+    expect(refused.body).toEqual(TOO_MANY)
+  })
+
+  test('Retry-After counts down to the end of the window, and then the client may go again', async () => {
+    const start = Date.parse('2026-01-01T00:00:00.000Z')
+    setSystemTime(new Date(start))
+    const app = build(1, 60)
+    expect((await send(app, '/')).status).toBe(200)
+    setSystemTime(new Date(start + 45_500))
+    const refused = await send(app, '/')
+    expect(refused.status).toBe(429)
+    expect(refused.headers.get('retry-after')).toBe('15')
+    setSystemTime(new Date(start + 60_000))
+    expect((await send(app, '/')).status).toBe(200)
+    expect((await send(app, '/')).status).toBe(429)
+  })
+
+  test('under app.handle there is no client address: every request counts as the one client "unknown"', async () => {
+    const app = build(1, 60)
+    expect((await send(app, '/', { headers: { 'x-forwarded-for': '192.0.2.1' } })).status).toBe(200)
+    // A forwarded-for header names no other client: it is not trusted.
+    expect((await send(app, '/', { headers: { 'x-forwarded-for': '192.0.2.2' } })).status).toBe(429)
+  })
+
+  test('limit 0 turns it off: no 429 and no Retry-After however many requests', async () => {
+    const app = build(0, 60)
+    for (let i = 0; i < 5; i++) {
+      const reply = await send(app, '/')
+      expect(reply.status).toBe(200)
+      expect(reply.headers.get('retry-after')).toBeNull()
+      expect(reply.body).toEqual({ ok: true })
+    }
+  })
+
+  test('over a real socket the client address is the counter key', async () => {
+    const app = build(2, 60)
+    const server = app.listen({ port: 0, hostname: '127.0.0.1' })
+    try {
+      const url = `http://127.0.0.1:${server.server!.port}/`
+      expect((await fetch(url)).status).toBe(200)
+      expect((await fetch(url)).status).toBe(200)
+      const refused = await fetch(url)
+      expect(refused.status).toBe(429)
+      expect(refused.headers.get('retry-after')).toBe('60')
+      expect(await refused.json()).toEqual(TOO_MANY)
+      // 127.0.0.1 has spent its quota; the address-less client of app.handle has not.
+      expect((await send(app, '/')).status).toBe(200)
+    } finally {
+      await server.stop(true)
+    }
+  })
+})
