@@ -14,6 +14,8 @@ const workers = Number(process.env.WORKERS ?? '1')
 const port = Number(process.env.PORT ?? '8001')
 const hostname = process.env.HOST ?? '127.0.0.1'
 
+// The row as src/users/service.ts reads it, restated rather than imported: the baseline shares
+// none of the service's code, so that it measures the bare stack and nothing of ours.
 interface UserRow {
   id: string
   name: string
@@ -35,9 +37,10 @@ const toUser = (row: UserRow) => ({
 const escapeLike = (value: string) => value.replace(/[\\%_]/g, '\\$&')
 
 const serve = () => {
-  // The service's client options, so both pay the same per-connection costs.
+  // The service's client options, so both pay the same per-connection costs; like the service,
+  // DATABASE_POOL_MAX is the budget of all workers together, split evenly, at least one each.
   const sql = postgres(process.env.DATABASE_URL!, {
-    max: Number(process.env.DATABASE_POOL_MAX ?? '10'),
+    max: Math.max(1, Math.floor(Number(process.env.DATABASE_POOL_MAX ?? '10') / workers)),
     connect_timeout: 5,
     onnotice: () => {},
     connection: { statement_timeout: 5000, application_name: 'users-api-baseline' },

@@ -2,13 +2,13 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort } from './processes'
+import { freePort } from '../src/free-port'
 
 const POLL_MS = 2
 const GIVE_UP_MS = 30_000
 
 /** Milliseconds from spawn to the first 200 on `/`, then the process is stopped. */
-const once = async (binary: string, env: Record<string, string>) => {
+const timeToFirstAnswer = async (binary: string, env: Record<string, string>) => {
   const port = freePort()
   const started = performance.now()
   const child = Bun.spawn([binary], { env: { ...env, PORT: String(port), HOST: '127.0.0.1' }, stdout: 'ignore', stderr: 'inherit' })
@@ -35,7 +35,7 @@ export interface ColdStart {
   median: number
 }
 
-const summary = (label: string, runs: number[]): ColdStart => {
+const summarize = (label: string, runs: number[]): ColdStart => {
   const sorted = [...runs].sort((a, b) => a - b)
   return { label, runs, median: sorted[Math.floor(sorted.length / 2)]! }
 }
@@ -49,16 +49,16 @@ export const measureColdStarts = async (binary: string, serverUrl: string, runs 
     ['PostgreSQL, WORKERS=1', { DATABASE_URL: serverUrl, WORKERS: '1' }],
   ] as const) {
     const times = []
-    for (let i = 0; i < runs; i++) times.push(await once(binary, { ...base, ...env }))
-    results.push(summary(label, times))
+    for (let i = 0; i < runs; i++) times.push(await timeToFirstAnswer(binary, { ...base, ...env }))
+    results.push(summarize(label, times))
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'users-api-bench-cold-'))
   try {
-    const created = await once(binary, { ...base, DATA_DIR: dataDir })
-    results.push(summary('embedded, database created on this start', [created]))
+    const created = await timeToFirstAnswer(binary, { ...base, DATA_DIR: dataDir })
+    results.push(summarize('embedded, database created on this start', [created]))
     const times = []
-    for (let i = 0; i < runs; i++) times.push(await once(binary, { ...base, DATA_DIR: dataDir }))
-    results.push(summary('embedded, existing database', times))
+    for (let i = 0; i < runs; i++) times.push(await timeToFirstAnswer(binary, { ...base, DATA_DIR: dataDir }))
+    results.push(summarize('embedded, existing database', times))
   } finally {
     rmSync(dataDir, { recursive: true, force: true })
   }

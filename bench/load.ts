@@ -20,7 +20,7 @@ export interface LoadResult {
   non2xx: number
 }
 
-const run = (url: string, scenario: Scenario, connections: number, duration: number) =>
+const runAutocannon = (url: string, scenario: Scenario, connections: number, duration: number) =>
   autocannon({
     url,
     connections,
@@ -46,8 +46,8 @@ export const combine = (results: LoadResult[]): LoadResult => {
 
 /** One scenario against one server; latencies in milliseconds. */
 export const measure = async (url: string, scenario: Scenario, options: LoadOptions): Promise<LoadResult> => {
-  if (options.warmup > 0) await run(url, scenario, options.connections, options.warmup)
-  const result = await run(url, scenario, options.connections, options.duration)
+  if (options.warmup > 0) await runAutocannon(url, scenario, options.connections, options.warmup)
+  const result = await runAutocannon(url, scenario, options.connections, options.duration)
   return {
     rps: result.requests.total / result.duration,
     p50: result.latency.p50,

@@ -3,6 +3,7 @@
  * through /proc (Linux), stopped.
  */
 import { readFileSync } from 'node:fs'
+import { readLines } from '../test/support/lines'
 
 export interface Server {
   name: string
@@ -14,14 +15,6 @@ export interface Server {
 }
 
 const START_TIMEOUT_MS = 60_000
-
-/** A free TCP port on 127.0.0.1. */
-export const freePort = () => {
-  const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
-  const port = probe.port!
-  probe.stop(true)
-  return port
-}
 
 const childrenOf = (pid: number): number[] => {
   try {
@@ -35,7 +28,7 @@ const childrenOf = (pid: number): number[] => {
 const descendants = (pid: number): number[] => childrenOf(pid).flatMap((child) => [child, ...descendants(child)])
 
 /** Resident memory of one process in MB, or 0 once it is gone. */
-export const rssMb = (pid: number) => {
+const rssMb = (pid: number) => {
   try {
     const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
     return match ? Number(match[1]) / 1024 : 0
@@ -65,25 +58,17 @@ const untilAnswering = async (url: string, pid: number, listeners: number) => {
 export const startServer = async (name: string, command: string[], env: Record<string, string>, listeners: number): Promise<Server> => {
   const child = Bun.spawn(command, { env, stdout: 'pipe', stderr: 'inherit' })
   const quiet = env.LOG_LEVEL === 'warn' || env.LOG_LEVEL === 'error'
-  let seen = 0
+  let listening = 0
   let url = quiet ? `http://127.0.0.1:${env.PORT}` : ''
   await (quiet ? untilAnswering(url, child.pid, listeners) : new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start`)), START_TIMEOUT_MS)
     ;(async () => {
-      const decoder = new TextDecoder()
-      let buffer = ''
-      for await (const chunk of child.stdout) {
-        buffer += decoder.decode(chunk, { stream: true })
-        let newline
-        while ((newline = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.slice(0, newline)
-          buffer = buffer.slice(newline + 1)
-          if (!line.includes('"listening"')) continue
-          url = JSON.parse(line).url
-          if (++seen === listeners) {
-            clearTimeout(timer)
-            resolve()
-          }
+      for await (const line of readLines(child.stdout)) {
+        if (!line.includes('"listening"')) continue
+        url = JSON.parse(line).url
+        if (++listening === listeners) {
+          clearTimeout(timer)
+          resolve()
         }
       }
       reject(new Error(`${name} exited before listening`))
@@ -110,7 +95,7 @@ export const sampleMemory = (server: Server, everyMs = 200) => {
   let peakWorker = 0
   let peakTotal = 0
   const samples: number[][] = []
-  const take = () => {
+  const sample = () => {
     const pids = server.pids()
     // With workers, the first pid is the primary, which serves nothing; the workers are the rest.
     const serving = pids.length > 1 ? pids.slice(1) : pids
@@ -119,12 +104,12 @@ export const sampleMemory = (server: Server, everyMs = 200) => {
     peakWorker = Math.max(peakWorker, ...rss)
     peakTotal = Math.max(peakTotal, pids.map(rssMb).reduce((a, b) => a + b, 0))
   }
-  take()
-  const timer = setInterval(take, everyMs)
+  sample()
+  const timer = setInterval(sample, everyMs)
   return {
     stop() {
       clearInterval(timer)
-      take()
+      sample()
       return { peakWorkerMb: peakWorker, peakTotalMb: peakTotal, samples }
     },
   }

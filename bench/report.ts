@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-export type Cell = string | number
+type Cell = string | number
 export interface Table {
   title: string
   header: string[]
@@ -10,11 +10,11 @@ export interface Table {
   notes?: string[]
 }
 
-const format = (cell: Cell) => (typeof cell === 'number' ? (Number.isInteger(cell) ? String(cell) : cell.toFixed(2)) : cell)
+const formatCell = (cell: Cell) => (typeof cell === 'number' ? (Number.isInteger(cell) ? String(cell) : cell.toFixed(2)) : cell)
 
 export const markdownTable = (table: Table) => {
   const lines = [`### ${table.title}`, '', `| ${table.header.join(' | ')} |`, `|${table.header.map(() => '---').join('|')}|`]
-  for (const row of table.rows) lines.push(`| ${row.map(format).join(' | ')} |`)
+  for (const row of table.rows) lines.push(`| ${row.map(formatCell).join(' | ')} |`)
   if (table.notes?.length) lines.push('', ...table.notes)
   return lines.join('\n')
 }

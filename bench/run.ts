@@ -4,79 +4,108 @@
  * PostgreSQL, scenario by scenario, with 1 and 2 workers; the embedded database as a development
  * figure; the compiled binary's cold start. `--soak` and `--scale` run the memory soak and the
  * 1,000,000-user test instead. Talks to 127.0.0.1 only, in a database of its own that it drops.
- * Tables go to the terminal and to bench/results/.
+ * Tables go to the terminal and to bench/results/. `--help` lists the options.
  */
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import postgres from 'postgres'
+import { loadConfig } from '../src/config'
 import { openDatabase } from '../src/db/connect'
 import { migrate } from '../src/db/migrate'
+import { freePort } from '../src/free-port'
 import { measureColdStarts } from './cold-start'
-import { addUsers, assertLocal, createBenchDatabase, DEFAULT_SERVER_URL, dropBenchDatabase, seedUsers } from './database'
+import { assertLocal, createBenchDatabase, DEFAULT_SERVER_URL, seedUsers } from './database'
 import { combine, measure, type LoadOptions, type LoadResult } from './load'
-import { freePort, sampleMemory, startServer, type Server } from './processes'
+import { sampleMemory, startServer, type Server } from './processes'
 import { markdownTable, ratio, writeResults, type Table } from './report'
 import { scaleScenarios, scenarios, soakMix, type Scenario } from './scenarios'
 import { explainReads, timeNameMiss } from './explain'
 
 const ROOT = join(import.meta.dir, '..')
-const SEEDED = 10_000
-const SCALED = 1_000_000
+const SEEDED_USERS = 10_000
+const SCALED_USERS = 1_000_000
 
-const { values: args } = parseArgs({
-  options: {
-    connections: { type: 'string', default: '64' },
-    duration: { type: 'string', default: '2' },
-    rounds: { type: 'string', default: '6' },
-    warmup: { type: 'string', default: '2' },
-    workers: { type: 'string', default: '1,2' },
-    pool: { type: 'string' },
-    'log-level': { type: 'string', default: 'info' },
-    only: { type: 'string' },
-    soak: { type: 'boolean', default: false },
-    'soak-seconds': { type: 'string', default: '300' },
-    scale: { type: 'boolean', default: false },
-    'no-embedded': { type: 'boolean', default: false },
-    'no-cold-start': { type: 'boolean', default: false },
-  },
-})
+const OPTIONS = {
+  connections: { type: 'string', default: '64' },
+  duration: { type: 'string', default: '2' },
+  rounds: { type: 'string', default: '6' },
+  warmup: { type: 'string', default: '2' },
+  workers: { type: 'string', default: '1,2' },
+  pool: { type: 'string' },
+  'log-level': { type: 'string', default: 'info' },
+  only: { type: 'string' },
+  soak: { type: 'boolean', default: false },
+  'soak-seconds': { type: 'string', default: '300' },
+  scale: { type: 'boolean', default: false },
+  'no-embedded': { type: 'boolean', default: false },
+  'no-cold-start': { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const
+
+// Keyed by the options themselves, so that a new option cannot be left out of --help.
+const OPTION_HELP: Record<keyof typeof OPTIONS, string> = {
+  connections: 'concurrent connections autocannon keeps open',
+  duration: 'seconds of each measured round',
+  rounds: 'rounds per scenario and server, in ABBA order',
+  warmup: 'seconds of load before the rounds, not counted',
+  workers: 'worker counts to compare, one table each',
+  pool: 'DATABASE_POOL_MAX of service and baseline: the connections of all workers together (unset: 10)',
+  'log-level': "the servers' LOG_LEVEL; warn leaves out the line per request",
+  only: 'only the scenarios whose name contains this',
+  soak: 'instead: constant load with memory sampled every second',
+  'soak-seconds': 'how long the soak lasts',
+  scale: 'instead: the reads on 10,000 and on 1,000,000 users, with their plans',
+  'no-embedded': 'leave out the embedded-database figure',
+  'no-cold-start': 'leave out building the binary and timing its cold start',
+  help: 'this text',
+}
+
+const { values: args } = parseArgs({ options: OPTIONS })
+
+if (args.help) {
+  const lines = Object.entries(OPTIONS).map(([name, option]) => {
+    const value = option.type === 'string' ? ` <${'default' in option ? option.default : 'value'}>` : ''
+    return `  --${`${name}${value}`.padEnd(22)} ${OPTION_HELP[name as keyof typeof OPTIONS]}`
+  })
+  console.log(`bun run bench [options]: on the PostgreSQL in DATABASE_URL (127.0.0.1 only; unset: ${DEFAULT_SERVER_URL})\n${lines.join('\n')}`)
+  process.exit(0)
+}
 
 const load: LoadOptions = { connections: Number(args.connections), duration: Number(args.duration), warmup: Number(args.warmup) }
-const rounds_ = Number(args.rounds)
+const ROUNDS = Number(args.rounds)
 const serverUrl = process.env.DATABASE_URL || DEFAULT_SERVER_URL
 assertLocal(serverUrl)
 const log = (line: string) => console.log(line)
 
 /** The environment of a server process: nothing inherited but PATH, so results do not depend on a .env. */
-const environment = (extra: Record<string, string>) => ({
+const serverEnvironment = (variables: Record<string, string>) => ({
   PATH: process.env.PATH ?? '',
   NODE_ENV: 'production',
   HOST: '127.0.0.1',
   // The service as shipped logs a line per request; `--log-level warn` shows what that costs.
   LOG_LEVEL: args['log-level']!,
   ...(args.pool ? { DATABASE_POOL_MAX: args.pool } : {}),
-  ...extra,
+  ...variables,
 })
 
-const startService = (databaseUrl: string | undefined, workers: number, dataDir?: string) =>
-  startServer(
-    'service',
-    [process.execPath, join(ROOT, 'src/main.ts')],
-    environment({
-      PORT: String(freePort()),
-      WORKERS: String(workers),
-      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: dataDir! }),
-    }),
-    workers,
-  )
+const startService = (databaseUrl: string | undefined, workers: number, dataDir?: string) => {
+  const env = serverEnvironment({
+    PORT: String(freePort()),
+    WORKERS: String(workers),
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: dataDir! }),
+  })
+  // Checked as the service checks it, so a bad --pool or --log-level stops here, not in a worker.
+  loadConfig(env)
+  return startServer('service', [process.execPath, join(ROOT, 'src/main.ts')], env, workers)
+}
 
 const startBaseline = (databaseUrl: string, workers: number) =>
   startServer(
     'baseline',
     [process.execPath, join(import.meta.dir, 'baseline.ts')],
-    environment({ PORT: String(freePort()), WORKERS: String(workers), DATABASE_URL: databaseUrl }),
+    serverEnvironment({ PORT: String(freePort()), WORKERS: String(workers), DATABASE_URL: databaseUrl }),
     workers,
   )
 
@@ -110,8 +139,8 @@ const machine = async (databaseUrl: string) => {
   }
 }
 
-const describeMachine = (m: Awaited<ReturnType<typeof machine>>) =>
-  `${m.cores} cores (${m.cpu}), ${m.memory_gb} GB, Bun ${m.bun}, ${m.postgres} on 127.0.0.1; load from autocannon in the benchmark's own process on the same cores`
+const describeMachine = (facts: Awaited<ReturnType<typeof machine>>) =>
+  `${facts.cores} cores (${facts.cpu}), ${facts.memory_gb} GB, Bun ${facts.bun}, ${facts.postgres} on 127.0.0.1; load from autocannon in the benchmark's own process on the same cores`
 
 const resultRow = (name: string, service: Measured, baseline?: Measured) => [
   name,
@@ -137,17 +166,17 @@ const RESULT_HEADER = ['scenario', 'service req/s', 'baseline req/s', 'req/s rat
  */
 const compare = async (benchUrl: string, workers: number) => {
   const sql = postgres(benchUrl, { max: 1, onnotice: () => {} })
-  await seedUsers(sql, SEEDED)
+  await seedUsers(sql, SEEDED_USERS)
   await sql.end({ timeout: 5 })
   const service = await startService(benchUrl, workers)
   const baseline = await startBaseline(benchUrl, workers)
   const rows: Record<string, { service: Measured; baseline: Measured }> = {}
   try {
-    for (const scenario of selected(scenarios(SEEDED))) {
+    for (const scenario of selected(scenarios(SEEDED_USERS))) {
       log(`  ${workers} worker(s): ${scenario.name}`)
       for (const server of [service, baseline]) await measure(server.url, scenario, { ...load, duration: load.warmup, warmup: 0 })
       const rounds: Record<string, Measured[]> = { service: [], baseline: [] }
-      for (let round = 0; round < rounds_; round++) {
+      for (let round = 0; round < ROUNDS; round++) {
         const order = round % 2 === 0 ? [service, baseline] : [baseline, service]
         for (const server of order) rounds[server.name]!.push(await measureWithMemory(server, scenario))
       }
@@ -162,7 +191,7 @@ const compare = async (benchUrl: string, workers: number) => {
     await Promise.all([service.stop(), baseline.stop()])
   }
   const table: Table = {
-    title: `${workers} worker${workers > 1 ? 's' : ''}: service / bare Bun.serve + postgres.js, PostgreSQL, ${SEEDED.toLocaleString('en')} users, ${load.connections} connections, ${rounds_} rounds of ${load.duration} s each (ABBA) after ${load.warmup} s warm-up`,
+    title: `${workers} worker${workers > 1 ? 's' : ''}: service / bare Bun.serve + postgres.js, PostgreSQL, ${SEEDED_USERS.toLocaleString('en')} users, ${load.connections} connections, ${ROUNDS} rounds of ${load.duration} s each (ABBA) after ${load.warmup} s warm-up`,
     header: RESULT_HEADER,
     rows: Object.entries(rows).map(([name, { service, baseline }]) => resultRow(name, service, baseline)),
   }
@@ -190,14 +219,14 @@ const embeddedFigure = async () => {
   try {
     const database = await openDatabase({ dataDir, poolMax: 1 })
     await migrate(database.sql)
-    await seedUsers(database.sql, SEEDED)
+    await seedUsers(database.sql, SEEDED_USERS)
     await database.close()
     const service = await startService(undefined, 1, dataDir)
     const rows: Record<string, Measured> = {}
     try {
-      for (const scenario of selected(scenarios(SEEDED))) {
+      for (const scenario of selected(scenarios(SEEDED_USERS))) {
         log(`  embedded: ${scenario.name}`)
-        rows[scenario.name] = await measureWithMemory(service, scenario, { ...load, duration: load.duration * rounds_ })
+        rows[scenario.name] = await measureWithMemory(service, scenario, { ...load, duration: load.duration * ROUNDS })
       }
     } finally {
       await service.stop()
@@ -231,11 +260,11 @@ const soak = async (benchUrl: string) => {
   const seconds = Number(args['soak-seconds'])
   const workers = Number(args.workers.split(',').at(-1))
   const sql = postgres(benchUrl, { max: 1, onnotice: () => {} })
-  await seedUsers(sql, SEEDED)
+  await seedUsers(sql, SEEDED_USERS)
   await sql.end({ timeout: 5 })
   const service = await startService(benchUrl, workers)
   try {
-    const mix = soakMix(SEEDED)
+    const mix = soakMix(SEEDED_USERS)
     log(`  soak: ${workers} workers, ${load.connections} connections, 30 s warm-up then ${seconds} s: ${mix.name}`)
     await measure(service.url, mix, { ...load, warmup: 0, duration: 30 })
     const memory = sampleMemory(service, 1000)
@@ -267,7 +296,7 @@ const scale = async (benchUrl: string) => {
   const plans: Record<number, Record<string, string>> = {}
   const misses: Record<number, string> = {}
   try {
-    for (const users of [SEEDED, SCALED]) {
+    for (const users of [SEEDED_USERS, SCALED_USERS]) {
       const started = performance.now()
       await seedUsers(sql, users)
       log(`  seeded ${users.toLocaleString('en')} users in ${((performance.now() - started) / 1000).toFixed(1)} s`)
@@ -277,7 +306,7 @@ const scale = async (benchUrl: string) => {
       try {
         for (const scenario of scaleScenarios(users)) {
           log(`  ${users.toLocaleString('en')} users: ${scenario.name}`)
-          ;(figures[scenario.name] ??= {})[users] = await measureWithMemory(service, scenario, { ...load, duration: load.duration * rounds_ })
+          ;(figures[scenario.name] ??= {})[users] = await measureWithMemory(service, scenario, { ...load, duration: load.duration * ROUNDS })
         }
       } finally {
         await service.stop()
@@ -287,13 +316,13 @@ const scale = async (benchUrl: string) => {
     await sql.end({ timeout: 5 })
   }
   const table: Table = {
-    title: `Scale: ${workers} workers, ${load.connections} connections, ${SEEDED.toLocaleString('en')} vs ${SCALED.toLocaleString('en')} users`,
+    title: `Scale: ${workers} workers, ${load.connections} connections, ${SEEDED_USERS.toLocaleString('en')} vs ${SCALED_USERS.toLocaleString('en')} users`,
     header: ['scenario', 'req/s 10k', 'req/s 1M', 'p99 ms 10k', 'p99 ms 1M', 'p99 1M/10k', 'errors/non-2xx 1M', 'plan at 1M'],
-    rows: Object.entries(figures).map(([name, at]) => [name, Math.round(at[SEEDED]!.rps), Math.round(at[SCALED]!.rps), at[SEEDED]!.p99,
-      at[SCALED]!.p99, ratio(at[SCALED]!.p99, at[SEEDED]!.p99), `${at[SCALED]!.errors}/${at[SCALED]!.non2xx}`, plans[SCALED]![name] ?? '–']),
+    rows: Object.entries(figures).map(([name, at]) => [name, Math.round(at[SEEDED_USERS]!.rps), Math.round(at[SCALED_USERS]!.rps), at[SEEDED_USERS]!.p99,
+      at[SCALED_USERS]!.p99, ratio(at[SCALED_USERS]!.p99, at[SEEDED_USERS]!.p99), `${at[SCALED_USERS]!.errors}/${at[SCALED_USERS]!.non2xx}`, plans[SCALED_USERS]![name] ?? '–']),
     notes: [
       `The name filter's worst case, a substring no one has (EXPLAIN ANALYZE, one query): ` +
-        `${SEEDED.toLocaleString('en')} users: ${misses[SEEDED]}; ${SCALED.toLocaleString('en')} users: ${misses[SCALED]}.`,
+        `${SEEDED_USERS.toLocaleString('en')} users: ${misses[SEEDED_USERS]}; ${SCALED_USERS.toLocaleString('en')} users: ${misses[SCALED_USERS]}.`,
     ],
   }
   return { table, data: { figures, plans, misses } }
@@ -302,14 +331,15 @@ const scale = async (benchUrl: string) => {
 const main = async () => {
   log(`PostgreSQL: ${process.env.DATABASE_URL ? 'the server in DATABASE_URL' : `DATABASE_URL is unset: ${DEFAULT_SERVER_URL}`}; ` +
     `the benchmark works in its own database there, users_api_bench, created now and dropped at the end`)
-  const benchUrl = await createBenchDatabase(serverUrl)
+  const benchDatabase = await createBenchDatabase(serverUrl)
+  const benchUrl = benchDatabase.url
   const tables: Table[] = []
   const data: Record<string, unknown> = {}
   try {
-    const m = await machine(benchUrl)
-    data.machine = m
+    const machineFacts = await machine(benchUrl)
+    data.machine = machineFacts
     data.load = load
-    log(`machine: ${describeMachine(m)}`)
+    log(`machine: ${describeMachine(machineFacts)}`)
     if (args.soak) {
       const result = await soak(benchUrl)
       tables.push(result.table)
@@ -345,13 +375,13 @@ const main = async () => {
       }
     }
     const preamble = [
-      `Machine: ${describeMachine(m)}.`,
+      `Machine: ${describeMachine(machineFacts)}.`,
       `Command: \`bun run bench${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}\`; ${new Date().toISOString()}.`,
     ]
     const files = writeResults(args.soak ? 'soak' : args.scale ? 'scale' : 'bench', preamble, tables, data)
     log(`\n${preamble.join('\n')}\n\n${tables.map(markdownTable).join('\n\n')}\n\nwritten: ${files.join(', ')}`)
   } finally {
-    await dropBenchDatabase(serverUrl)
+    await benchDatabase.drop()
   }
 }
 

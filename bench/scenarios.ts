@@ -4,7 +4,7 @@
  */
 import { SEEDED_LAST_NAMES } from './database'
 
-export interface BenchRequest {
+interface BenchRequest {
   method: 'GET' | 'POST' | 'PATCH'
   path: string
   headers?: Record<string, string>
@@ -19,9 +19,9 @@ export interface Scenario {
 
 const JSON_HEADERS = { 'content-type': 'application/json' }
 const randomInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1))
-const pick = <T>(items: readonly T[]) => items[randomInt(0, items.length - 1)]!
+const pickOne = <T>(items: readonly T[]) => items[randomInt(0, items.length - 1)]!
 
-let created = 0
+let emailSequence = 0
 // Unique across runs and processes on one database: emails of earlier runs never collide.
 const runTag = `${process.pid}-${Date.now().toString(36)}`
 
@@ -31,7 +31,7 @@ export const scenarios = (users: number): Scenario[] => [
   { name: 'GET /users?limit=100', next: () => ({ method: 'GET', path: '/users?limit=100' }) },
   {
     name: 'GET /users?name=…&limit=20',
-    next: () => ({ method: 'GET', path: `/users?name=${pick(SEEDED_LAST_NAMES).toLowerCase()}&limit=20` }),
+    next: () => ({ method: 'GET', path: `/users?name=${pickOne(SEEDED_LAST_NAMES).toLowerCase()}&limit=20` }),
   },
   {
     name: 'POST /users (unique emails)',
@@ -39,7 +39,7 @@ export const scenarios = (users: number): Scenario[] => [
       method: 'POST',
       path: '/users',
       headers: JSON_HEADERS,
-      body: JSON.stringify({ name: 'Bench User', email: `bench-${runTag}-${++created}@example.com`, age: randomInt(1, 120) }),
+      body: JSON.stringify({ name: 'Bench User', email: `bench-${runTag}-${++emailSequence}@example.com`, age: randomInt(1, 120) }),
     }),
   },
   {
@@ -61,13 +61,13 @@ export const scaleScenarios = (users: number): Scenario[] => [
   { name: 'GET /users?email=…', next: () => ({ method: 'GET', path: `/users?email=user${randomInt(1, users)}@example.com` }) },
   {
     name: 'GET /users?name=…&limit=20',
-    next: () => ({ method: 'GET', path: `/users?name=${pick(SEEDED_LAST_NAMES).toLowerCase()}&limit=20` }),
+    next: () => ({ method: 'GET', path: `/users?name=${pickOne(SEEDED_LAST_NAMES).toLowerCase()}&limit=20` }),
   },
 ]
 
 /** The soak's mix: reads, a filtered list, creates and updates, in turn on every connection. */
 export const soakMix = (users: number): Scenario => {
-  const parts = scenarios(users).slice(0, 5)
+  const mixed = scenarios(users).slice(0, 5)
   let turn = 0
-  return { name: 'mixed: get, list, name filter, create, update', next: () => parts[turn++ % parts.length]!.next() }
+  return { name: 'mixed: get, list, name filter, create, update', next: () => mixed[turn++ % mixed.length]!.next() }
 }

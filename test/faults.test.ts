@@ -3,16 +3,17 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
+import type { User } from '../src/users/schemas'
 import { startService, waitReady, type Service } from './support/process'
 import { createPrivatePostgres, privatePostgresAvailable, type PrivatePostgres } from './support/private-postgres'
 
 // Each test starts a service and stops or freezes its database: seconds each.
 setDefaultTimeout(120_000)
 
-const json = (method: string, body: unknown) => ({ method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+const jsonRequest = (method: string, body: unknown) => ({ method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
 
 /** Status and headers of one request, or 0 when the connection itself failed. */
-const hit = async (url: string, init?: RequestInit) => {
+const timedFetch = async (url: string, init?: RequestInit) => {
   const started = performance.now()
   try {
     const response = await fetch(url, { ...init, signal: AbortSignal.timeout(15_000) })
@@ -24,7 +25,7 @@ const hit = async (url: string, init?: RequestInit) => {
 }
 
 /** Waits until `check` holds, polling; returns the milliseconds it took. `explain` says why not. */
-const until = async (check: () => Promise<boolean>, timeoutMs: number, explain: () => string = () => '') => {
+const waitUntil = async (check: () => Promise<boolean>, timeoutMs: number, explain: () => string = () => '') => {
   const started = performance.now()
   while (performance.now() - started < timeoutMs) {
     if (await check()) return performance.now() - started
@@ -33,7 +34,7 @@ const until = async (check: () => Promise<boolean>, timeoutMs: number, explain: 
   throw new Error(`not within ${timeoutMs} ms\n${explain()}`)
 }
 
-const expect503 = (reply: Awaited<ReturnType<typeof hit>>) => {
+const expect503 = (reply: Awaited<ReturnType<typeof timedFetch>>) => {
   expect(reply.status).toBe(503)
   expect(reply.headers.get('content-type')).toBe('application/problem+json')
   expect(reply.headers.get('retry-after')).toBe('5')
@@ -53,6 +54,29 @@ const lockUsers = async (url: string) => {
   }
 }
 
+/**
+ * Four clients create users (`<prefix>-<n>@example.com`) as fast as `service` answers; after 1.5 s
+ * the service is killed with SIGKILL. Returns the emails whose create was answered 201.
+ */
+const createUntilKilled = async (service: Service, prefix: string) => {
+  const acknowledged: string[] = []
+  let sent = 0
+  let killed = false
+  const client = async () => {
+    while (!killed) {
+      const email = `${prefix}-${sent++}@example.com`
+      const reply = await timedFetch(`${service.url}/users`, jsonRequest('POST', { name: 'Kill Nine', email, age: 40 }))
+      if (reply.status === 201) acknowledged.push(email)
+    }
+  }
+  const clients = Promise.all([client(), client(), client(), client()])
+  await Bun.sleep(1500)
+  await service.stop('SIGKILL')
+  killed = true
+  await clients
+  return acknowledged
+}
+
 /** Figures the closing note quotes; printed at the end of the file. */
 const figures: Record<string, string> = {}
 afterAll(() => console.log(`fault figures: ${JSON.stringify(figures)}`))
@@ -65,7 +89,7 @@ describe.skipIf(!privatePostgresAvailable || skipFaults)('database faults (a Pos
   let service: Service | undefined
 
   beforeAll(async () => {
-    db = await createPrivatePostgres()
+    db = createPrivatePostgres()
   })
 
   afterAll(async () => {
@@ -83,30 +107,30 @@ describe.skipIf(!privatePostgresAvailable || skipFaults)('database faults (a Pos
 
   /** Creates the user a test then faults; a failure here is the previous fault's doing, so the logs are shown. */
   const createUser = async (url: string, name: string, email: string) => {
-    const created = await hit(`${url}/users`, json('POST', { name, email, age: 30 }))
+    const created = await timedFetch(`${url}/users`, jsonRequest('POST', { name, email, age: 30 }))
     if (created.status !== 201) console.error(diagnosis())
     expect(created.status).toBe(201)
-    return JSON.parse(created.body)
+    return JSON.parse(created.body) as User
   }
 
   const env = () => ({ DATABASE_URL: db.url, REQUEST_TIMEOUT: '2000', DATABASE_POOL_MAX: '4', SHUTDOWN_TIMEOUT: '10000', LOG_LEVEL: 'info' })
 
   test('started while the database is down: stays up, answers 503 fast, recovers without a restart', async () => {
     service = await startService(env())
-    const ready = await hit(`${service.url}/readyz`)
+    const ready = await timedFetch(`${service.url}/readyz`)
     expect503(ready)
     expect(JSON.parse(ready.body).database).toBe('down')
-    const read = await hit(`${service.url}/users/1`)
+    const read = await timedFetch(`${service.url}/users/1`)
     expect503(read)
     expect(read.ms).toBeLessThan(5000)
-    const create = await hit(`${service.url}/users`, json('POST', { name: 'Early', email: 'early@example.com', age: 30 }))
+    const create = await timedFetch(`${service.url}/users`, jsonRequest('POST', { name: 'Early', email: 'early@example.com', age: 30 }))
     expect503(create)
     figures.time_to_503_ms = `${Math.round(Math.max(ready.ms, read.ms, create.ms))}`
 
     db.start()
-    const recovered = await until(async () => (await hit(`${service!.url}/readyz`)).status === 200, 10_000, diagnosis)
+    const recovered = await waitUntil(async () => (await timedFetch(`${service!.url}/readyz`)).status === 200, 10_000, diagnosis)
     figures.time_to_recover_after_start_ms = `${Math.round(recovered)}`
-    const created = await hit(`${service.url}/users`, json('POST', { name: 'Later', email: 'later@example.com', age: 30 }))
+    const created = await timedFetch(`${service.url}/users`, jsonRequest('POST', { name: 'Later', email: 'later@example.com', age: 30 }))
     expect(created.status).toBe(201)
   })
 
@@ -119,20 +143,20 @@ describe.skipIf(!privatePostgresAvailable || skipFaults)('database faults (a Pos
       while (!stop) {
         const n = sequence++
         const startedAt = performance.now()
-        const reply = n % 2 === 0 ? await hit(`${url}/users?limit=5`) : await hit(`${url}/users`, json('POST', { name: `Load ${n}`, email: `load-${n}@example.com`, age: 30 }))
+        const reply = n % 2 === 0 ? await timedFetch(`${url}/users?limit=5`) : await timedFetch(`${url}/users`, jsonRequest('POST', { name: `Load ${n}`, email: `load-${n}@example.com`, age: 30 }))
         replies.push({ status: reply.status, startedAt })
       }
     }
     const load = Promise.all([worker(), worker(), worker(), worker()])
     await Bun.sleep(500)
     db.restart()
-    const afterRestart = await until(async () => (await hit(`${url}/users?limit=1`)).status === 200, 10_000, diagnosis)
+    const afterRestart = await waitUntil(async () => (await timedFetch(`${url}/users?limit=1`)).status === 200, 10_000, diagnosis)
     await Bun.sleep(300)
     const admin = postgres(db.url, { max: 1, onnotice: () => {} })
     const terminated = await admin<{ killed: boolean }[]>`select pg_terminate_backend(pid) as killed from pg_stat_activity where application_name = 'users-api'`
     expect(terminated.filter((row) => row.killed).length).toBeGreaterThan(0)
     await admin.end({ timeout: 5 })
-    const afterKill = await until(async () => (await hit(`${url}/users?limit=1`)).status === 200, 10_000, diagnosis)
+    const afterKill = await waitUntil(async () => (await timedFetch(`${url}/users?limit=1`)).status === 200, 10_000, diagnosis)
     // Connections the pool had before the kill may fail once more as they are found dead, within
     // the 10 s the service has to recover; from then on, every request must succeed.
     // A request sent on such a connection just before then can take up to REQUEST_TIMEOUT to
@@ -163,30 +187,30 @@ describe.skipIf(!privatePostgresAvailable || skipFaults)('database faults (a Pos
 
     // A lock: statements wait on the server; the pool (4) fills up with 10 concurrent requests.
     const unlock = await lockUsers(db.url)
-    const locked = await Promise.all(Array.from({ length: 10 }, () => hit(`${url}/users/${user.id}`)))
+    const locked = await Promise.all(Array.from({ length: 10 }, () => timedFetch(`${url}/users/${user.id}`)))
     for (const reply of locked) expect503(reply)
     expect(Math.max(...locked.map((reply) => reply.ms))).toBeLessThan(4000)
     await unlock()
-    await until(async () => (await hit(`${url}/users/${user.id}`)).status === 200, 10_000, diagnosis)
+    await waitUntil(async () => (await timedFetch(`${url}/users/${user.id}`)).status === 200, 10_000, diagnosis)
 
     // Frozen: the server holds the connections open and says nothing, so only our deadline helps.
     db.freeze()
     try {
-      const frozen = await Promise.all(Array.from({ length: 6 }, () => hit(`${url}/users/${user.id}`)))
+      const frozen = await Promise.all(Array.from({ length: 6 }, () => timedFetch(`${url}/users/${user.id}`)))
       for (const reply of frozen) expect503(reply)
       expect(Math.max(...frozen.map((reply) => reply.ms))).toBeLessThan(4000)
       figures.frozen_max_answer_ms = `${Math.round(Math.max(...frozen.map((reply) => reply.ms)))}`
     } finally {
       db.thaw()
     }
-    await until(async () => (await hit(`${url}/users/${user.id}`)).status === 200, 10_000, diagnosis)
+    await waitUntil(async () => (await timedFetch(`${url}/users/${user.id}`)).status === 200, 10_000, diagnosis)
   })
 
   test('SIGTERM: readiness fails, the in-flight request still gets its 200, exit code 0', async () => {
     const url = service!.url
     const user = await createUser(url, 'Drain', 'drain@example.com')
     const unlock = await lockUsers(db.url)
-    const inFlight = hit(`${url}/users/${user.id}`)
+    const inFlight = timedFetch(`${url}/users/${user.id}`)
     await Bun.sleep(300)
     const exited = service!.stop('SIGTERM')
     await Bun.sleep(300)
@@ -198,7 +222,7 @@ describe.skipIf(!privatePostgresAvailable || skipFaults)('database faults (a Pos
     const events = service!.lines.map((line) => JSON.parse(line))
     expect(events.find((event) => event.message === 'shutting down')).toMatchObject({ signal: 'SIGTERM', in_flight: 1 })
     expect(events.find((event) => event.message === 'stopped')).toMatchObject({ drained: true })
-    expect((await hit(`${url}/`)).status).toBe(0)
+    expect((await timedFetch(`${url}/`)).status).toBe(0)
     figures.drained_in_flight = '1 of 1'
     service = undefined
   })
@@ -206,22 +230,7 @@ describe.skipIf(!privatePostgresAvailable || skipFaults)('database faults (a Pos
   test('kill -9 during a stream of creates loses nothing a client saw as created', async () => {
     service = await startService(env())
     await waitReady(service.url)
-    const url = service.url
-    const acknowledged: string[] = []
-    let n = 0
-    let stop = false
-    const writer = async () => {
-      while (!stop) {
-        const email = `kill9-${n++}@example.com`
-        const reply = await hit(`${url}/users`, json('POST', { name: 'Kill Nine', email, age: 40 }))
-        if (reply.status === 201) acknowledged.push(email)
-      }
-    }
-    const writers = Promise.all([writer(), writer(), writer(), writer()])
-    await Bun.sleep(1500)
-    await service.stop('SIGKILL')
-    stop = true
-    await writers
+    const acknowledged = await createUntilKilled(service, 'kill9')
     service = undefined
     expect(acknowledged.length).toBeGreaterThan(10)
 
@@ -243,29 +252,14 @@ describe.skipIf(skipFaults)('the embedded database', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'users-api-kill9-'))
     const env = { DATABASE_URL: undefined, DATA_DIR: dataDir, LOG_LEVEL: 'info' }
     try {
-      const first = await startService(env)
-      const acknowledged: string[] = []
-      let n = 0
-      let stop = false
-      const writer = async () => {
-        while (!stop) {
-          const email = `kill9-embedded-${n++}@example.com`
-          const reply = await hit(`${first.url}/users`, json('POST', { name: 'Kill Nine', email, age: 40 }))
-          if (reply.status === 201) acknowledged.push(email)
-        }
-      }
-      const writers = Promise.all([writer(), writer(), writer(), writer()])
-      await Bun.sleep(1500)
-      await first.stop('SIGKILL')
-      stop = true
-      await writers
+      const acknowledged = await createUntilKilled(await startService(env), 'kill9-embedded')
       expect(acknowledged.length).toBeGreaterThan(10)
 
       const second = await startService(env)
       try {
         const stored = new Set<string>()
         for (let after = 0; ; ) {
-          const page = JSON.parse((await hit(`${second.url}/users?limit=1000&after=${after}`)).body) as { id: number; email: string }[]
+          const page = JSON.parse((await timedFetch(`${second.url}/users?limit=1000&after=${after}`)).body) as User[]
           for (const user of page) stored.add(user.email)
           if (page.length < 1000) break
           after = page.at(-1)!.id

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { call, createUser, expectProblem, ISO_UTC, unique } from './support/http'
+import { api, call, createUser, expectProblem, ISO_UTC, rawText, unique } from './support/http'
 
 const BAD_IDS = ['abc', '0', '1.5', '-3', '1e2', '0x10', '+1', '%201', '99999999999999999999', '9007199254740992']
 const ID_RULE = 'must be an integer from 1 to 9007199254740991, written in decimal digits'
@@ -7,10 +7,10 @@ const ID_RULE = 'must be an integer from 1 to 9007199254740991, written in decim
 describe('GET /users/{id}', () => {
   test('200 with the user', async () => {
     const user = await createUser()
-    const reply = await call('GET', `/users/${user.id}`)
+    const reply = await api.users({ id: user.id }).get()
     expect(reply.status).toBe(200)
-    expect(reply.headers.get('content-type')).toStartWith('application/json')
-    expect(reply.body).toEqual(user)
+    expect(reply.response.headers.get('content-type')).toStartWith('application/json')
+    expect(reply.data).toEqual(user)
   })
 
   test('404 "User not found" for an id nobody has', async () => {
@@ -25,7 +25,7 @@ describe('GET /users/{id}', () => {
 
   test('leading zeros are still the same id', async () => {
     const user = await createUser()
-    expect((await call('GET', `/users/000${user.id}`)).body).toEqual(user)
+    expect((await api.users({ id: `000${user.id}` }).get()).data).toEqual(user)
   })
 })
 
@@ -35,28 +35,29 @@ describe('PATCH /users/{id}', () => {
   test('changes only the fields sent; updated_at moves, created_at does not', async () => {
     const user = await createUser({ age: 40 })
     await Bun.sleep(5)
-    const reply = await patch(user.id, { age: 41 })
+    const reply = await api.users({ id: user.id }).patch({ age: 41 })
     expect(reply.status).toBe(200)
-    expect(reply.headers.get('content-type')).toStartWith('application/json')
-    expect(reply.body).toMatchObject({ id: user.id, name: user.name, email: user.email, age: 41, created_at: user.created_at })
-    expect(reply.body.updated_at).toMatch(ISO_UTC)
-    expect(Date.parse(reply.body.updated_at)).toBeGreaterThan(Date.parse(user.updated_at))
-    expect((await call('GET', `/users/${user.id}`)).body).toEqual(reply.body)
+    expect(reply.response.headers.get('content-type')).toStartWith('application/json')
+    const changed = reply.data!
+    expect(changed).toMatchObject({ id: user.id, name: user.name, email: user.email, age: 41, created_at: user.created_at })
+    expect(changed.updated_at).toMatch(ISO_UTC)
+    expect(Date.parse(changed.updated_at)).toBeGreaterThan(Date.parse(user.updated_at))
+    expect((await api.users({ id: user.id }).get()).data).toEqual(changed)
   })
 
   test('name and email follow the create rules: trimmed, stored exactly', async () => {
     const user = await createUser()
     const email = `New.${unique()}@Example.org`
-    const reply = await patch(user.id, { name: '  Grace Hopper ', email: ` ${email}` })
+    const reply = await api.users({ id: user.id }).patch({ name: '  Grace Hopper ', email: ` ${email}` })
     expect(reply.status).toBe(200)
-    expect(reply.body).toMatchObject({ name: 'Grace Hopper', email, age: user.age })
+    expect(reply.data).toMatchObject({ name: 'Grace Hopper', email, age: user.age })
   })
 
   test('a user may change the case of their own email', async () => {
     const user = await createUser()
-    const reply = await patch(user.id, { email: user.email.toUpperCase() })
+    const reply = await api.users({ id: user.id }).patch({ email: user.email.toUpperCase() })
     expect(reply.status).toBe(200)
-    expect(reply.body.email).toBe(user.email.toUpperCase())
+    expect(reply.data!.email).toBe(user.email.toUpperCase())
   })
 
   test('an empty object: 422', async () => {
@@ -69,7 +70,7 @@ describe('PATCH /users/{id}', () => {
     const user = await createUser()
     const body = expectProblem(await patch(user.id, { name: '', age: 3.5, id: 9, created_at: 'now' }), 422)
     expect(body.errors!.map((error) => error.field).sort()).toEqual(['age', 'created_at', 'id', 'name'])
-    expect((await call('GET', `/users/${user.id}`)).body).toEqual(user)
+    expect((await api.users({ id: user.id }).get()).data).toEqual(user)
   })
 
   test('null is not a value for any field: 422', async () => {
@@ -82,7 +83,7 @@ describe('PATCH /users/{id}', () => {
     const user = await createUser()
     const body = expectProblem(await patch(user.id, { age }), 400)
     expect(body.errors).toEqual([{ field: 'age', message: 'must be between 1 and 120' }])
-    expect((await call('GET', `/users/${user.id}`)).body).toEqual(user)
+    expect((await api.users({ id: user.id }).get()).data).toEqual(user)
   })
 
   test("another user's email, in any case: 409", async () => {
@@ -90,7 +91,7 @@ describe('PATCH /users/{id}', () => {
     const user = await createUser()
     const body = expectProblem(await patch(user.id, { email: taken.email.toUpperCase() }), 409)
     expect(body.errors).toEqual([{ field: 'email', message: 'is already taken' }])
-    expect((await call('GET', `/users/${user.id}`)).body).toEqual(user)
+    expect((await api.users({ id: user.id }).get()).data).toEqual(user)
   })
 
   test('404 for an absent user', async () => {
@@ -111,20 +112,20 @@ describe('PATCH /users/{id}', () => {
 describe('DELETE /users/{id}', () => {
   test('204 with an empty body; then 404 on read and on a second delete', async () => {
     const user = await createUser()
-    const reply = await call('DELETE', `/users/${user.id}`)
+    const reply = await api.users({ id: user.id }).delete()
     expect(reply.status).toBe(204)
-    expect(reply.text).toBe('')
-    expect(reply.headers.get('x-request-id')).toBeTruthy()
+    expect(rawText(reply.response)).toBe('')
+    expect(reply.response.headers.get('x-request-id')).toBeTruthy()
     expect(expectProblem(await call('GET', `/users/${user.id}`), 404).detail).toBe('User not found')
     expect(expectProblem(await call('DELETE', `/users/${user.id}`), 404).detail).toBe('User not found')
   })
 
   test('deletion is real: the email can be used again', async () => {
     const user = await createUser()
-    expect((await call('DELETE', `/users/${user.id}`)).status).toBe(204)
-    const again = await call('POST', '/users', { json: { name: 'Again', email: user.email.toUpperCase(), age: 50 } })
+    expect((await api.users({ id: user.id }).delete()).status).toBe(204)
+    const again = await api.users.post({ name: 'Again', email: user.email.toUpperCase(), age: 50 })
     expect(again.status).toBe(201)
-    expect(again.body.id).not.toBe(user.id)
+    expect(again.data!.id).not.toBe(user.id)
   })
 
   test.each(BAD_IDS)('id %p: 422', async (id) => {

@@ -1,9 +1,11 @@
 import { beforeAll, describe, expect, test } from 'bun:test'
-import { call, createUser, expectProblem, unique } from './support/http'
+import type { User } from '../src/users/schemas'
+import { api, call, createUser, expectProblem, unique } from './support/http'
 
-type User = Awaited<ReturnType<typeof createUser>>
-
-/** Follows `rel="next"` links from `path`, returning every page. */
+/**
+ * Follows `rel="next"` links from `path`, returning every page. A link is a URL to fetch as it
+ * stands, which the typed client (it builds its own query) cannot do: `call` does.
+ */
 const allPages = async (path: string) => {
   const pages: User[][] = []
   let next: string | undefined = path
@@ -35,70 +37,72 @@ describe('GET /users', () => {
     for (const spec of specs) users.push(await createUser({ ...spec, email: `${spec.name.split(' ')[0]!.toLowerCase()}-${tag}@example.com` }))
   })
 
+  /** The users the list gives for `query`, through the typed client. */
+  const listed = async (query: NonNullable<Parameters<typeof api.users.get>[0]>['query']) => (await api.users.get({ query })).data
+
   test('200, a JSON array in id order', async () => {
-    const reply = await call('GET', `/users?name=${tag}`)
+    const reply = await api.users.get({ query: { name: tag } })
     expect(reply.status).toBe(200)
-    expect(reply.headers.get('content-type')).toStartWith('application/json')
-    expect(reply.headers.get('link')).toBeNull()
-    expect(reply.body).toEqual(users)
+    expect(reply.response.headers.get('content-type')).toStartWith('application/json')
+    expect(reply.response.headers.get('link')).toBeNull()
+    expect(reply.data).toEqual(users)
   })
 
   test('an empty result is an empty array', async () => {
-    const reply = await call('GET', `/users?name=${unique()}`)
+    const reply = await api.users.get({ query: { name: unique() } })
     expect(reply.status).toBe(200)
-    expect(reply.body).toEqual([])
-    expect(reply.headers.get('link')).toBeNull()
+    expect(reply.data).toEqual([])
+    expect(reply.response.headers.get('link')).toBeNull()
   })
 
   test('without a limit a page holds 100 users', async () => {
-    const reply = await call('GET', '/users')
+    const reply = await api.users.get()
     expect(reply.status).toBe(200)
-    expect(reply.body.length).toBeLessThanOrEqual(100)
-    const ids = reply.body.map((user: User) => user.id)
+    expect(reply.data!.length).toBeLessThanOrEqual(100)
+    const ids = reply.data!.map((user) => user.id)
     expect(ids).toEqual([...ids].sort((a, b) => a - b))
   })
 
   test('email: exact, case-insensitive', async () => {
-    const reply = await call('GET', `/users?email=${encodeURIComponent(users[0]!.email.toUpperCase())}`)
-    expect(reply.body).toEqual([users[0]])
-    expect((await call('GET', `/users?email=${encodeURIComponent(`a${users[0]!.email}`)}`)).body).toEqual([])
+    expect(await listed({ email: users[0]!.email.toUpperCase() })).toEqual([users[0]!])
+    expect(await listed({ email: `a${users[0]!.email}` })).toEqual([])
   })
 
   test('name: case-insensitive substring', async () => {
-    expect((await call('GET', `/users?name=${encodeURIComponent(`ADA ${tag.toUpperCase()}`)}`)).body).toEqual([users[0]])
-    expect((await call('GET', `/users?name=${encodeURIComponent(`${tag} by`)}`)).body).toEqual([users[1]])
+    expect(await listed({ name: `ADA ${tag.toUpperCase()}` })).toEqual([users[0]!])
+    expect(await listed({ name: `${tag} by` })).toEqual([users[1]!])
   })
 
   test('name: case-insensitive beyond ASCII', async () => {
     const user = await createUser({ name: `Élodie Ünal ${tag}x` })
-    expect((await call('GET', `/users?name=${encodeURIComponent(`éLODIE üNAL ${tag}X`)}`)).body).toEqual([user])
-    await call('DELETE', `/users/${user.id}`)
+    expect(await listed({ name: `éLODIE üNAL ${tag}X` })).toEqual([user])
+    await api.users({ id: user.id }).delete()
   })
 
   test('name: % and _ match themselves', async () => {
-    expect((await call('GET', `/users?name=${encodeURIComponent(`${tag} 100%`)}`)).body).toEqual([users[3]])
-    expect((await call('GET', `/users?name=${encodeURIComponent(`%${tag}`)}`)).body).toEqual([])
-    expect((await call('GET', `/users?name=${encodeURIComponent(`r_score ${tag}`)}`)).body).toEqual([users[4]])
-    expect((await call('GET', `/users?name=${encodeURIComponent(`_${tag}`)}`)).body).toEqual([])
+    expect(await listed({ name: `${tag} 100%` })).toEqual([users[3]!])
+    expect(await listed({ name: `%${tag}` })).toEqual([])
+    expect(await listed({ name: `r_score ${tag}` })).toEqual([users[4]!])
+    expect(await listed({ name: `_${tag}` })).toEqual([])
   })
 
   test('min_age and max_age are inclusive and combine with AND', async () => {
-    expect((await call('GET', `/users?name=${tag}&min_age=54`)).body).toEqual([users[2], users[3], users[5]])
-    expect((await call('GET', `/users?name=${tag}&max_age=20`)).body).toEqual([users[1], users[4]])
-    expect((await call('GET', `/users?name=${tag}&min_age=20&max_age=54`)).body).toEqual([users[0], users[1], users[3]])
-    expect((await call('GET', `/users?name=${tag}&min_age=60&max_age=50`)).body).toEqual([])
-    expect((await call('GET', `/users?name=${tag}&min_age=0&max_age=9007199254740991`)).body).toEqual(users)
+    expect(await listed({ name: tag, min_age: 54 })).toEqual([users[2]!, users[3]!, users[5]!])
+    expect(await listed({ name: tag, max_age: 20 })).toEqual([users[1]!, users[4]!])
+    expect(await listed({ name: tag, min_age: 20, max_age: 54 })).toEqual([users[0]!, users[1]!, users[3]!])
+    expect(await listed({ name: tag, min_age: 60, max_age: 50 })).toEqual([])
+    expect(await listed({ name: tag, min_age: 0, max_age: 9007199254740991 })).toEqual(users)
   })
 
   test('after returns only greater ids', async () => {
-    expect((await call('GET', `/users?name=${tag}&after=${users[3]!.id}`)).body).toEqual(users.slice(4))
-    expect((await call('GET', `/users?name=${tag}&after=0`)).body).toEqual(users)
+    expect(await listed({ name: tag, after: users[3]!.id })).toEqual(users.slice(4))
+    expect(await listed({ name: tag, after: 0 })).toEqual(users)
   })
 
   test('a full page links to the next with the same filters and limit; the last page has no link', async () => {
-    const first = await call('GET', `/users?name=${tag}&min_age=1&limit=2`)
-    expect(first.body).toEqual(users.slice(0, 2))
-    expect(first.headers.get('link')).toBe(`</users?name=${tag}&min_age=1&limit=2&after=${users[1]!.id}>; rel="next"`)
+    const first = await api.users.get({ query: { name: tag, min_age: 1, limit: 2 } })
+    expect(first.data).toEqual(users.slice(0, 2))
+    expect(first.response.headers.get('link')).toBe(`</users?name=${tag}&min_age=1&limit=2&after=${users[1]!.id}>; rel="next"`)
     const pages = await allPages(`/users?name=${tag}&limit=2`)
     expect(pages).toEqual([users.slice(0, 2), users.slice(2, 4), users.slice(4, 6)])
   })
@@ -146,7 +150,7 @@ describe('GET /users', () => {
   })
 
   test('limit 1000 is accepted', async () => {
-    expect((await call('GET', `/users?limit=1000&name=${tag}`)).status).toBe(200)
+    expect((await api.users.get({ query: { limit: 1000, name: tag } })).status).toBe(200)
   })
 })
 

@@ -7,13 +7,12 @@
  */
 import { beforeAll, describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
+import type { User } from '../../src/users/schemas'
 import { MAX_ID, oddBody, oddId, queryParameter, validAge, validEmail, validName, type OddRequest } from '../support/arbitraries'
 import { fuzz } from '../support/fuzz'
 import { BODY_LIMIT, call, createUser, expectProblem, type Reply } from '../support/http'
 
 const TIMEOUT = 300_000
-
-type User = Awaited<ReturnType<typeof createUser>>
 
 /** The fields of a valid body, for `oddBody` to break. */
 const validFields = (required: boolean) =>

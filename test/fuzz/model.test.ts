@@ -8,17 +8,9 @@
  */
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
+import type { User } from '../../src/users/schemas'
 import { FC_RUNS, fuzz } from '../support/fuzz'
 import { call, expectProblem, unique } from '../support/http'
-
-interface User {
-  id: number
-  name: string
-  email: string
-  age: number
-  created_at: string
-  updated_at: string
-}
 
 interface Model {
   /** The users that exist, by id. */

@@ -4,6 +4,7 @@
  */
 import { beforeAll, describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
+import type { User } from '../../src/users/schemas'
 import { taggedEmail, validAge, validEmail, validName } from '../support/arbitraries'
 import { testDatabase } from '../support/database'
 import { fuzz } from '../support/fuzz'
@@ -50,7 +51,7 @@ describe('fuzz: valid input', () => {
   )
 
   describe('PATCH /users/{id}', () => {
-    let user: Awaited<ReturnType<typeof createUser>>
+    let user: User
     beforeAll(async () => {
       user = await createUser()
     })

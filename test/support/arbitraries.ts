@@ -6,7 +6,7 @@
 import fc from 'fast-check'
 
 export const MAX_ID = Number.MAX_SAFE_INTEGER
-export const BODY_FIELDS = ['name', 'email', 'age'] as const
+const BODY_FIELDS = ['name', 'email', 'age'] as const
 export type BodyField = (typeof BODY_FIELDS)[number]
 
 const CONTROL = /[\u0000-\u001f\u007f]/
@@ -14,7 +14,7 @@ const CONTROL = /[\u0000-\u001f\u007f]/
 const WHITE_SPACE = [' ', '\t', '\n', '\r', '\v', '\f', '\u00a0', '\u1680', '\u2000', '\u2028', '\u2029', '\u202f', '\u3000', '\ufeff']
 const padding = fc.array(fc.constantFrom(...WHITE_SPACE), { maxLength: 3 }).map((chars) => chars.join(''))
 
-export const codePoints = (text: string) => [...text].length
+const codePoints = (text: string) => [...text].length
 
 // ---------------------------------------------------------------------------------------------
 // Valid values
@@ -85,7 +85,7 @@ const longText = (min: number, max: number) =>
     .tuple(fc.string({ unit: 'binary', minLength: 1, maxLength: 3 }), fc.integer({ min, max }))
     .map(([unit, length]) => unit.repeat(Math.ceil(length / codePoints(unit))))
 
-export const badName: fc.Arbitrary<Fault> = fc.oneof(
+const badName: fc.Arbitrary<Fault> = fc.oneof(
   notAString.map(schemaFault),
   brokenText.map(schemaFault),
   longText(101, 400)
@@ -95,7 +95,7 @@ export const badName: fc.Arbitrary<Fault> = fc.oneof(
   longText(10_000, 60_000).map(schemaFault),
 )
 
-export const badEmail: fc.Arbitrary<Fault> = fc.oneof(
+const badEmail: fc.Arbitrary<Fault> = fc.oneof(
   notAString.map(schemaFault),
   brokenText.map(schemaFault),
   fc
@@ -131,7 +131,7 @@ const rawNumber = (raw: string): Fault | undefined => {
   return value < 1 || value > 120 ? { raw, kind: 'range' } : undefined
 }
 
-export const badAge: fc.Arbitrary<Fault> = fc.oneof(
+const badAge: fc.Arbitrary<Fault> = fc.oneof(
   fc
     .oneof(notAString, fc.string({ maxLength: 10 }))
     .filter((value) => typeof value !== 'number')
@@ -163,7 +163,7 @@ export const badAge: fc.Arbitrary<Fault> = fc.oneof(
 const FAULTS: Record<BodyField, fc.Arbitrary<Fault>> = { name: badName, email: badEmail, age: badAge }
 
 /** Keys that are not fields: the dangerous ones, the server's own, near misses, anything. */
-export const unknownKey = fc
+const unknownKey = fc
   .oneof(
     fc.constantFrom(
       '__proto__',
@@ -200,7 +200,7 @@ const unknownValue = fc.oneof(
 // ---------------------------------------------------------------------------------------------
 // Whole requests
 
-export const JSON_TYPES = [
+const JSON_CONTENT_TYPES = [
   'application/json',
   'application/json; charset=utf-8',
   'Application/JSON',
@@ -209,7 +209,7 @@ export const JSON_TYPES = [
   'application/problem+json',
   'application/vnd.users.v1+json; q=1',
 ]
-export const OTHER_TYPES = [
+const OTHER_CONTENT_TYPES = [
   'text/plain',
   'text/plain;charset=UTF-8',
   'text/json',
@@ -240,7 +240,7 @@ export interface OddRequest {
   why: string
 }
 
-const objectText = (entries: [string, string][]) => `{${entries.map(([key, raw]) => `${JSON.stringify(key)}:${raw}`).join(',')}}`
+const rawJsonObject = (entries: [string, string][]) => `{${entries.map(([key, raw]) => `${JSON.stringify(key)}:${raw}`).join(',')}}`
 
 /**
  * A JSON object body that breaks the schema or the age rule: for a create (`required`) or a change.
@@ -279,7 +279,7 @@ const brokenObject = (required: boolean, valid: fc.Arbitrary<Partial<Record<Body
         }
       }
       if (!required && entries.size === 0) schemaFields.add('body')
-      return { text: objectText([...entries]), schemaFields, range }
+      return { rawBody: rawJsonObject([...entries]), schemaFields, range }
     })
     // The valid body it started from, unchanged, is not an invalid input.
     .filter(({ schemaFields, range }) => schemaFields.size > 0 || range)
@@ -291,13 +291,13 @@ const depthOf = (value: unknown): number =>
  * What the contract answers to this body sent as JSON: the parser's 413 and 400 first, then the
  * schema's 422, then the age rule's 400.
  */
-const judge = (text: string, schemaFields: Set<string>, range: boolean, limit: number): Expected => {
-  if (Buffer.byteLength(text) > limit) return { status: 413 }
-  const depth = depthOf(JSON.parse(text))
+const judge = (rawBody: string, schemaFields: Set<string>, range: boolean, limit: number): Expected => {
+  if (Buffer.byteLength(rawBody) > limit) return { status: 413 }
+  const depth = depthOf(JSON.parse(rawBody))
   if (depth > 32) return { status: 400 }
   if (schemaFields.size > 0) return { status: 422, fields: [...schemaFields].sort() }
   if (range) return { status: 400, fields: ['age'] }
-  throw new Error(`not an invalid body: ${text}`)
+  throw new Error(`not an invalid body: ${rawBody}`)
 }
 
 /** Bodies that are not JSON, or not a JSON object. */
@@ -307,35 +307,35 @@ const notAnObject = (limit: number): fc.Arbitrary<OddRequest> =>
       .jsonValue({ maxDepth: 3 })
       .filter((value) => typeof value !== 'object' || value === null || Array.isArray(value))
       .map((value) => {
-        const text = JSON.stringify(value)
+        const body = JSON.stringify(value)
         const expected: Expected =
-          Buffer.byteLength(text) > limit ? { status: 413 } : depthOf(value) > 32 ? { status: 400 } : { status: 422, fields: ['body'] }
-        return { contentType: 'application/json', body: text, expected, why: 'a JSON value that is not an object' }
+          Buffer.byteLength(body) > limit ? { status: 413 } : depthOf(value) > 32 ? { status: 400 } : { status: 422, fields: ['body'] }
+        return { contentType: 'application/json', body, expected, why: 'a JSON value that is not an object' }
       }),
     fc
       .string({ maxLength: 200 })
-      .filter((text) => {
+      .filter((body) => {
         try {
           // The service decodes UTF-8, which drops a byte order mark, before parsing.
-          JSON.parse(text.replace(/^\ufeff/, ''))
+          JSON.parse(body.replace(/^\ufeff/, ''))
           return false
         } catch {
           return true
         }
       })
-      .map((text) => ({ contentType: 'application/json', body: text, expected: { status: 400 } as Expected, why: 'not JSON' })),
+      .map((body) => ({ contentType: 'application/json', body, expected: { status: 400 } as Expected, why: 'not JSON' })),
     fc
       .constantFrom(
-        { text: '', why: 'empty' },
-        { text: '{"name":"Ada"', why: 'truncated' },
-        { text: '{"name":"Ada",}', why: 'a trailing comma' },
-        { text: "{'name':'Ada'}", why: 'single quotes' },
-        { text: '{"age":NaN}', why: 'NaN' },
-        { text: '{"age":0x10}', why: 'hex' },
-        { text: `${'['.repeat(20_000)}${']'.repeat(20_000)}`, why: '20,000 levels deep' },
-        { text: `{"a":${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}}`, why: '5,000 objects deep' },
+        { body: '', why: 'empty' },
+        { body: '{"name":"Ada"', why: 'truncated' },
+        { body: '{"name":"Ada",}', why: 'a trailing comma' },
+        { body: "{'name':'Ada'}", why: 'single quotes' },
+        { body: '{"age":NaN}', why: 'NaN' },
+        { body: '{"age":0x10}', why: 'hex' },
+        { body: `${'['.repeat(20_000)}${']'.repeat(20_000)}`, why: '20,000 levels deep' },
+        { body: `{"a":${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}}`, why: '5,000 objects deep' },
       )
-      .map(({ text, why }) => ({ contentType: 'application/json', body: text, expected: { status: 400 } as Expected, why })),
+      .map(({ body, why }) => ({ contentType: 'application/json', body, expected: { status: 400 } as Expected, why })),
     fc.tuple(fc.string({ maxLength: 20 }), fc.constantFrom(0xff, 0xc3, 0xed, 0x80)).map(([before, byte]) => ({
       contentType: 'application/json',
       body: new Uint8Array([...Buffer.from(`{"name":"${before.replace(/["\\]/g, '')}`), byte, ...Buffer.from('","age":3}')]),
@@ -358,23 +358,23 @@ export const oddBody = (
       fc.oneof(
         {
           weight: 4,
-          arbitrary: brokenObject(required, valid).map(({ text, schemaFields, range }) => ({
+          arbitrary: brokenObject(required, valid).map(({ rawBody, schemaFields, range }) => ({
             contentType: 'application/json',
-            body: text,
-            expected: judge(text, schemaFields, range, limit),
+            body: rawBody,
+            expected: judge(rawBody, schemaFields, range, limit),
             why: 'an invalid object',
           })),
         },
         { weight: 1, arbitrary: notAnObject(limit) },
       ),
       fc.oneof(
-        { weight: 3, arbitrary: fc.constantFrom(...JSON_TYPES) },
-        { weight: 1, arbitrary: fc.option(fc.constantFrom(...OTHER_TYPES), { nil: undefined }) },
+        { weight: 3, arbitrary: fc.constantFrom(...JSON_CONTENT_TYPES) },
+        { weight: 1, arbitrary: fc.option(fc.constantFrom(...OTHER_CONTENT_TYPES), { nil: undefined }) },
       ),
     )
     .map(([request, contentType]): OddRequest => {
-      const json = contentType !== undefined && JSON_TYPES.includes(contentType)
-      if (json) return { ...request, contentType }
+      const sentAsJson = contentType !== undefined && JSON_CONTENT_TYPES.includes(contentType)
+      if (sentAsJson) return { ...request, contentType }
       // Not sent as JSON: 415 whatever the body. Without a type it goes as bytes, which carry none.
       return contentType === undefined
         ? {

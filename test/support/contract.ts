@@ -22,7 +22,7 @@ interface Operation {
 }
 
 /** A JSON Schema validator that knows OpenAPI 3.0's formats and `example` keyword. */
-export const createAjv = () => {
+const createAjv = () => {
   const ajv = new Ajv({ allErrors: true, strict: true })
   addFormats(ajv)
   ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 })
@@ -162,9 +162,12 @@ export const loadContract = (load: () => Promise<Response>): Promise<Contract> =
     return new Contract(document)
   })())
 
-/** Checks `response` to `request` against the document; reads a clone, so `response` stays unread. */
+/**
+ * Checks `response` to `request` against the document and returns the body's text. It reads a
+ * clone, so `response` stays unread for whoever asked.
+ */
 export const expectDocumented = async (request: Request, response: Response, load: () => Promise<Response>) => {
-  const copy = response.clone()
-  const text = await copy.text()
+  const text = await response.clone().text()
   ;(await loadContract(load)).check(request.method, request.url, { status: response.status, headers: response.headers, text })
+  return text
 }

@@ -18,15 +18,27 @@ let opened: Promise<TestDatabase & { close(): Promise<void> }> | undefined
 
 export const serverUrl = process.env.DATABASE_URL || undefined
 
+/** False when the suite runs through PgBouncer in transaction mode (DATABASE_PREPARE=false). */
+export const serverPrepare = process.env.DATABASE_PREPARE !== 'false'
+
 /**
- * A fresh database on the server in `url`, for one test run or one test: a database rather than
- * a schema, so that it works through PgBouncer in transaction mode too (which cannot keep a
- * `search_path` per session).
+ * A fresh database on the server in `url`, to drop when done: a database rather than a schema, so
+ * that it works through PgBouncer in transaction mode too (which cannot keep a `search_path` per
+ * session). It is named `users_api_<label>` and, unless `fixedName` is set, a suffix of this run's
+ * own, so that concurrent runs never meet. A fixed name is dropped first if it exists, so what a
+ * killed run left behind does not pile up.
  */
-export const createServerDatabase = async (url: string, label = 'test') => {
-  const name = `users_api_${label}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`
+export const createServerDatabase = async (url: string, label = 'test', { fixedName = false } = {}) => {
+  const suffix = fixedName ? '' : `_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`
+  const name = `users_api_${label}${suffix}`
   const admin = postgres(url, { max: 1, onnotice: () => {}, prepare: serverPrepare })
-  await admin.unsafe(`create database ${name}`)
+  try {
+    if (fixedName) await admin.unsafe(`drop database if exists ${name} with (force)`)
+    await admin.unsafe(`create database ${name}`)
+  } catch (error) {
+    await admin.end({ timeout: 5 })
+    throw error
+  }
   const databaseUrl = new URL(url)
   databaseUrl.pathname = `/${name}`
   return {
@@ -37,9 +49,6 @@ export const createServerDatabase = async (url: string, label = 'test') => {
     },
   }
 }
-
-/** False when the suite runs through PgBouncer in transaction mode (DATABASE_PREPARE=false). */
-export const serverPrepare = process.env.DATABASE_PREPARE !== 'false'
 
 const openServer = async (url: string) => {
   const created = await createServerDatabase(url)

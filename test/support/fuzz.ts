@@ -18,7 +18,7 @@ const integerFrom = (name: string): number | undefined => {
 }
 
 /** The seed of every property in this test run. */
-export const FC_SEED = integerFrom('FC_SEED') ?? (Date.now() ^ Math.floor(Math.random() * 2 ** 31)) | 0
+const FC_SEED = integerFrom('FC_SEED') ?? (Date.now() ^ Math.floor(Math.random() * 2 ** 31)) | 0
 /** Runs per property. */
 export const FC_RUNS = integerFrom('FC_RUNS') ?? 1000
 const FC_PATH = process.env.FC_PATH || undefined

@@ -1,26 +1,33 @@
-import { createApp, type ServiceState } from '../../src/app'
-import { createLogger } from '../../src/logger'
-import { loadContract } from './contract'
-import { testDatabase } from './database'
+import { treaty } from '@elysia/eden'
 import type { Sql } from 'postgres'
-
-export const BODY_LIMIT = 65_536
+import { createApp, type App, type ServiceState } from '../../src/app'
+import { loadConfig, type Config } from '../../src/config'
+import type { Problem } from '../../src/http/problems'
+import { createLogger } from '../../src/logger'
+import type { CreateUserInput, User } from '../../src/users/schemas'
+import { expectDocumented, loadContract } from './contract'
+import { testDatabase } from './database'
 
 /** Log lines the app wrote, parsed, for tests that check what was logged. */
 export const logLines: Record<string, any>[] = []
 
-/** The settings the suite's app runs with: the defaults, but rate limiting on only where a test asks. */
-export const TEST_CONFIG = { bodyLimit: BODY_LIMIT, requestTimeout: 5000, rateLimit: 0, rateLimitWindow: 60, corsOrigins: [] as string[] }
+/**
+ * The settings the suite's app runs with, read and checked by the service's own `loadConfig`:
+ * the defaults, rate limiting off unless a test asks for it.
+ */
+const SUITE_CONFIG = loadConfig({ BODY_LIMIT: '65536', RATE_LIMIT: '0' })
 
-export const testLogger = () => createLogger('debug', { write: (line: string) => void logLines.push(JSON.parse(line)) })
+export const BODY_LIMIT = SUITE_CONFIG.bodyLimit
 
-export const buildApp = (sql: Sql, config: Partial<typeof TEST_CONFIG> = {}, state?: ServiceState) =>
-  createApp({ config: { ...TEST_CONFIG, ...config }, sql, logger: testLogger(), state })
+const testLogger = () => createLogger('debug', { write: (line: string) => void logLines.push(JSON.parse(line)) })
 
-let app: ReturnType<typeof buildApp> | undefined
+export const buildApp = (sql: Sql, config: Partial<Config> = {}, state?: ServiceState) =>
+  createApp({ config: { ...SUITE_CONFIG, ...config }, sql, logger: testLogger(), state })
+
+let suiteApp: App | undefined
 
 /** The app on the suite's database. */
-export const testApp = async () => (app ??= buildApp((await testDatabase()).sql))
+const testApp = async () => (suiteApp ??= buildApp((await testDatabase()).sql))
 
 export interface Reply {
   status: number
@@ -40,12 +47,22 @@ export interface CallOptions {
 
 type Target = { handle(request: Request): Promise<Response> }
 
-/** The OpenAPI document's contract, as `app` serves it. */
-const contractOf = (app: Target) => loadContract(() => app.handle(new Request('http://localhost/openapi.json')))
+const loadDocument = (app: Target) => () => app.handle(new Request('http://localhost/openapi.json'))
+
+/**
+ * `request` through `app.handle`, the response checked against the OpenAPI document the app
+ * serves: one it does not describe fails the test. The response is returned unread, with its text.
+ */
+const handleChecked = async (app: Target, request: Request) => {
+  const response = await app.handle(request)
+  const text = await expectDocumented(request, response, loadDocument(app))
+  return { response, text }
+}
 
 /**
  * One request through `app.handle` (the suite's app unless `target` is given), as a client would send
- * it. The response is checked against the OpenAPI document: one it does not describe fails the test.
+ * it, for the tests that send what a typed client cannot (broken bodies, odd paths, raw headers).
+ * The response is checked against the OpenAPI document.
  */
 export const call = async (method: string, path: string, options: CallOptions = {}, target?: Target): Promise<Reply> => {
   const headers = new Headers(options.headers)
@@ -54,11 +71,7 @@ export const call = async (method: string, path: string, options: CallOptions = 
     body = JSON.stringify(options.json)
     if (!headers.has('content-type')) headers.set('content-type', 'application/json')
   }
-  const app = target ?? (await testApp())
-  const request = new Request(`http://localhost${path}`, { method, headers, body })
-  const response = await app.handle(request)
-  const text = await response.text()
-  ;(await contractOf(app)).check(request.method, request.url, { status: response.status, headers: response.headers, text })
+  const { response, text } = await handleChecked(target ?? (await testApp()), new Request(`http://localhost${path}`, { method, headers, body }))
   let parsed: unknown
   try {
     parsed = text === '' ? undefined : JSON.parse(text)
@@ -68,38 +81,60 @@ export const call = async (method: string, path: string, options: CallOptions = 
   return { status: response.status, headers: response.headers, text, body: parsed }
 }
 
-/** The contract of the suite's app. */
-export const testContract = async () => contractOf(await testApp())
-
 /** `request` through the suite's app as it is, its response checked against the document like `call`'s. */
-export const handle = async (request: Request): Promise<Response> => {
-  const app = await testApp()
-  const { method, url } = request
-  const response = await app.handle(request)
-  const text = await response.clone().text()
-  ;(await contractOf(app)).check(method, url, { status: response.status, headers: response.headers, text })
-  return response
+export const handleRequest = async (request: Request): Promise<Response> => (await handleChecked(await testApp(), request)).response
+
+/** The contract of the suite's app. */
+export const testContract = async () => loadContract(loadDocument(await testApp()))
+
+// Eden Treaty reads the body it is handed; the raw text stays here for the tests that assert it.
+const rawTexts = new WeakMap<Response, string>()
+
+/**
+ * The suite's app through Eden Treaty, typed by the routes of `App`: a route whose types drift
+ * fails the type check of the tests that use it. Each response is checked against the OpenAPI
+ * document like `call`'s. Timestamps stay the strings the API sends (no `Date` parsing).
+ */
+export const api = treaty<App>('http://localhost', {
+  parseDate: false,
+  // Treaty would turn what the fetcher throws (a response off the document) into a reply with
+  // status 503; it must fail the test instead.
+  throwHttpError: (error) => error.value instanceof Error,
+  // Treaty asks for Bun's `fetch`, `preconnect` included, but only calls it with a URL string.
+  fetcher: (async (url: string, init?: RequestInit) => {
+    const { response, text } = await handleChecked(await testApp(), new Request(url, init))
+    rawTexts.set(response, text)
+    return response
+  }) as typeof fetch,
+})
+
+/** The body of a response `api` received, as the text it was sent as. */
+export const rawText = (response: Response) => {
+  const text = rawTexts.get(response)
+  if (text === undefined) throw new Error('not a response api received')
+  return text
 }
 
 /** A suffix that makes names and emails of one test its own, so tests need no clean-up. */
 export const unique = () => `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`
 
-export const newUser = (overrides: Record<string, unknown> = {}) => {
+/** A valid new user, unique to this test; `overrides` may make it invalid on purpose. */
+export const newUser = <Overrides extends Record<string, unknown> = {}>(overrides?: Overrides) => {
   const tag = unique()
   return { name: `User ${tag}`, email: `user-${tag}@example.com`, age: 30, ...overrides }
 }
 
-/** Creates a user and returns it, failing the test if that does not give 201. */
-export const createUser = async (overrides: Record<string, unknown> = {}) => {
-  const reply = await call('POST', '/users', { json: newUser(overrides) })
-  if (reply.status !== 201) throw new Error(`create gave ${reply.status}: ${reply.text}`)
-  return reply.body as { id: number; name: string; email: string; age: number; created_at: string; updated_at: string }
+/** Creates a user through `api` and returns it, failing the test if that does not give 201. */
+export const createUser = async (overrides: Partial<CreateUserInput> = {}): Promise<User> => {
+  const reply = await api.users.post(newUser(overrides))
+  if (reply.status !== 201 || reply.error) throw new Error(`create gave ${reply.status}: ${rawText(reply.response)}`)
+  return reply.data
 }
 
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
+export const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 /** Checks the headers every problem response carries and returns its body. */
-export const expectProblem = (reply: Reply, status: number) => {
+export const expectProblem = (reply: Reply, status: number): ReturnType<Problem['toJSON']> => {
   if (reply.status !== status) throw new Error(`expected ${status}, got ${reply.status}: ${reply.text}`)
   if (reply.headers.get('content-type') !== 'application/problem+json')
     throw new Error(`expected problem+json, got ${reply.headers.get('content-type')}`)
@@ -107,7 +142,5 @@ export const expectProblem = (reply: Reply, status: number) => {
   const body = reply.body
   if (body?.type !== 'about:blank' || body.status !== status || typeof body.title !== 'string' || typeof body.detail !== 'string')
     throw new Error(`not a problem body: ${reply.text}`)
-  return body as { type: string; title: string; status: number; detail: string; errors?: { field: string; message: string }[] }
+  return body
 }
-
-export { ISO_UTC }

@@ -1,35 +1,25 @@
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from '../../src/free-port'
 
 /**
  * A PostgreSQL server of a test's own (initdb and pg_ctl from the machine's PostgreSQL, in a
  * temporary directory, on a free port), for tests that stop, restart or freeze the database:
  * never the shared one.
  */
-const BIN = existsSync('/usr/lib/postgresql')
+const POSTGRES_BIN = existsSync('/usr/lib/postgresql')
   ? readdirSync('/usr/lib/postgresql')
       .map((version) => `/usr/lib/postgresql/${version}/bin`)
       .find((dir) => existsSync(`${dir}/initdb`))
   : undefined
 
-export const privatePostgresAvailable = BIN !== undefined
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
+export const privatePostgresAvailable = POSTGRES_BIN !== undefined
 
 // PostgreSQL refuses to run as root; CI runs as root.
 const asPostgres = (args: string[]) => (process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--', ...args] : args)
 
-const run = (args: string[]) => {
+const runPostgresTool = (args: string[]) => {
   const result = Bun.spawnSync(asPostgres(args), { stdout: 'pipe', stderr: 'pipe' })
   if (result.exitCode !== 0) throw new Error(`${args.join(' ')} failed: ${result.stderr}`)
 }
@@ -48,17 +38,17 @@ export interface PrivatePostgres {
 }
 
 /** Creates the cluster; it is not running until `start()`. */
-export const createPrivatePostgres = async (): Promise<PrivatePostgres> => {
+export const createPrivatePostgres = (): PrivatePostgres => {
   const dir = mkdtempSync(join(tmpdir(), 'users-api-pg-'))
   if (process.getuid?.() === 0) {
     const id = (flag: string) => Number(Bun.spawnSync(['id', flag, 'postgres']).stdout.toString())
     chownSync(dir, id('-u'), id('-g'))
   }
   const data = join(dir, 'data')
-  const port = await freePort()
-  run([`${BIN}/initdb`, '-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'])
+  const port = freePort()
+  runPostgresTool([`${POSTGRES_BIN}/initdb`, '-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'])
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=on`
-  const pgCtl = (...args: string[]) => run([`${BIN}/pg_ctl`, '-D', data, '-l', join(dir, 'log'), ...args])
+  const pgCtl = (...args: string[]) => runPostgresTool([`${POSTGRES_BIN}/pg_ctl`, '-D', data, '-l', join(dir, 'log'), ...args])
   const pids = () => {
     const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0])
     const children = Bun.spawnSync(['pgrep', '-P', String(postmaster)]).stdout.toString().split('\n').filter(Boolean)

@@ -2,6 +2,7 @@ import { copyFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expectDocumented } from './contract'
+import { readLines } from './lines'
 
 /**
  * The service under test: `bun src/main.ts`, or with `USERS_API_BIN` the compiled binary, run
@@ -24,7 +25,7 @@ export interface Service {
 }
 
 /** The environment with `overrides`; `undefined` removes a variable. */
-export const environment = (overrides: Record<string, string | undefined>) => {
+const environment = (overrides: Record<string, string | undefined>) => {
   const env: Record<string, string> = {}
   for (const [key, value] of Object.entries({ ...process.env, ...overrides })) if (value !== undefined) env[key] = value
   return env
@@ -44,20 +45,12 @@ export const startService = async (env: Record<string, string | undefined>): Pro
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`service did not start: ${lines.join('\n')}`)), 30_000)
     ;(async () => {
-      const decoder = new TextDecoder()
-      let buffer = ''
-      for await (const chunk of child.stdout) {
-        buffer += decoder.decode(chunk, { stream: true })
-        let newline
-        while ((newline = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.slice(0, newline)
-          buffer = buffer.slice(newline + 1)
-          lines.push(line)
-          const event = JSON.parse(line)
-          if (event.message === 'listening') {
-            clearTimeout(timer)
-            resolve(event.url)
-          }
+      for await (const line of readLines(child.stdout)) {
+        lines.push(line)
+        const event = JSON.parse(line)
+        if (event.message === 'listening') {
+          clearTimeout(timer)
+          resolve(event.url)
         }
       }
       reject(new Error(`service exited: ${lines.join('\n')}${await new Response(child.stderr).text()}`))
