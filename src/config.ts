@@ -5,7 +5,7 @@ import { LOG_LEVELS, type LogLevel } from './logger'
 import { defaultWorkers } from './runtime'
 
 /** The largest `BODY_LIMIT` allowed, in bytes. */
-export const MAX_BODY_LIMIT = 16 * 1024 * 1024
+const MAX_BODY_LIMIT = 16 * 1024 * 1024
 
 const EnvSchema = t.Object({
   PORT: decimalInteger({ minimum: 0, maximum: 65535 }),

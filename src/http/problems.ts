@@ -187,4 +187,3 @@ export const problems = {
   }),
 }
 
-export type ProblemName = keyof typeof problems
