@@ -4,7 +4,8 @@ FROM oven/bun:1.4.5 AS build
 WORKDIR /src
 COPY package.json bun.lock bunfig.toml tsconfig.json ./
 COPY patches ./patches
-RUN bun install --frozen-lockfile
+# --ignore-scripts: the embedded database's template is built with the sources, by `bun run build`.
+RUN bun install --frozen-lockfile --ignore-scripts
 COPY src ./src
 COPY migrations ./migrations
 RUN bun run build && mkdir -p dist/data

@@ -17,3 +17,7 @@ declare module '*/standalone.js' {
   const path: string
   export default path
 }
+declare module '*.tgz' {
+  const path: string
+  export default path
+}

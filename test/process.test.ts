@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServerDatabase, serverPrepare, serverUrl } from './support/database'
@@ -131,17 +131,30 @@ describe(`the service process (${underTest})`, () => {
     expect(result.stderr).toBe('invalid configuration: WORKERS="2" must be 1 without DATABASE_URL: the embedded database serves one process\n')
   })
 
-  test('migrate applies migrations and exits 0; a second run applies none', async () => {
+  test('migrate on a new embedded database: it is a copy of the migrated template, so nothing is left to apply', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'users-api-migrate-'))
     try {
-      const env = { ...embedded, DATA_DIR: dir }
-      const first = await runMain(['migrate'], env)
+      const first = await runMain(['migrate'], { ...embedded, DATA_DIR: dir })
       expect(first.code).toBe(0)
-      expect(JSON.parse(first.stdout)).toMatchObject({ level: 'info', message: 'migrations applied', applied: ['0001_create_users'] })
-      const second = await runMain(['migrate'], env)
-      expect(JSON.parse(second.stdout)).toMatchObject({ applied: [] })
+      expect(JSON.parse(first.stdout)).toMatchObject({ level: 'info', message: 'migrations applied', database: 'embedded', applied: [] })
+      expect(existsSync(join(dir, 'PG_VERSION'))).toBe(true)
     } finally {
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test.skipIf(!serverUrl)('migrate on PostgreSQL applies the migrations and exits 0; a second run applies none', async () => {
+    const server = await createServerDatabase(serverUrl!, 'migrate')
+    try {
+      const env = { DATABASE_URL: server.url, DATABASE_PREPARE: String(serverPrepare), LOG_LEVEL: 'info' }
+      const first = await runMain(['migrate'], env)
+      expect(first.code).toBe(0)
+      expect(JSON.parse(first.stdout)).toMatchObject({ level: 'info', message: 'migrations applied', database: 'server', applied: ['0001_create_users'] })
+      const second = await runMain(['migrate'], env)
+      expect(second.code).toBe(0)
+      expect(JSON.parse(second.stdout)).toMatchObject({ applied: [] })
+    } finally {
+      await server.drop()
     }
   })
 

@@ -1,4 +1,5 @@
 import postgres, { type Sql } from 'postgres'
+import type { Config } from '../config'
 
 export interface DatabaseOptions {
   /** A server's `postgres://` URL; without it, the embedded database in `dataDir`. */
@@ -9,6 +10,8 @@ export interface DatabaseOptions {
   prepare?: boolean
   /** The server cancels a statement running longer (SQLSTATE 57014, answered 503). */
   statementTimeoutMs?: number
+  /** The socket directory of an embedded database served by another process (`bun run dev`'s). */
+  embeddedSocketDir?: string
 }
 
 export interface Database {
@@ -17,12 +20,23 @@ export interface Database {
   close(): Promise<void>
 }
 
+/** The database settings of a configuration. */
+export const databaseOptions = (config: Config): DatabaseOptions => ({
+  url: config.databaseUrl,
+  dataDir: config.dataDir,
+  poolMax: config.databasePoolPerWorker,
+  prepare: config.databasePrepare,
+  statementTimeoutMs: config.requestTimeout,
+})
+
 const CLOSE_TIMEOUT_SECONDS = 5
 const DEFAULT_STATEMENT_TIMEOUT_MS = 5000
 
 // Both kinds of database: give up connecting after 5 s, and keep server notices out of the logs.
 const CLIENT_DEFAULTS = { connect_timeout: 5, onnotice: () => {} }
 const APPLICATION_NAME = 'users-api'
+// The port in the embedded database's socket name (`.s.PGSQL.5432`).
+const EMBEDDED_PORT = 5432
 
 /** The one `sql` client of the process, on the server in `url` or on the embedded database. */
 export const openDatabase = async (options: DatabaseOptions): Promise<Database> => {
@@ -36,18 +50,24 @@ export const openDatabase = async (options: DatabaseOptions): Promise<Database> 
     })
     return { sql, kind: 'server', close: () => sql.end({ timeout: CLOSE_TIMEOUT_SECONDS }) }
   }
+  const client = (socketDir: string, port = EMBEDDED_PORT) =>
+    postgres({
+      ...CLIENT_DEFAULTS,
+      connection: { application_name: APPLICATION_NAME },
+      host: socketDir,
+      port,
+      username: 'postgres',
+      database: 'postgres',
+      max: 1,
+    })
+  if (options.embeddedSocketDir) {
+    const sql = client(options.embeddedSocketDir)
+    return { sql, kind: 'embedded', close: () => sql.end({ timeout: CLOSE_TIMEOUT_SECONDS }) }
+  }
   // Loaded only when used: PGlite's code costs a server-backed process memory it never needs.
   const { startEmbeddedPostgres } = await import('./embedded')
   const embedded = await startEmbeddedPostgres(options.dataDir)
-  const sql = postgres({
-    ...CLIENT_DEFAULTS,
-    connection: { application_name: APPLICATION_NAME },
-    host: embedded.socketDir,
-    port: embedded.port,
-    username: 'postgres',
-    database: 'postgres',
-    max: 1,
-  })
+  const sql = client(embedded.socketDir, embedded.port)
   return {
     sql,
     kind: 'embedded',

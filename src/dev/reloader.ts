@@ -1,0 +1,85 @@
+/**
+ * The app half of `bun run dev` (session.ts starts it): rebuilds `src/` on every save and swaps the
+ * running service for the new one in this same process. Only our own files are rebuilt and
+ * evaluated again (in about 10 ms); the packages they use stay loaded, which is what makes a
+ * reload several times faster than restarting a process. A build error keeps the old code running.
+ * Usage: bun src/dev/reloader.ts [embedded-socket-dir]
+ */
+import { watch } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { RunningService } from '../serve'
+
+type ServiceModule = typeof import('./service')
+
+const SOURCES = [join(import.meta.dir, '..'), join(import.meta.dir, '../../migrations')]
+// Inside the project, so the bundle's package imports resolve to node_modules; one per process.
+const OUT_DIR = join(import.meta.dir, `../../node_modules/.cache/users-api/dev-${process.pid}`)
+const socketDir = process.argv[2]
+
+let generation = 0
+let running: RunningService | undefined
+let reloading: Promise<void> | undefined
+let pending = false
+
+const report = (message: string, error?: unknown) =>
+  console.error(`dev: ${message}${error === undefined ? '' : `: ${error instanceof Error ? error.message : String(error)}`}`)
+
+/** Bundles src/ (packages left as imports, so they are not evaluated again) into a new file. */
+const build = async (): Promise<ServiceModule | undefined> => {
+  generation += 1
+  const result = await Bun.build({
+    entrypoints: [join(import.meta.dir, 'service.ts')],
+    outdir: OUT_DIR,
+    naming: { entry: `service-${generation}.js`, asset: '[name].[ext]' },
+    target: 'bun',
+    packages: 'external',
+    throw: false,
+  })
+  if (!result.success) {
+    for (const log of result.logs) report('build failed', log.message)
+    return undefined
+  }
+  const entry = result.outputs.find((output) => output.kind === 'entry-point')!.path
+  const module = (await import(entry)) as ServiceModule
+  await rm(entry, { force: true })
+  return module
+}
+
+const reload = async () => {
+  const next = await build().catch((error) => report('build failed', error))
+  if (!next) return
+  await running?.stop('reload')
+  running = undefined
+  try {
+    running = await next.start(socketDir)
+  } catch (error) {
+    report('the service did not start; fix the code and save again', error)
+  }
+}
+
+/** Reloads now, or once more after the reload under way (a save during a reload is not lost). */
+const schedule = () => {
+  if (reloading) {
+    pending = true
+    return
+  }
+  reloading = reload().finally(() => {
+    reloading = undefined
+    if (pending) {
+      pending = false
+      schedule()
+    }
+  })
+}
+
+for (const dir of SOURCES) watch(dir, { recursive: true }, schedule)
+schedule()
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.on(signal, async () => {
+    await reloading
+    await running?.stop(signal)
+    await rm(OUT_DIR, { recursive: true, force: true })
+    process.exit(0)
+  })

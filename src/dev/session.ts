@@ -1,0 +1,65 @@
+/**
+ * `bun run dev`: a development session. Without DATABASE_URL this process owns the embedded
+ * database for the whole session; the app runs beside it (reloader.ts, which swaps in new code on
+ * each save) and talks to it over its socket. If the app crashes, it is started again: the data
+ * stays here. Ctrl-C stops the app, then the database, and exits 0.
+ */
+import { join } from 'node:path'
+import { ConfigError, loadConfig } from '../config'
+import { freePort } from '../free-port'
+import { createLogger } from '../logger'
+
+const RESTART_DELAY_MS = 1000
+const APP_STOP_GRACE_MS = 1000
+
+const exitOnConfigError = (error: unknown): never => {
+  if (!(error instanceof ConfigError)) throw error
+  console.error(error.message)
+  process.exit(1)
+}
+
+const config = (() => {
+  try {
+    return loadConfig()
+  } catch (error) {
+    return exitOnConfigError(error)
+  }
+})()
+const logger = createLogger(config.logLevel)
+const embedded = config.databaseUrl ? undefined : await (await import('../db/embedded')).startEmbeddedPostgres(config.dataDir)
+if (embedded) logger.info('embedded database ready for the session', { data_dir: config.dataDir })
+
+// PORT=0 means a free port chosen once, so that the app keeps its address when it restarts.
+const port = config.port === 0 ? freePort(config.host) : config.port
+
+let stopping = false
+let app: ReturnType<typeof Bun.spawn> | undefined
+
+const startApp = () => {
+  const args = [process.execPath, join(import.meta.dir, 'reloader.ts'), ...(embedded ? [embedded.socketDir] : [])]
+  // Its own process group: Ctrl-C reaches this process only, which stops the app first.
+  const env = { ...process.env, PORT: String(port) }
+  const child = Bun.spawn(args, { env, stdio: ['ignore', 'inherit', 'inherit'], detached: true })
+  app = child
+  void child.exited.then(async (code) => {
+    if (stopping) return
+    logger.error('the app exited; starting it again', { code })
+    await Bun.sleep(RESTART_DELAY_MS)
+    if (!stopping) startApp()
+  })
+}
+
+const stop = async (signal: NodeJS.Signals) => {
+  if (stopping) return
+  stopping = true
+  app?.kill(signal)
+  const stopped = await Promise.race([app?.exited, Bun.sleep(config.shutdownTimeout + APP_STOP_GRACE_MS).then(() => 'timeout')])
+  if (stopped === 'timeout') app?.kill('SIGKILL')
+  await embedded?.stop()
+  logger.info('dev session stopped')
+  process.exit(0)
+}
+
+process.on('SIGINT', () => void stop('SIGINT'))
+process.on('SIGTERM', () => void stop('SIGTERM'))
+startApp()

@@ -1,0 +1,105 @@
+/**
+ * Serving: one process (or each worker) opens the database, migrates, listens, and drains on
+ * SIGTERM/SIGINT; with `WORKERS` > 1 the first process supervises the workers instead.
+ */
+import { createApp, type ServiceState } from './app'
+import type { Config } from './config'
+import { databaseOptions, openDatabase, type Database, type DatabaseOptions } from './db/connect'
+import { isDatabaseUnavailable } from './db/errors'
+import { migrate } from './db/migrate'
+import type { Logger } from './logger'
+import { exitWithPrimary, isPrimary, superviseWorkers, workerNumber } from './workers'
+
+const MIGRATION_RETRY_MS = 1000
+
+/**
+ * Applies the migrations, retrying while the database is unreachable: a service started before
+ * its database answers 503 until then, and recovers without a restart.
+ */
+const migrateWhenReachable = async (database: Database, state: ServiceState, logger: Logger) => {
+  for (let attempt = 1; !state.draining; attempt++) {
+    try {
+      const applied = await migrate(database.sql)
+      state.migrated = true
+      logger.info('migrations applied', { database: database.kind, applied })
+      return
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error
+      if (attempt === 1) logger.warn('database unavailable; retrying migrations', { error: String(error) })
+      await Bun.sleep(MIGRATION_RETRY_MS)
+    }
+  }
+}
+
+/** A running service: `stop` drains for up to SHUTDOWN_TIMEOUT, then closes the database. */
+export interface RunningService {
+  stop(signal: string): Promise<{ drained: boolean }>
+}
+
+/**
+ * Opens the database, migrates (the embedded one before listening: nothing else could fix it),
+ * and listens. `database` overrides the settings' database (the dev loop attaches to its own).
+ */
+export const startService = async (config: Config, logger: Logger, database?: DatabaseOptions): Promise<RunningService> => {
+  const worker = workerNumber()
+  const db = await openDatabase(database ?? databaseOptions(config))
+  const state: ServiceState = { migrated: false, draining: false }
+  if (db.kind === 'embedded') await migrateWhenReachable(db, state, logger)
+  const app = createApp({ config, sql: db.sql, logger, state }).listen({
+    port: config.port,
+    hostname: config.host,
+    idleTimeout: config.idleTimeout,
+    // Sharing the port only among our own workers: a second copy started by mistake fails to bind.
+    reusePort: worker !== undefined,
+  })
+  const server = app.server!
+  // The embedded database is one connection whatever the setting; a server's share is worth seeing.
+  const pool = db.kind === 'server' ? config.databasePoolPerWorker : undefined
+  logger.info('listening', { url: `http://${config.host}:${server.port}`, database: db.kind, worker, pool })
+  const migrating = state.migrated ? Promise.resolve() : migrateWhenReachable(db, state, logger)
+  migrating.catch((error) => {
+    logger.error('migrations failed', { error: error instanceof Error ? error.message : String(error) })
+    process.exit(1)
+  })
+  return {
+    // Readiness fails first, so a load balancer stops sending; requests in flight get
+    // SHUTDOWN_TIMEOUT to finish; then the pool is closed (with its own timeout).
+    async stop(signal) {
+      state.draining = true
+      logger.info('shutting down', { signal, in_flight: server.pendingRequests })
+      const drained = await Promise.race([server.stop(false).then(() => true), Bun.sleep(config.shutdownTimeout).then(() => false)])
+      if (!drained) {
+        logger.warn('shutdown timeout: closing the connections still open', { in_flight: server.pendingRequests })
+        await server.stop(true)
+      }
+      await db.close()
+      return { drained }
+    },
+  }
+}
+
+/** `users-api serve`: the workers' primary, or one service that exits 0 once drained on a signal. */
+export const serve = async (config: Config, logger: Logger) => {
+  // Workers migrate as a single process does; the advisory lock lets one of them apply the changes.
+  if (isPrimary(config)) {
+    // The budget cannot be kept then: a worker without a connection could serve nothing.
+    if (config.databasePoolMax < config.workers)
+      logger.warn('DATABASE_POOL_MAX is below WORKERS: each worker still opens one connection', {
+        database_pool_max: config.databasePoolMax,
+        workers: config.workers,
+      })
+    return superviseWorkers(config, logger)
+  }
+  if (workerNumber() !== undefined) exitWithPrimary()
+  const service = await startService(config, logger)
+  let stopping = false
+  const shutdown = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    const { drained } = await service.stop(signal)
+    logger.info('stopped', { drained })
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+}

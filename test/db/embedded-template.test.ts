@@ -1,0 +1,57 @@
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import postgres from 'postgres'
+import { buildTemplate } from '../../src/db/build-template'
+import { startEmbeddedPostgres } from '../../src/db/embedded'
+import { migrate } from '../../src/db/migrate'
+import { migrations } from '../../src/db/migrations'
+
+// Building a template runs initdb: seconds on a small machine.
+setDefaultTimeout(60_000)
+
+const scratch = mkdtempSync(join(tmpdir(), 'users-api-template-test-'))
+afterAll(() => rmSync(scratch, { recursive: true, force: true }))
+
+/** Opens an embedded database in `dataDir` and runs `work` on a client of it. */
+const withEmbedded = async <T>(dataDir: string, template: string | undefined, work: (sql: postgres.Sql) => Promise<T>) => {
+  const embedded = await startEmbeddedPostgres(dataDir, { template })
+  const sql = postgres({ host: embedded.socketDir, port: embedded.port, username: 'postgres', database: 'postgres', max: 1, onnotice: () => {} })
+  try {
+    return await work(sql)
+  } finally {
+    await sql.end({ timeout: 5 })
+    await embedded.stop()
+  }
+}
+
+describe('the embedded database template', () => {
+  test('a new data directory is a copy of it: migrated, no rows, one database', async () => {
+    const dataDir = join(scratch, 'new')
+    const found = await withEmbedded(dataDir, undefined, async (sql) => ({
+      versions: (await sql`select version from schema_migrations order by version`).map((row) => row.version),
+      users: (await sql`select count(*)::int as n from users`)[0]!.n,
+      databases: (await sql`select datname from pg_database order by datname`).map((row) => row.datname),
+    }))
+    expect(found).toEqual({ versions: migrations.map((migration) => migration.version), users: 0, databases: ['postgres'] })
+    // Unpacked beside the data directory and renamed into place: nothing else is left there.
+    expect(readdirSync(scratch).filter((name) => name.startsWith('new'))).toEqual(['new'])
+  })
+
+  test('a template from an older schema is brought forward by the migrations, and data written since stays', async () => {
+    const older = join(scratch, 'older.tgz')
+    await buildTemplate(older, [])
+    const dataDir = join(scratch, 'from-older')
+    const applied = await withEmbedded(dataDir, older, async (sql) => {
+      expect([...(await sql`select version from schema_migrations`)]).toEqual([])
+      const versions = await migrate(sql)
+      await sql`insert into users (name, email, age) values ('Kept', 'kept@example.com', 40)`
+      return versions
+    })
+    expect(applied).toEqual(migrations.map((migration) => migration.version))
+    // Opened again, the directory is an existing database: the template is not copied over it.
+    const kept = await withEmbedded(dataDir, older, (sql) => sql`select name, email, age from users`)
+    expect([...kept]).toEqual([{ name: 'Kept', email: 'kept@example.com', age: 40 }])
+  })
+})

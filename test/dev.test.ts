@@ -1,0 +1,99 @@
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import postgres from 'postgres'
+import { startEmbeddedPostgres } from '../src/db/embedded'
+import { readLines } from './support/lines'
+import { copyProject } from './support/project-copy'
+
+// The session builds and starts the app; the first start copies the database template.
+setDefaultTimeout(60_000)
+
+const project = copyProject()
+const dataDir = join(project, 'data')
+afterAll(() => rmSync(project, { recursive: true, force: true }))
+
+/** Replaces `from` by `to` in one of the copy's source files. */
+const edit = (file: string, from: string, to: string) => {
+  const path = join(project, file)
+  const text = readFileSync(path, 'utf8')
+  expect(text).toContain(from)
+  writeFileSync(path, text.replace(from, to))
+}
+
+/** Polls `check` every 20 ms until it returns true; fails after 20 s. */
+const eventually = async (check: () => Promise<boolean>) => {
+  const started = performance.now()
+  while (performance.now() - started < 20_000) {
+    if (await check().catch(() => false)) return
+    await Bun.sleep(20)
+  }
+  throw new Error('not within 20 s')
+}
+
+const notFoundDetail = async (url: string) => ((await (await fetch(`${url}/no-such-route`)).json()) as { detail: string }).detail
+
+describe('bun run dev', () => {
+  test('a save reloads the code on the same database; a crash of the app loses nothing; Ctrl-C stops both, exit 0', async () => {
+    const session = Bun.spawn([process.execPath, 'run', 'dev'], {
+      cwd: project,
+      env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info' },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    })
+    const events: Record<string, unknown>[] = []
+    const listening: string[] = []
+    void (async () => {
+      for await (const line of readLines(session.stdout)) {
+        const event = JSON.parse(line)
+        events.push(event)
+        if (event.message === 'listening') listening.push(event.url)
+      }
+    })()
+    const errors = new Response(session.stderr).text()
+    await eventually(async () => listening.length === 1)
+    const url = listening[0]!
+    expect(await notFoundDetail(url)).toBe('No such resource')
+    const created = await fetch(`${url}/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Dev Dana', email: 'dana@example.com', age: 33 }),
+    })
+    expect(created.status).toBe(201)
+    const user = (await created.json()) as { id: number }
+
+    // A save: the new code answers on the same port, with the same data.
+    edit('src/http/problems.ts', "detail: 'No such resource'", "detail: 'Nothing here'")
+    await eventually(async () => (await notFoundDetail(url)) === 'Nothing here')
+    expect(listening).toEqual([url, url])
+    expect((await fetch(`${url}/users/${user.id}`)).status).toBe(200)
+
+    // A save that does not build: the last good code keeps serving.
+    edit('src/http/problems.ts', "detail: 'Nothing here'", "detail: 'Nothing here' +")
+    await Bun.sleep(500)
+    expect(await notFoundDetail(url)).toBe('Nothing here')
+    edit('src/http/problems.ts', "detail: 'Nothing here' +", "detail: 'Nothing here'")
+    await eventually(async () => listening.length === 3)
+
+    // The app dies: the session starts it again; the database, in the session, kept everything.
+    const appPid = Number((await Bun.$`pgrep -f ${join(project, "src/dev/reloader.ts")}`.text()).trim())
+    process.kill(appPid, 'SIGKILL')
+    await eventually(async () => listening.length === 4 && (await fetch(`${url}/users/${user.id}`)).status === 200)
+    expect(events.find((event) => event.message === 'the app exited; starting it again')).toMatchObject({ level: 'error', code: 137 })
+
+    session.kill('SIGINT')
+    expect(await session.exited).toBe(0)
+    expect(events.at(-1)).toMatchObject({ message: 'dev session stopped' })
+    expect(await errors).toContain('dev: build failed')
+
+    // Closed cleanly: the data directory opens again with the user in it.
+    const embedded = await startEmbeddedPostgres(dataDir)
+    const sql = postgres({ host: embedded.socketDir, port: embedded.port, username: 'postgres', database: 'postgres', max: 1 })
+    try {
+      expect([...(await sql`select name, email from users`)]).toEqual([{ name: 'Dev Dana', email: 'dana@example.com' }])
+    } finally {
+      await sql.end({ timeout: 5 })
+      await embedded.stop()
+    }
+  })
+})
