@@ -1,5 +1,6 @@
 import postgres, { type Sql } from 'postgres'
 import type { Config } from '../config'
+import { EMBEDDED_PORT } from './embedded-socket'
 
 export interface DatabaseOptions {
   /** A server's `postgres://` URL; without it, the embedded database in `dataDir`. */
@@ -35,8 +36,6 @@ const DEFAULT_STATEMENT_TIMEOUT_MS = 5000
 // Both kinds of database: give up connecting after 5 s, and keep server notices out of the logs.
 const CLIENT_DEFAULTS = { connect_timeout: 5, onnotice: () => {} }
 const APPLICATION_NAME = 'users-api'
-// The port in the embedded database's socket name (`.s.PGSQL.5432`).
-const EMBEDDED_PORT = 5432
 
 /** The one `sql` client of the process, on the server in `url` or on the embedded database. */
 export const openDatabase = async (options: DatabaseOptions): Promise<Database> => {
@@ -50,12 +49,12 @@ export const openDatabase = async (options: DatabaseOptions): Promise<Database> 
     })
     return { sql, kind: 'server', close: () => sql.end({ timeout: CLOSE_TIMEOUT_SECONDS }) }
   }
-  const client = (socketDir: string, port = EMBEDDED_PORT) =>
+  const client = (socketDir: string) =>
     postgres({
       ...CLIENT_DEFAULTS,
       connection: { application_name: APPLICATION_NAME },
       host: socketDir,
-      port,
+      port: EMBEDDED_PORT,
       username: 'postgres',
       database: 'postgres',
       max: 1,
@@ -67,7 +66,7 @@ export const openDatabase = async (options: DatabaseOptions): Promise<Database> 
   // Loaded only when used: PGlite's code costs a server-backed process memory it never needs.
   const { startEmbeddedPostgres } = await import('./embedded')
   const embedded = await startEmbeddedPostgres(options.dataDir)
-  const sql = client(embedded.socketDir, embedded.port)
+  const sql = client(embedded.socketDir)
   return {
     sql,
     kind: 'embedded',

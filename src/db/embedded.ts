@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
+import { EMBEDDED_PORT, embeddedSocketPath } from './embedded-socket'
 import { pgliteAssets } from './pglite-assets'
 import { templateArchive } from './template-file'
 
@@ -22,9 +23,9 @@ export interface EmbeddedOptions {
   template?: string
   /** Extra initdb arguments for a new database made without the template. */
   initdbArgs?: string[]
+  /** The directory for the socket (it must exist). Default: a new private one, removed on stop. */
+  socketDir?: string
 }
-
-const SOCKET_PORT = 5432 // only names the socket file: postgres.js looks for .s.PGSQL.<port>
 
 /**
  * A new data directory starts as a copy of the template (initdb'd and migrated when it was built),
@@ -52,12 +53,12 @@ export const startEmbeddedPostgres = async (dataDir: string, options: EmbeddedOp
   if (options.fromTemplate !== false) await restoreTemplate(dataDir, options.template)
   mkdirSync(dataDir, { recursive: true })
   const db = await PGlite.create({ dataDir, initDbStartParams: options.initdbArgs, ...(await pgliteAssets()) })
-  const socketDir = mkdtempSync(join(tmpdir(), 'users-api-'))
-  const server = new PGLiteSocketServer({ db, path: join(socketDir, `.s.PGSQL.${SOCKET_PORT}`), maxConnections: 1 })
+  const socketDir = options.socketDir ?? mkdtempSync(join(tmpdir(), 'users-api-'))
+  const server = new PGLiteSocketServer({ db, path: embeddedSocketPath(socketDir), maxConnections: 1 })
   await server.start()
   return {
     socketDir,
-    port: SOCKET_PORT,
+    port: EMBEDDED_PORT,
     dump: () => db.dumpDataDir('gzip'),
     async stop() {
       await server.stop()

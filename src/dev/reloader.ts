@@ -7,7 +7,9 @@
  */
 import { watch } from 'node:fs'
 import { rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { existsSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { embeddedSocketPath } from '../db/embedded-socket'
 import type { RunningService } from '../serve'
 
 type ServiceModule = typeof import('./service')
@@ -25,15 +27,27 @@ let pending = false
 const report = (message: string, error?: unknown) =>
   console.error(`dev: ${message}${error === undefined ? '' : `: ${error instanceof Error ? error.message : String(error)}`}`)
 
+/**
+ * Files imported `with { type: 'file' }` (PGlite's WebAssembly, the template, the docs page's
+ * script: 20 MB) stay where they are instead of being copied next to each bundle.
+ */
+const filesInPlace: Bun.BunPlugin = {
+  name: 'files-in-place',
+  setup(builder) {
+    builder.onResolve({ filter: /\.(wasm|data|tgz)$|standalone\.js$/ }, (args) => ({ path: resolve(dirname(args.importer), args.path), external: true }))
+  },
+}
+
 /** Bundles src/ (packages left as imports, so they are not evaluated again) into a new file. */
 const build = async (): Promise<ServiceModule | undefined> => {
   generation += 1
   const result = await Bun.build({
     entrypoints: [join(import.meta.dir, 'service.ts')],
     outdir: OUT_DIR,
-    naming: { entry: `service-${generation}.js`, asset: '[name].[ext]' },
+    naming: `service-${generation}.js`,
     target: 'bun',
     packages: 'external',
+    plugins: [filesInPlace],
     throw: false,
   })
   if (!result.success) {
@@ -46,9 +60,15 @@ const build = async (): Promise<ServiceModule | undefined> => {
   return module
 }
 
+/** The session starts the database and this process together: the first start waits for its socket. */
+const databaseReady = async () => {
+  while (socketDir && !existsSync(embeddedSocketPath(socketDir))) await Bun.sleep(5)
+}
+
 const reload = async () => {
   const next = await build().catch((error) => report('build failed', error))
   if (!next) return
+  await databaseReady()
   await running?.stop('reload')
   running = undefined
   try {

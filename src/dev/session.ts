@@ -4,6 +4,8 @@
  * each save) and talks to it over its socket. If the app crashes, it is started again: the data
  * stays here. Ctrl-C stops the app, then the database, and exits 0.
  */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigError, loadConfig } from '../config'
 import { freePort } from '../free-port'
@@ -26,8 +28,11 @@ const config = (() => {
   }
 })()
 const logger = createLogger(config.logLevel)
-const embedded = config.databaseUrl ? undefined : await (await import('../db/embedded')).startEmbeddedPostgres(config.dataDir)
-if (embedded) logger.info('embedded database ready for the session', { data_dir: config.dataDir })
+// The app starts building while the database opens; it waits for the socket to appear.
+const socketDir = config.databaseUrl ? undefined : mkdtempSync(join(tmpdir(), 'users-api-dev-'))
+const embedded = socketDir
+  ? import('../db/embedded').then(({ startEmbeddedPostgres }) => startEmbeddedPostgres(config.dataDir, { socketDir }))
+  : undefined
 
 // PORT=0 means a free port chosen once, so that the app keeps its address when it restarts.
 const port = config.port === 0 ? freePort(config.host) : config.port
@@ -36,7 +41,7 @@ let stopping = false
 let app: ReturnType<typeof Bun.spawn> | undefined
 
 const startApp = () => {
-  const args = [process.execPath, join(import.meta.dir, 'reloader.ts'), ...(embedded ? [embedded.socketDir] : [])]
+  const args = [process.execPath, join(import.meta.dir, 'reloader.ts'), ...(socketDir ? [socketDir] : [])]
   // Its own process group: Ctrl-C reaches this process only, which stops the app first.
   const env = { ...process.env, PORT: String(port) }
   const child = Bun.spawn(args, { env, stdio: ['ignore', 'inherit', 'inherit'], detached: true })
@@ -46,6 +51,13 @@ const startApp = () => {
     logger.error('the app exited; starting it again', { code })
     await Bun.sleep(RESTART_DELAY_MS)
     if (!stopping) startApp()
+void embedded?.then(
+  () => logger.info('embedded database ready for the session', { data_dir: config.dataDir }),
+  (error) => {
+    logger.error('the embedded database did not start', { error: error instanceof Error ? error.message : String(error) })
+    process.kill(process.pid, 'SIGTERM')
+  },
+)
   })
 }
 
@@ -55,7 +67,7 @@ const stop = async (signal: NodeJS.Signals) => {
   app?.kill(signal)
   const stopped = await Promise.race([app?.exited, Bun.sleep(config.shutdownTimeout + APP_STOP_GRACE_MS).then(() => 'timeout')])
   if (stopped === 'timeout') app?.kill('SIGKILL')
-  await embedded?.stop()
+  await (await embedded)?.stop()
   logger.info('dev session stopped')
   process.exit(0)
 }
@@ -63,3 +75,10 @@ const stop = async (signal: NodeJS.Signals) => {
 process.on('SIGINT', () => void stop('SIGINT'))
 process.on('SIGTERM', () => void stop('SIGTERM'))
 startApp()
+void embedded?.then(
+  () => logger.info('embedded database ready for the session', { data_dir: config.dataDir }),
+  (error) => {
+    logger.error('the embedded database did not start', { error: error instanceof Error ? error.message : String(error) })
+    process.kill(process.pid, 'SIGTERM')
+  },
+)

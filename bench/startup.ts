@@ -1,0 +1,168 @@
+/**
+ * Start-up figures, each next to a bare reference measured the same way in the same run, as a
+ * ratio: the binary's commands and first answer, new embedded databases (copies of the template)
+ * against PGlite opening an existing one, and the dev loop's reload against a bare Bun server's.
+ */
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort } from '../src/free-port'
+import { copyProject } from '../test/support/project-copy'
+import { readLines } from '../test/support/lines'
+
+const POLL_MS = 2
+const GIVE_UP_MS = 60_000
+const ROOT = join(import.meta.dir, '..')
+
+export interface StartupFigure {
+  label: string
+  median: number
+  reference: string
+  referenceMedian: number
+  goal: string
+}
+
+const median = (runs: number[]) => [...runs].sort((a, b) => a - b)[Math.floor(runs.length / 2)]!
+
+/** Milliseconds until GET http://127.0.0.1:port/ answers 200, polled every 2 ms. */
+const untilAnswer = async (port: number, started: number) => {
+  while (performance.now() - started < GIVE_UP_MS) {
+    const status = await fetch(`http://127.0.0.1:${port}/`).then((response) => response.status, () => 0)
+    if (status === 200) return performance.now() - started
+    await Bun.sleep(POLL_MS)
+  }
+  throw new Error('no answer within 60 s')
+}
+
+/** Spawn to the first 200 on GET /, then SIGTERM. */
+const timeToFirstAnswer = async (command: string[], env: Record<string, string>, cwd?: string) => {
+  const port = freePort()
+  const started = performance.now()
+  const child = Bun.spawn(command, { cwd, env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' }, stdout: 'ignore', stderr: 'inherit' })
+  try {
+    return await untilAnswer(port, started)
+  } finally {
+    child.kill('SIGTERM')
+    await child.exited
+  }
+}
+
+/** Spawn to exit. */
+const timeToExit = async (command: string[]) => {
+  const started = performance.now()
+  const child = Bun.spawn(command, { stdout: 'ignore', stderr: 'inherit' })
+  await child.exited
+  return performance.now() - started
+}
+
+/** Compiles `source` into a binary in `dir`, as `bun run build` compiles the service. */
+const compileBare = (dir: string, name: string, source: string) => {
+  const entry = join(dir, `${name}.ts`)
+  Bun.write(entry, source)
+  const built = Bun.spawnSync(['bun', 'build', '--compile', '--bytecode', entry, '--outfile', join(dir, name)], { stdout: 'ignore', stderr: 'inherit' })
+  if (built.exitCode !== 0) throw new Error(`compiling ${name} failed`)
+  return join(dir, name)
+}
+
+const BARE_SERVER = `const server = Bun.serve({ port: Number(process.env.PORT), hostname: '127.0.0.1', fetch: () => new Response('ok') })\nconsole.log('listening', server.port)\n`
+const PGLITE_OPEN = `import { PGlite } from '@electric-sql/pglite'\nconst db = await PGlite.create({ dataDir: process.argv[2] })\nawait db.query('select 1')\nawait db.close()\n`
+
+/** Repeats `run` n times (after `setup` each time, untimed). */
+const repeat = async (n: number, run: () => Promise<number>) => {
+  const runs: number[] = []
+  for (let i = 0; i < n; i++) runs.push(await run())
+  return median(runs)
+}
+
+/**
+ * Save-to-answer of a `bun run dev`-like process: append a comment to `edited`, wait for the next
+ * "listening" line, then for a 200 on GET /.
+ */
+const timeReloads = async (command: string[], cwd: string, edited: string, env: Record<string, string>, runs: number) => {
+  const port = freePort()
+  const child = Bun.spawn(command, { cwd, env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' }, stdout: 'pipe', stderr: 'inherit' })
+  const lines = readLines(child.stdout)[Symbol.asyncIterator]()
+  const nextListening = async () => {
+    for (;;) {
+      const { value, done } = await lines.next()
+      if (done) throw new Error(`${command.join(' ')} exited`)
+      if (value.includes('listening')) return
+    }
+  }
+  try {
+    await nextListening()
+    await untilAnswer(port, performance.now())
+    const times: number[] = []
+    for (let i = 0; i < runs; i++) {
+      await Bun.sleep(300)
+      const started = performance.now()
+      appendFileSync(edited, `\n// edit ${i}\n`)
+      await nextListening()
+      times.push(await untilAnswer(port, started))
+    }
+    return median(times)
+  } finally {
+    child.kill('SIGINT')
+    await child.exited
+  }
+}
+
+/** Every figure; `binary` is dist/users-api, freshly built. */
+export const measureStartup = async (binary: string, serverUrl: string, runs = 5): Promise<StartupFigure[]> => {
+  const scratch = mkdtempSync(join(tmpdir(), 'users-api-bench-startup-'))
+  const project = copyProject()
+  try {
+    const bareVersion = compileBare(scratch, 'bare-version', "console.log('1.0.0')\n")
+    const bareServer = compileBare(scratch, 'bare-server', BARE_SERVER)
+    const production = { NODE_ENV: 'production', LOG_LEVEL: 'warn' }
+    const figures: StartupFigure[] = []
+    const add = (label: string, value: number, reference: string, referenceValue: number, goal: string) =>
+      figures.push({ label, median: value, reference, referenceMedian: referenceValue, goal })
+
+    const version = await repeat(runs, () => timeToExit([binary, '--version']))
+    const help = await repeat(runs, () => timeToExit([binary, '--help']))
+    const bareVersionMs = await repeat(runs, () => timeToExit([bareVersion]))
+    add('users-api --version', version, 'compiled console.log', bareVersionMs, '≤ 3×')
+    add('users-api --help', help, 'compiled console.log', bareVersionMs, '≤ 3×')
+
+    const onServer = await repeat(runs, () => timeToFirstAnswer([binary], { ...production, DATABASE_URL: serverUrl, WORKERS: '1' }))
+    const bareServerMs = await repeat(runs, () => timeToFirstAnswer([bareServer], {}))
+    add('users-api on PostgreSQL, first answer', onServer, 'compiled Bun.serve', bareServerMs, '≤ 2×')
+
+    // PGlite opening an existing data directory, run the same way (spawn to done).
+    const existing = join(scratch, 'existing')
+    await timeToFirstAnswer([binary], { ...production, DATA_DIR: existing })
+    const pgliteScript = join(project, 'pglite-open.ts')
+    await Bun.write(pgliteScript, PGLITE_OPEN)
+    const pgliteOpen = await repeat(runs, () => timeToExit([process.execPath, pgliteScript, existing]))
+    let n = 0
+    const newDir = () => join(scratch, `new-${n++}`)
+    const binaryNew = await repeat(runs, () => timeToFirstAnswer([binary], { ...production, DATA_DIR: newDir() }))
+    const binaryExisting = await repeat(runs, () => timeToFirstAnswer([binary], { ...production, DATA_DIR: existing }))
+    add('users-api, new embedded database, first answer', binaryNew, 'PGlite opening an existing one', pgliteOpen, '≤ 1.5×')
+    add('users-api, existing embedded database, first answer', binaryExisting, 'PGlite opening an existing one', pgliteOpen, '(for comparison)')
+    const devNew = await repeat(runs, () => timeToFirstAnswer([process.execPath, 'run', 'dev'], { DATA_DIR: newDir(), LOG_LEVEL: 'warn' }, project))
+    add('bun run dev, new embedded database, first answer', devNew, 'PGlite opening an existing one', pgliteOpen, '≤ 1.5×')
+
+    // Reloads: the dev session against a bare server under bun --watch and bun --hot.
+    const bareDir = join(scratch, 'bare-dev')
+    mkdirSync(bareDir)
+    await Bun.write(join(bareDir, 'server.ts'), BARE_SERVER)
+    const devReload = await timeReloads([process.execPath, 'run', 'dev'], project, join(project, 'src/users/service.ts'), { DATA_DIR: existing, LOG_LEVEL: 'info' }, runs)
+    const watchReload = await timeReloads([process.execPath, '--watch', 'server.ts'], bareDir, join(bareDir, 'server.ts'), {}, runs)
+    const hotReload = await timeReloads([process.execPath, '--hot', 'server.ts'], bareDir, join(bareDir, 'server.ts'), {}, runs)
+    add('bun run dev: save to answer', devReload, 'bare Bun.serve, bun --watch', watchReload, '≤ 2×')
+    add('bun run dev: save to answer', devReload, 'bare Bun.serve, bun --hot', hotReload, '(for comparison)')
+    return figures
+  } finally {
+    rmSync(scratch, { recursive: true, force: true })
+    rmSync(project, { recursive: true, force: true })
+  }
+}
+
+/** Run alone: `bun bench/startup.ts` (after `bun run build`). */
+if (import.meta.main) {
+  const figures = await measureStartup(join(ROOT, 'dist/users-api'), process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres')
+  for (const f of figures)
+    console.log(`${f.label.padEnd(52)} ${Math.round(f.median).toString().padStart(6)} ms   ${f.reference.padEnd(32)} ${Math.round(f.referenceMedian).toString().padStart(5)} ms   ${(f.median / f.referenceMedian).toFixed(2)}×  goal ${f.goal}`)
+}
