@@ -37,13 +37,15 @@ export interface RunningService {
 }
 
 /**
- * Opens the database, migrates (the embedded one before listening: nothing else could fix it),
- * and listens. `database` overrides the settings' database (the dev loop attaches to its own).
+ * Opens the database, migrates (an embedded one before listening), and listens. `database`
+ * overrides the settings' database (the dev loop attaches to its own).
  */
 export const startService = async (config: Config, logger: Logger, database?: DatabaseOptions): Promise<RunningService> => {
   const worker = workerNumber()
   const db = await openDatabase(database ?? databaseOptions(config))
   const state: ServiceState = { migrated: false, draining: false }
+  // An embedded database cannot be down for long (in the dev loop it is the session's): migrated
+  // before listening, it never answers 503 for want of its schema.
   if (db.kind === 'embedded') await migrateWhenReachable(db, state, logger)
   const app = createApp({ config, sql: db.sql, logger, state }).listen({
     port: config.port,
