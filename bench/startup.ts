@@ -6,6 +6,9 @@
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
+import { startEmbeddedPostgres } from '../src/db/embedded'
+import { pgliteAssets } from '../src/db/pglite-assets'
 import { freePort } from '../src/free-port'
 import { copyProject } from '../test/support/project-copy'
 import { readLines } from '../test/support/lines'
@@ -141,6 +144,23 @@ export const measureStartup = async (binary: string, serverUrl: string, runs = 5
     const binaryExisting = await repeat(runs, () => timeToFirstAnswer([binary], { ...production, DATA_DIR: existing }))
     add('users-api, new embedded database, first answer', binaryNew, 'PGlite opening an existing one', pgliteOpen, '≤ 1.5×')
     add('users-api, existing embedded database, first answer', binaryExisting, 'PGlite opening an existing one', pgliteOpen, '(for comparison)')
+    // A test database, in this process: a new one (copied from the template) against PGlite
+    // opening an existing one, both with the same WebAssembly options.
+    const testNew = await repeat(runs, async () => {
+      const started = performance.now()
+      const embedded = await startEmbeddedPostgres(newDir())
+      const elapsed = performance.now() - started
+      await embedded.stop()
+      return elapsed
+    })
+    const testExisting = await repeat(runs, async () => {
+      const started = performance.now()
+      const db = await PGlite.create({ dataDir: existing, ...(await pgliteAssets()) })
+      const elapsed = performance.now() - started
+      await db.close()
+      return elapsed
+    })
+    add('test database: new (template copy), served on its socket', testNew, 'PGlite.create on an existing one', testExisting, '≤ 1.5×')
     const devNew = await repeat(runs, () => timeToFirstAnswer([process.execPath, 'run', 'dev'], { DATA_DIR: newDir(), LOG_LEVEL: 'warn' }, project))
     add('bun run dev, new embedded database, first answer', devNew, 'PGlite opening an existing one', pgliteOpen, '≤ 1.5×')
 
