@@ -67,6 +67,7 @@ const compileBare = (dir: string, name: string, source: string) => {
   return join(dir, name)
 }
 
+const ELYSIA_SERVER = `import { Elysia } from 'elysia'\nnew Elysia().get('/', () => 'ok').listen({ port: Number(process.env.PORT), hostname: '127.0.0.1' })\n`
 const BARE_SERVER = `const server = Bun.serve({ port: Number(process.env.PORT), hostname: '127.0.0.1', fetch: () => new Response('ok') })\nconsole.log('listening', server.port)\n`
 const PGLITE_OPEN = `import { PGlite } from '@electric-sql/pglite'\nconst db = await PGlite.create({ dataDir: process.argv[2] })\nawait db.query('select 1')\nawait db.close()\n`
 
@@ -117,6 +118,8 @@ export const measureStartup = async (binary: string, serverUrl: string, runs = 5
   try {
     const bareVersion = compileBare(scratch, 'bare-version', "console.log('1.0.0')\n")
     const bareServer = compileBare(scratch, 'bare-server', BARE_SERVER)
+    // Compiled inside the project, so that it finds Elysia in node_modules.
+    const elysiaServer = compileBare(project, 'elysia-server', ELYSIA_SERVER)
     const production = { NODE_ENV: 'production', LOG_LEVEL: 'warn' }
     const figures: StartupFigure[] = []
     const add = (label: string, value: number, reference: string, referenceValue: number, goal: string) =>
@@ -130,7 +133,9 @@ export const measureStartup = async (binary: string, serverUrl: string, runs = 5
 
     const onServer = await repeat(runs, () => timeToFirstAnswer([binary], { ...production, DATABASE_URL: serverUrl, WORKERS: '1' }))
     const bareServerMs = await repeat(runs, () => timeToFirstAnswer([bareServer], {}))
+    const elysiaServerMs = await repeat(runs, () => timeToFirstAnswer([elysiaServer], {}))
     add('users-api on PostgreSQL, first answer', onServer, 'compiled Bun.serve', bareServerMs, '≤ 2×')
+    add('compiled Elysia hello world, first answer', elysiaServerMs, 'compiled Bun.serve', bareServerMs, '(the framework alone)')
 
     // PGlite opening an existing data directory, run the same way (spawn to done).
     const existing = join(scratch, 'existing')

@@ -52,6 +52,13 @@ describe('the shape of src/', () => {
     expect(shared.flatMap((file) => graph.get(file)!.filter((target) => target.startsWith('users/')).map((target) => `${file} -> ${target}`))).toEqual([])
   })
 
+  test('main.ts loads nothing up front but package.json: --help and --version load no app code', () => {
+    const text = readFileSync(join(SRC, 'main.ts'), 'utf8')
+    const staticImports = [...text.matchAll(/^import\b[^'"]*['"]([^'"]+)['"]/gm)].map((match) => match[1])
+    expect(staticImports).toEqual(['../package.json'])
+    expect(graph.get('main.ts')).toEqual(['config.ts', 'healthcheck.ts', 'logger.ts', 'db/migrate-command.ts', 'serve.ts'])
+  })
+
   test('no file over 200 lines; app.ts, the composition root, at most 60', () => {
     const lines = (file: string) => readFileSync(join(SRC, file), 'utf8').split('\n').length
     expect(files.filter((file) => lines(file) > 200).map((file) => `${file}: ${lines(file)} lines`)).toEqual([])
