@@ -9,6 +9,7 @@ import { health, type ServiceState } from './http/health'
 import { jsonBody } from './http/json-body'
 import { strictQueryEncoding } from './http/query-encoding'
 import { rateLimit } from './http/rate-limit'
+import type { RateLimitStore } from './rate-limit/window'
 import { requestId } from './http/request-id'
 import { requestLog } from './http/request-log'
 import { securityHeaders } from './http/security-headers'
@@ -23,16 +24,18 @@ export interface AppDependencies {
   sql: Sql
   logger: Logger
   state?: ServiceState
+  /** Where the rate limit counts (default: this process alone). */
+  rateLimitStore?: RateLimitStore
 }
 
 /** The whole HTTP service on one `sql` client: the composition root. Tests build their own. */
-export const createApp = ({ config, sql, logger, state = { migrated: true, draining: false } }: AppDependencies) => {
+export const createApp = ({ config, sql, logger, state = { migrated: true, draining: false }, rateLimitStore }: AppDependencies) => {
   const app = new Elysia({ normalize: false })
   return app
     .use(requestLog({ logger }))
     .use(requestId())
     .use(securityHeaders())
-    .use(rateLimit({ limit: config.rateLimit, windowSeconds: config.rateLimitWindow }))
+    .use(rateLimit({ limit: config.rateLimit, windowSeconds: config.rateLimitWindow, store: rateLimitStore }))
     .use(corsPolicy({ origins: config.corsOrigins }))
     .use(jsonBody({ limit: config.bodyLimit }))
     .use(strictQueryEncoding())

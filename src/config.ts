@@ -21,6 +21,7 @@ const EnvSchema = t.Object({
   IDLE_TIMEOUT: decimalInteger({ minimum: 1, maximum: 255 }),
   RATE_LIMIT: decimalInteger({ minimum: 0, maximum: 1_000_000 }),
   RATE_LIMIT_WINDOW: decimalInteger({ minimum: 1, maximum: 86_400 }),
+  RATE_LIMIT_STORE: t.Optional(t.String({ pattern: '^rediss?://' })),
   CORS_ORIGINS: t.Optional(t.String({ pattern: '^(https?://[^\\s,/]+)(,https?://[^\\s,/]+)*$' })),
   WORKERS: t.Optional(decimalInteger({ minimum: 1, maximum: 256 })),
 })
@@ -47,13 +48,14 @@ const RULE_TEXT: Record<string, string> = {
   DATA_DIR: 'must not be empty',
   LOG_LEVEL: `must be one of ${LOG_LEVELS.join(', ')}`,
   DATABASE_PREPARE: 'must be true or false',
+  RATE_LIMIT_STORE: 'must be a redis:// or rediss:// URL',
   CORS_ORIGINS: 'must be a comma-separated list of origins such as https://app.example.com',
 }
 
 const envChecker = TypeCompiler.Compile(EnvSchema)
 
 // Values that may hold a password are named, never echoed.
-const SECRET_VARIABLES = new Set(['DATABASE_URL'])
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'RATE_LIMIT_STORE'])
 
 /** postgres.js reads the URL with `new URL` and decodes user and password: it must survive both. */
 const isUsableUrl = (value: string) => {
@@ -92,6 +94,8 @@ export interface Config {
   /** Requests per client address per `rateLimitWindow` seconds; 0: no limit. */
   rateLimit: number
   rateLimitWindow: number
+  /** `redis://...`: one limit across instances; unset: across this process group. */
+  rateLimitStore?: string
   /** Origins allowed to call the API from a browser; empty: no CORS headers at all. */
   corsOrigins: string[]
   /** Processes serving HTTP; always 1 on the embedded database. */
@@ -146,6 +150,7 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
     idleTimeout: parsed.IDLE_TIMEOUT,
     rateLimit: parsed.RATE_LIMIT,
     rateLimitWindow: parsed.RATE_LIMIT_WINDOW,
+    rateLimitStore: parsed.RATE_LIMIT_STORE,
     corsOrigins: parsed.CORS_ORIGINS ? parsed.CORS_ORIGINS.split(',') : [],
     workers,
   }

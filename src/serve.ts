@@ -8,6 +8,7 @@ import { databaseOptions, openDatabase, type Database, type DatabaseOptions } fr
 import { isDatabaseUnavailable } from './db/errors'
 import { migrate } from './db/migrate'
 import type { Logger } from './logger'
+import { rateLimitStoreFor } from './rate-limit/for-process'
 import { exitWithPrimary, isPrimary, superviseWorkers, workerNumber } from './workers'
 
 const MIGRATION_RETRY_MS = 1000
@@ -44,10 +45,11 @@ export const startService = async (config: Config, logger: Logger, database?: Da
   const worker = workerNumber()
   const db = await openDatabase(database ?? databaseOptions(config))
   const state: ServiceState = { migrated: false, draining: false }
+  const rateLimitStore = rateLimitStoreFor(config, logger)
   // An embedded database cannot be down for long (in the dev loop it is the session's): migrated
   // before listening, it never answers 503 for want of its schema.
   if (db.kind === 'embedded') await migrateWhenReachable(db, state, logger)
-  const app = createApp({ config, sql: db.sql, logger, state }).listen({
+  const app = createApp({ config, sql: db.sql, logger, state, rateLimitStore }).listen({
     port: config.port,
     hostname: config.host,
     idleTimeout: config.idleTimeout,
@@ -74,7 +76,7 @@ export const startService = async (config: Config, logger: Logger, database?: Da
         logger.warn('shutdown timeout: closing the connections still open', { in_flight: server.pendingRequests })
         await server.stop(true)
       }
-      await db.close()
+      await Promise.all([db.close(), rateLimitStore?.close?.()])
       return { drained }
     },
   }

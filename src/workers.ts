@@ -7,6 +7,7 @@
  * whatever supervises the service (a container runtime, systemd) restarts it whole.
  */
 import { freePort } from './free-port'
+import { groupTotals, type RateLimitReport } from './rate-limit/group'
 import type { Logger } from './logger'
 import { runningCompiled } from './runtime'
 
@@ -19,6 +20,8 @@ export interface WorkerSettings {
   workers: number
   port: number
   host: string
+  /** `RATE_LIMIT`: the primary adds up what the workers let through (see rate-limit/group.ts). */
+  rateLimit: number
 }
 
 /**
@@ -61,14 +64,29 @@ const sharedPort = (settings: Pick<WorkerSettings, 'port' | 'host'>) => (setting
 export const superviseWorkers = async (settings: WorkerSettings, logger: Logger): Promise<never> => {
   const port = sharedPort(settings)
   logger.info('starting workers', { workers: settings.workers, port })
-  const children = Array.from({ length: settings.workers }, (_, index) =>
-    Bun.spawn(ownCommand(), {
-      env: { ...process.env, PORT: String(port), [WORKER_NUMBER_VARIABLE]: String(index + 1) },
-      stdio: ['ignore', 'inherit', 'inherit'],
-      // Their own process group: Ctrl-C in a terminal reaches the primary only, which passes it on once.
-      detached: true,
-    }),
-  )
+  const addUp = groupTotals({ limit: settings.rateLimit })
+  const children: Bun.Subprocess[] = []
+  const receive = (message: RateLimitReport, from: Bun.Subprocess) => {
+    if (message?.kind !== 'rate-limit/report') return
+    const answer = addUp(message)
+    if (!answer) return
+    for (const child of answer.to === 'all' ? children : [from])
+      try {
+        child.send(answer.total)
+      } catch {
+        // An exiting worker: its count no longer matters.
+      }
+  }
+  for (let index = 0; index < settings.workers; index++)
+    children.push(
+      Bun.spawn(ownCommand(), {
+        env: { ...process.env, PORT: String(port), [WORKER_NUMBER_VARIABLE]: String(index + 1) },
+        stdio: ['ignore', 'inherit', 'inherit'],
+        // Their own process group: Ctrl-C in a terminal reaches the primary only, which passes it on once.
+        detached: true,
+        ipc: receive,
+      }),
+    )
 
   let signalled = false
   let stopping = false

@@ -49,6 +49,7 @@ describe('configuration', () => {
         IDLE_TIMEOUT: '30',
         RATE_LIMIT: '100',
         RATE_LIMIT_WINDOW: '10',
+        RATE_LIMIT_STORE: 'redis://:secret@cache:6379/2',
         CORS_ORIGINS: 'https://app.example.com,http://localhost:5173',
         WORKERS: '3',
       }),
@@ -67,6 +68,7 @@ describe('configuration', () => {
       idleTimeout: 30,
       rateLimit: 100,
       rateLimitWindow: 10,
+      rateLimitStore: 'redis://:secret@cache:6379/2',
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
       workers: 3,
     })
@@ -80,6 +82,8 @@ describe('configuration', () => {
     ['DATABASE_URL', 'mysql://x', 'invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL'],
     ['DATABASE_URL', 'postgres://u:%zz@127.0.0.1/test', 'invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL'],
     ['DATABASE_URL', 'postgres://', 'invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL'],
+    // A secret: named, never echoed.
+    ['RATE_LIMIT_STORE', 'memcached://:secret@cache', 'invalid configuration: RATE_LIMIT_STORE must be a redis:// or rediss:// URL'],
     ['DATABASE_POOL_MAX', '0', 'invalid configuration: DATABASE_POOL_MAX="0" must be an integer from 1 to 1000, written in decimal digits'],
     ['DATABASE_PREPARE', 'no', 'invalid configuration: DATABASE_PREPARE="no" must be true or false'],
     ['REQUEST_TIMEOUT', '5s', 'invalid configuration: REQUEST_TIMEOUT="5s" must be an integer from 100 to 600000, written in decimal digits'],

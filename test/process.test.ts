@@ -125,6 +125,42 @@ describe(`the service process (${underTest})`, () => {
     }
   })
 
+  test.skipIf(!serverUrl)('WORKERS=2 with RATE_LIMIT: one limit for the group, to within a batch per worker', async () => {
+    const created = await createServerDatabase(serverUrl!, 'ratelimit')
+    const limit = 40
+    const batch = 2 // a tenth of a worker's share: 40 / (10 × 2)
+    try {
+      // One window of an hour: not to be crossed by the test.
+      const left = 3_600_000 - (Date.now() % 3_600_000)
+      if (left < 15_000) await Bun.sleep(left + 100)
+      const service = await startService({
+        DATABASE_URL: created.url,
+        DATABASE_PREPARE: String(serverPrepare),
+        WORKERS: '2',
+        RATE_LIMIT: String(limit),
+        RATE_LIMIT_WINDOW: '3600',
+        LOG_LEVEL: 'info',
+      })
+      try {
+        // A connection each, so the kernel spreads them over both workers.
+        const statuses: number[] = []
+        for (let i = 0; i < 2 * limit; i++) statuses.push((await fetch(`${service.url}/`, { headers: { connection: 'close' } })).status)
+        const passed = statuses.filter((status) => status === 200).length
+        expect(passed).toBeGreaterThanOrEqual(limit)
+        expect(passed).toBeLessThanOrEqual(limit + 2 * batch)
+        expect(statuses.filter((status) => status !== 200 && status !== 429)).toEqual([])
+        const refused = await fetch(`${service.url}/`, { headers: { connection: 'close' } })
+        expect(refused.status).toBe(429)
+        expect(refused.headers.get('ratelimit-policy')).toBe(`"default";q=${limit};w=3600`)
+        expect(refused.headers.get('ratelimit')).toMatch(/^"default";r=0;t=\d+$/)
+      } finally {
+        expect(await service.stop('SIGTERM')).toBe(0)
+      }
+    } finally {
+      await created.drop()
+    }
+  })
+
   test('WORKERS above 1 without DATABASE_URL is refused: the embedded database serves one process', async () => {
     const result = await runMain([], { ...embedded, WORKERS: '2' })
     expect(result.code).toBe(1)

@@ -60,6 +60,25 @@ const retryAfterHeader = {
   },
 }
 
+/** Sent on every response while rate limiting is on (`RATE_LIMIT`): draft-ietf-httpapi-ratelimit-headers. */
+const rateLimitHeaders = {
+  RateLimit: {
+    description: 'While rate limiting is on: the requests this client has left in the window (`r`) and the seconds until it ends (`t`).',
+    schema: { type: 'string' as const, maxLength: 64, pattern: '^"default";r=\\d+;t=\\d+$', example: '"default";r=42;t=30' },
+  },
+  'RateLimit-Policy': {
+    description: 'While rate limiting is on: `q` requests per client address per `w` seconds.',
+    schema: { type: 'string' as const, maxLength: 64, pattern: '^"default";q=\\d+;w=\\d+$', example: '"default";q=100;w=60' },
+  },
+}
+
+/** The headers of a response with `status`: the rate limit's on every 2xx and 4xx, `Retry-After` on 429 and 503. */
+const headersFor = (status: number, own: Record<string, unknown> = {}) => ({
+  ...own,
+  ...(status === 503 || status === 429 ? retryAfterHeader : {}),
+  ...(status < 500 ? rateLimitHeaders : {}),
+})
+
 /** The example body of a catalogue entry, built by the same code as the real one. */
 const exampleOf = <A extends unknown[]>(problem: ProblemFactory<A>, settings: DocumentedSettings) =>
   problem(...problem.definition.example(settings)).toJSON()
@@ -77,7 +96,7 @@ const documentedProblemResponse = (status: ProblemStatus, settings: DocumentedSe
   const entries = documented.filter((problem) => problem.definition.status === status)
   return {
     description: entries.map((problem) => describe(problem, settings)).join(' '),
-    ...(status === 503 || status === 429 ? { headers: retryAfterHeader } : {}),
+    headers: headersFor(status),
     content: { 'application/problem+json': { schema: ref('schemas', 'Problem'), example: exampleOf(entries[0]!, settings) } },
   }
 }
@@ -112,7 +131,9 @@ type ResponseObject = ReturnType<typeof jsonResponse> | ReturnType<typeof proble
  * operation can answer 429 (with rate limiting on) and 500, so they are always listed.
  */
 export const responses = (own: Record<number, ResponseObject>, ...statuses: ProblemStatus[]) => ({
-  ...own,
+  ...Object.fromEntries(
+    Object.entries(own).map(([status, response]) => [status, { ...response, headers: headersFor(Number(status), 'headers' in response ? response.headers : {}) }]),
+  ),
   ...Object.fromEntries(
     [...statuses, 429 as const, 500 as const].filter((status) => !(status in own)).map((status) => [status, ref('responses', componentName(status))]),
   ),

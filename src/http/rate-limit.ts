@@ -1,39 +1,32 @@
 import { Elysia } from 'elysia'
+import { localStore, type Limit, type RateLimitStore, type Verdict } from '../rate-limit/window'
 import { problems } from './problems'
 
-/**
- * A fixed-window request counter per client address: at most `limit` requests per window.
- * Returns undefined while the client is within its limit, else the seconds until its window
- * ends (for `Retry-After`). Windows that have ended are swept once per window, so memory stays
- * bounded by the clients of one window.
- */
-const fixedWindowCounter = ({ limit, windowSeconds, now = Date.now }: { limit: number; windowSeconds: number; now?: () => number }) => {
-  const windowMs = windowSeconds * 1000
-  const windows = new Map<string, { start: number; count: number }>()
-  let sweepAt = 0
-  return (client: string): number | undefined => {
-    const time = now()
-    if (time >= sweepAt) {
-      for (const [key, window] of windows) if (time - window.start >= windowMs) windows.delete(key)
-      sweepAt = time + windowMs
-    }
-    let window = windows.get(client)
-    if (!window || time - window.start >= windowMs) windows.set(client, (window = { start: time, count: 0 }))
-    window.count++
-    return window.count <= limit ? undefined : Math.max(1, Math.ceil((window.start + windowMs - time) / 1000))
-  }
+export interface RateLimitOptions extends Limit {
+  /** Where requests are counted. Default: in this process (see src/rate-limit/ for the others). */
+  store?: RateLimitStore
 }
 
 /**
- * `rateLimit({ limit, windowSeconds })`: at most `limit` requests per client address per window;
- * beyond that 429 with `Retry-After`. A `limit` of 0 turns it off.
+ * `rateLimit({ limit, windowSeconds, store })`: at most `limit` requests per client address per
+ * window (fixed windows aligned to the clock); beyond that 429 with `Retry-After`. Every response
+ * says where the client stands (`RateLimit-Policy`, `RateLimit`: draft-ietf-httpapi-ratelimit-headers).
+ * A `limit` of 0 turns it off, headers included.
  */
-export const rateLimit = ({ limit, windowSeconds }: { limit: number; windowSeconds: number }) => {
+export const rateLimit = ({ limit, windowSeconds, store }: RateLimitOptions) => {
   const plugin = new Elysia({ name: 'rate-limit', seed: { limit, windowSeconds } })
   if (limit === 0) return plugin
-  const overLimit = fixedWindowCounter({ limit, windowSeconds })
-  return plugin.onRequest(({ request, server }) => {
-    const wait = overLimit(server?.requestIP(request)?.address ?? 'unknown')
-    if (wait !== undefined) throw problems.tooManyRequests(wait)
+  const counted = store ?? localStore({ limit, windowSeconds })
+  const policy = `"default";q=${limit};w=${windowSeconds}`
+  const judge = (verdict: Verdict, headers: Record<string, unknown>) => {
+    headers['ratelimit-policy'] = policy
+    headers.ratelimit = `"default";r=${verdict.remaining};t=${verdict.resetSeconds}`
+    if (!verdict.allowed) throw problems.tooManyRequests(verdict.resetSeconds)
+  }
+  return plugin.onRequest(({ request, server, set }) => {
+    const verdict = counted.hit(server?.requestIP(request)?.address ?? 'unknown')
+    // In memory the answer is there at once: no promise, no extra turn of the event loop.
+    if (verdict instanceof Promise) return verdict.then((settled) => judge(settled, set.headers))
+    judge(verdict, set.headers)
   })
 }

@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'bun:test'
+import { afterEach, describe, expect, setSystemTime, test } from 'bun:test'
 import { corsPolicy } from '../../src/http/cors'
 import { jsonBody } from '../../src/http/json-body'
 import { rateLimit } from '../../src/http/rate-limit'
@@ -13,6 +13,8 @@ const limited = (...options: { limit: number; windowSeconds: number }[]) =>
   options.reduce((app, option) => app.use(rateLimit(option)), appWithProblems()).get('/', () => 'ok')
 
 const tooLarge = (limit: number) => ({ type: 'about:blank', title: 'Content Too Large', status: 413, detail: `The request body must not exceed ${limit} bytes` })
+
+afterEach(() => setSystemTime())
 
 describe('plugins keep their own options', () => {
   test('two apps side by side with different jsonBody limits', async () => {
@@ -33,6 +35,8 @@ describe('plugins keep their own options', () => {
   })
 
   test('one app with two different rateLimits keeps both: the stricter refuses', async () => {
+    // Windows are aligned to the clock: at a whole minute, a 30 s window has 30 s left.
+    setSystemTime(new Date('2026-01-01T00:00:00.000Z'))
     const app = limited({ limit: 3, windowSeconds: 60 }, { limit: 2, windowSeconds: 30 })
     expect((await send(app, '/')).status).toBe(200)
     expect((await send(app, '/')).status).toBe(200)

@@ -15,14 +15,18 @@ describe('rateLimit({ limit, windowSeconds })', () => {
   test('limit 2: the third request in the window is a 429 with Retry-After and the problem body', async () => {
     setSystemTime(new Date('2026-01-01T00:00:00.000Z'))
     const app = build(2, 60)
-    for (const _ of [1, 2]) {
+    for (const left of [1, 0]) {
       const reply = await send(app, '/')
       expect(reply.status).toBe(200)
       expect(reply.headers.get('retry-after')).toBeNull()
+      expect(reply.headers.get('ratelimit-policy')).toBe('"default";q=2;w=60')
+      expect(reply.headers.get('ratelimit')).toBe(`"default";r=${left};t=60`)
     }
     const refused = await send(app, '/')
     expect(refused.status).toBe(429)
     expect(refused.headers.get('retry-after')).toBe('60')
+    expect(refused.headers.get('ratelimit-policy')).toBe('"default";q=2;w=60')
+    expect(refused.headers.get('ratelimit')).toBe('"default";r=0;t=60')
     expect(refused.headers.get('content-type')).toBe('application/problem+json')
     expect(refused.body).toEqual(TOO_MANY)
   })
@@ -36,6 +40,7 @@ describe('rateLimit({ limit, windowSeconds })', () => {
     const refused = await send(app, '/')
     expect(refused.status).toBe(429)
     expect(refused.headers.get('retry-after')).toBe('15')
+    expect(refused.headers.get('ratelimit')).toBe('"default";r=0;t=15')
     setSystemTime(new Date(start + 60_000))
     expect((await send(app, '/')).status).toBe(200)
     expect((await send(app, '/')).status).toBe(429)
@@ -48,17 +53,38 @@ describe('rateLimit({ limit, windowSeconds })', () => {
     expect((await send(app, '/', { headers: { 'x-forwarded-for': '192.0.2.2' } })).status).toBe(429)
   })
 
+  test('a 404 carries the headers too: every response says where the client stands', async () => {
+    setSystemTime(new Date('2026-01-01T00:00:30.000Z'))
+    const app = build(5, 60)
+    const missing = await send(app, '/nowhere')
+    expect(missing.status).toBe(404)
+    expect(missing.headers.get('ratelimit')).toBe('"default";r=4;t=30')
+  })
+
+  test('windows are aligned to the clock: a request late in a window resets with it', async () => {
+    setSystemTime(new Date('2026-01-01T00:00:59.200Z'))
+    const app = build(1, 60)
+    expect((await send(app, '/')).headers.get('ratelimit')).toBe('"default";r=0;t=1')
+    setSystemTime(new Date('2026-01-01T00:01:00.000Z'))
+    const next = await send(app, '/')
+    expect(next.status).toBe(200)
+    expect(next.headers.get('ratelimit')).toBe('"default";r=0;t=60')
+  })
+
   test('limit 0 turns it off: no 429 and no Retry-After however many requests', async () => {
     const app = build(0, 60)
     for (let i = 0; i < 5; i++) {
       const reply = await send(app, '/')
       expect(reply.status).toBe(200)
       expect(reply.headers.get('retry-after')).toBeNull()
+      expect(reply.headers.get('ratelimit-policy')).toBeNull()
+      expect(reply.headers.get('ratelimit')).toBeNull()
       expect(reply.body).toEqual({ ok: true })
     }
   })
 
   test('over a real socket the client address is the counter key', async () => {
+    setSystemTime(new Date('2026-01-01T00:00:00.000Z'))
     const app = build(2, 60)
     const server = app.listen({ port: 0, hostname: '127.0.0.1' })
     try {

@@ -1,0 +1,134 @@
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort } from '../../src/free-port'
+import { rateLimit } from '../../src/http/rate-limit'
+import { groupTotals, groupWorkerStore, reportBatch, type RateLimitReport } from '../../src/rate-limit/group'
+import { redisStore } from '../../src/rate-limit/redis'
+import { localStore, type MemoryStore } from '../../src/rate-limit/window'
+import { appWithProblems, captureLog, send } from '../http/support'
+
+setDefaultTimeout(30_000)
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+const WINDOW = { windowSeconds: 3600 }
+
+/** An app behind `rateLimit` with `store`, serving GET /. */
+const appWith = (limit: number, store: Parameters<typeof rateLimit>[0]['store']) =>
+  appWithProblems()
+    .use(rateLimit({ limit, ...WINDOW, store }))
+    .get('/', () => ({ ok: true }))
+
+/** Two workers and their primary, wired together in this process as IPC wires them. */
+const processGroup = (limit: number, batch: number) => {
+  const addUp = groupTotals({ limit })
+  const workers: ReturnType<typeof groupWorkerStore>[] = []
+  const deliver = (report: RateLimitReport, from: number) => {
+    const answer = addUp(report)
+    if (answer) for (const worker of answer.to === 'all' ? workers : [workers[from]!]) worker.receive(answer.total)
+  }
+  for (let index = 0; index < 2; index++) workers.push(groupWorkerStore({ limit, ...WINDOW, batch }, (report) => deliver(report, index)))
+  return workers
+}
+
+describe('rate limit stores', () => {
+  test('the report batch is a tenth of a worker share, at least 1', () => {
+    expect([reportBatch(100, 2), reportBatch(40, 2), reportBatch(5, 4), reportBatch(1_000, 1)]).toEqual([5, 2, 1, 100])
+  })
+
+  test('a process group: a client gets at least the limit through and at most limit + workers × batch', () => {
+    for (const [limit, batch] of [
+      [20, 2],
+      [20, 1],
+      [7, 3],
+    ] as const) {
+      const [a, b] = processGroup(limit, batch)
+      let passed = 0
+      for (let i = 0; i < 3 * limit; i++) if ((i % 3 === 0 ? b! : a!).hit('203.0.113.9').allowed) passed++
+      expect(passed).toBeGreaterThanOrEqual(limit)
+      expect(passed).toBeLessThanOrEqual(limit + 2 * batch)
+      // Once the primary has seen the limit reached, both workers refuse.
+      expect([a!.hit('203.0.113.9').allowed, b!.hit('203.0.113.9').allowed]).toEqual([false, false])
+      // Another client is counted apart.
+      expect(a!.hit('203.0.113.10')).toMatchObject({ allowed: true, remaining: limit - 1 })
+    }
+  })
+
+  test('counting alone, each worker would let the limit through on its own: the group does not', () => {
+    const apart = [localStore({ limit: 10, ...WINDOW }), localStore({ limit: 10, ...WINDOW })]
+    const together = processGroup(10, 1)
+    const count = (stores: MemoryStore[]) =>
+      Array.from({ length: 40 }, (_, i) => stores[i % 2]!.hit("c").allowed).filter(Boolean).length
+    expect(count(apart)).toBe(20)
+    expect(count(together)).toBeLessThanOrEqual(12)
+  })
+
+  test('Redis: two instances share one limit exactly', async () => {
+    const keyPrefix = `users-api-test:${crypto.randomUUID()}`
+    const { logger } = captureLog()
+    const stores = [0, 1].map(() => redisStore({ limit: 5, ...WINDOW }, { url: REDIS_URL, fallback: localStore({ limit: 5, ...WINDOW }), logger, keyPrefix }))
+    const apps = stores.map((store) => appWith(5, store))
+    try {
+      const statuses: number[] = []
+      for (let i = 0; i < 12; i++) statuses.push((await send(apps[i % 2]!, '/')).status)
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429, 429, 429, 429, 429, 429])
+      const last = await send(apps[0]!, '/')
+      expect(last.headers.get('ratelimit')).toMatch(/^"default";r=0;t=\d+$/)
+    } finally {
+      await Promise.all(stores.map((store) => store.close?.()))
+    }
+  })
+
+  test('Redis unreachable: the local limit applies, one warning is logged, never a 5xx', async () => {
+    const { lines, logger } = captureLog()
+    const store = redisStore({ limit: 3, ...WINDOW }, { url: `redis://127.0.0.1:${freePort()}`, fallback: localStore({ limit: 3, ...WINDOW }), logger })
+    try {
+      const statuses: number[] = []
+      for (let i = 0; i < 5; i++) statuses.push((await send(appWith(3, store), '/')).status)
+      expect(statuses).toEqual([200, 200, 200, 429, 429])
+      const warnings = lines.filter((line) => line.level === 'warn')
+      expect(warnings).toHaveLength(1)
+      expect(warnings[0]).toMatchObject({ message: 'rate-limit store unavailable; limiting in this process group alone' })
+    } finally {
+      await store.close?.()
+    }
+  })
+
+  const redisDir = mkdtempSync(join(tmpdir(), 'users-api-redis-'))
+  afterAll(() => rmSync(redisDir, { recursive: true, force: true }))
+
+  test('Redis going away mid-window: the local limit takes over with a warning; back again, Redis counts again', async () => {
+    const port = freePort()
+    const startRedis = () =>
+      Bun.spawn(['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', redisDir], { stdout: 'ignore', stderr: 'ignore' })
+    let redis = startRedis()
+    const { lines, logger } = captureLog()
+    const store = redisStore({ limit: 4, ...WINDOW }, { url: `redis://127.0.0.1:${port}`, fallback: localStore({ limit: 100, ...WINDOW }), logger })
+    const app = appWith(4, store)
+    try {
+      // Redis counts: the fifth request is over the limit of 4 (the fallback's 100 would allow it).
+      const statuses: number[] = []
+      for (let i = 0; i < 5; i++) statuses.push((await send(app, '/')).status)
+      expect(statuses).toEqual([200, 200, 200, 200, 429])
+      redis.kill('SIGKILL')
+      await redis.exited
+      // The fallback (here a limit of 100, to tell them apart) answers, without a 5xx.
+      const during = await send(app, '/')
+      expect(during.status).toBe(200)
+      expect(lines.filter((line) => line.level === 'warn').map((line) => line.message)).toEqual(['rate-limit store unavailable; limiting in this process group alone'])
+      redis = startRedis()
+      let back = false
+      for (let i = 0; i < 100 && !back; i++) {
+        await Bun.sleep(100)
+        back = lines.some((line) => line.message === 'rate-limit store answers again')
+        await send(app, '/')
+      }
+      expect(back).toBe(true)
+    } finally {
+      redis.kill('SIGKILL')
+      await redis.exited
+      await store.close?.()
+    }
+  })
+})
