@@ -40,6 +40,7 @@ const OPTIONS = {
   'soak-seconds': { type: 'string', default: '300' },
   scale: { type: 'boolean', default: false },
   'no-embedded': { type: 'boolean', default: false },
+  'no-costs': { type: 'boolean', default: false },
   'no-cold-start': { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const
@@ -58,6 +59,7 @@ const OPTION_HELP: Record<keyof typeof OPTIONS, string> = {
   'soak-seconds': 'how long the soak lasts',
   scale: 'instead: the reads on 10,000 and on 1,000,000 users, with their plans',
   'no-embedded': 'leave out the embedded-database figure',
+  'no-costs': 'leave out what settings cost (RATE_LIMIT on against off)',
   'no-cold-start': 'leave out building the binary and the start-up figures',
   help: 'this text',
 }
@@ -90,11 +92,12 @@ const serverEnvironment = (variables: Record<string, string>) => ({
   ...variables,
 })
 
-const startService = (databaseUrl: string | undefined, workers: number, dataDir?: string) => {
+const startService = (databaseUrl: string | undefined, workers: number, dataDir?: string, settings: Record<string, string> = {}) => {
   const env = serverEnvironment({
     PORT: String(freePort()),
     WORKERS: String(workers),
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: dataDir! }),
+    ...settings,
   })
   // Checked as the service checks it, so a bad --pool or --log-level stops here, not in a worker.
   loadConfig(env)
@@ -196,6 +199,44 @@ const compare = async (benchUrl: string, workers: number) => {
     rows: Object.entries(rows).map(([name, { service, baseline }]) => resultRow(name, service, baseline)),
   }
   return { table, data: rows }
+}
+
+/**
+ * What a setting costs: the service with and without it on `GET /users/{random id}`, 1 worker,
+ * in alternating rounds (ABBA); the ratio is of the medians of the rounds' req/s.
+ */
+const FEATURE_VARIANTS: { name: string; on: Record<string, string>; off: Record<string, string> }[] = [
+  // A limit no client reaches: the cost of counting, not of refusing.
+  { name: 'RATE_LIMIT on (in memory)', on: { RATE_LIMIT: '1000000', RATE_LIMIT_WINDOW: '1' }, off: { RATE_LIMIT: '0' } },
+]
+
+const featureCosts = async (benchUrl: string) => {
+  const scenario = scenarios(SEEDED_USERS)[0]!
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+  const rows: (string | number)[][] = []
+  const data: Record<string, { on: number[]; off: number[] }> = {}
+  for (const variant of FEATURE_VARIANTS) {
+    log(`  cost of ${variant.name}`)
+    const on = await startService(benchUrl, 1, undefined, variant.on)
+    const off = await startService(benchUrl, 1, undefined, variant.off)
+    const rps: { on: number[]; off: number[] } = { on: [], off: [] }
+    try {
+      for (const server of [on, off]) await measure(server.url, scenario, { ...load, duration: load.warmup, warmup: 0 })
+      for (let round = 0; round < Math.max(ROUNDS, 6); round++)
+        for (const [label, server] of round % 2 === 0 ? ([['on', on], ['off', off]] as const) : ([['off', off], ['on', on]] as const))
+          rps[label].push((await measure(server.url, scenario, { ...load, warmup: 0 })).rps)
+    } finally {
+      await Promise.all([on.stop(), off.stop()])
+    }
+    data[variant.name] = rps
+    rows.push([variant.name, Math.round(median(rps.on)), Math.round(median(rps.off)), ratio(median(rps.on), median(rps.off)), rps.on.length])
+  }
+  const table: Table = {
+    title: `What a setting costs: ${scenario.name}, 1 worker, PostgreSQL, median req/s of alternating rounds`,
+    header: ['setting', 'on req/s', 'off req/s', 'on / off', 'rounds each'],
+    rows,
+  }
+  return { table, data }
 }
 
 /** What more workers bring: req/s of the last worker count over the first, for both servers. */
@@ -358,6 +399,12 @@ const main = async () => {
         log(`\n${markdownTable(result.table)}\n`)
       }
       if (byWorkers.size > 1) tables.push(workerScaling(byWorkers))
+      if (!args['no-costs']) {
+        const result = await featureCosts(benchUrl)
+        tables.push(result.table)
+        data.feature_costs = result.data
+        log(`\n${markdownTable(result.table)}\n`)
+      }
       if (!args['no-embedded']) {
         const result = await embeddedFigure()
         tables.push(result.table)
