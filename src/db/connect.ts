@@ -58,6 +58,10 @@ export const openDatabase = async (options: DatabaseOptions): Promise<Database> 
       username: 'postgres',
       database: 'postgres',
       max: 1,
+      // Reading pg_type for array types costs PGlite 20–50 ms per connection (each start, each dev
+      // reload); the service uses no arrays. The suite runs on both databases, so one added later
+      // shows up as a difference.
+      fetch_types: false,
     })
   if (options.embeddedSocketDir) {
     const sql = client(options.embeddedSocketDir)
