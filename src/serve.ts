@@ -9,7 +9,7 @@ import { isDatabaseUnavailable } from './db/errors'
 import { migrate } from './db/migrate'
 import type { Logger } from './logger'
 import { rateLimitStoreFor } from './rate-limit/for-process'
-import { exitWithPrimary, isPrimary, superviseWorkers, workerNumber } from './workers'
+import { exitWithParent, isPrimary, superviseWorkers, workerNumber } from './workers'
 
 const MIGRATION_RETRY_MS = 1000
 
@@ -94,7 +94,7 @@ export const serve = async (config: Config, logger: Logger) => {
       })
     return superviseWorkers(config, logger)
   }
-  if (workerNumber() !== undefined) exitWithPrimary()
+  if (workerNumber() !== undefined) exitWithParent()
   const service = await startService(config, logger)
   let stopping = false
   const shutdown = async (signal: string) => {

@@ -42,11 +42,12 @@ export const workerNumber = (): number | undefined => {
 }
 
 /**
- * Stops this worker (through its own SIGTERM handler, so it drains) once its primary is gone
- * without passing a signal on, e.g. after SIGKILL: an orphan would hold the port and its
- * connections with no one to stop it. The worker is re-parented then, which is what is watched.
+ * Stops this process (through its own SIGTERM handler, so it drains) once its parent (a worker's
+ * primary, the dev session's processes) is gone without passing a signal on, e.g. after SIGKILL:
+ * an orphan would hold the port and its connections with no one to stop it. The process is
+ * re-parented then, which is what is watched.
  */
-export const exitWithPrimary = () => {
+export const exitWithParent = () => {
   const primary = process.ppid
   setInterval(() => {
     if (process.ppid !== primary) process.kill(process.pid, 'SIGTERM')

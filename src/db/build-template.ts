@@ -3,7 +3,7 @@
  * `bun run build` before compiling. It does nothing when the template already matches this PGlite
  * and these migrations. Usage: bun src/db/build-template.ts [--force]
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
@@ -22,7 +22,23 @@ const INITDB_ARGS = ['--wal-segsize=1']
 const templateStamp = (list: readonly Migration[]) =>
   new Bun.CryptoHasher('sha256').update(JSON.stringify([pglite.version, INITDB_ARGS, list])).digest('hex')
 
-/** Writes a template migrated to `list` into `file`. */
+/**
+ * The directory's files, and its directories (empty ones too: PostgreSQL needs them) as `name/`,
+ * for `Bun.Archive`.
+ */
+const archiveEntries = (root: string) => {
+  const entries: Record<string, Uint8Array | string> = {}
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    const name = join(entry.parentPath, entry.name).slice(root.length + 1)
+    entries[entry.isDirectory() ? `${name}/` : name] = entry.isDirectory() ? '' : readFileSync(join(root, name))
+  }
+  return entries
+}
+
+/**
+ * Writes a template migrated to `list` into `file`. The directory is archived after PGlite has shut
+ * down cleanly: a copy of a running database would start with a crash recovery every time.
+ */
 export const buildTemplate = async (file: string, list: readonly Migration[] = migrations) => {
   const dataDir = join(mkdtempSync(join(tmpdir(), 'users-api-template-')), 'pgdata')
   const embedded = await startEmbeddedPostgres(dataDir, { fromTemplate: false, initdbArgs: INITDB_ARGS })
@@ -40,9 +56,12 @@ export const buildTemplate = async (file: string, list: readonly Migration[] = m
     } finally {
       await sql.end({ timeout: 5 })
     }
-    await Bun.write(file, await embedded.dump())
   } finally {
     await embedded.stop()
+  }
+  try {
+    await Bun.write(file, await new Bun.Archive(archiveEntries(dataDir), { compress: 'gzip' }).bytes())
+  } finally {
     rmSync(join(dataDir, '..'), { recursive: true, force: true })
   }
 }

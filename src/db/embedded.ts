@@ -11,8 +11,6 @@ export interface EmbeddedPostgres {
   /** The directory holding the Unix socket, as postgres.js wants it in `host`. */
   socketDir: string
   port: number
-  /** The data directory as a gzipped tar (how the template is made). */
-  dump(): Promise<Blob>
   stop(): Promise<void>
 }
 
@@ -59,7 +57,6 @@ export const startEmbeddedPostgres = async (dataDir: string, options: EmbeddedOp
   return {
     socketDir,
     port: EMBEDDED_PORT,
-    dump: () => db.dumpDataDir('gzip'),
     async stop() {
       await server.stop()
       await db.close()

@@ -7,16 +7,18 @@
  */
 import { watch } from 'node:fs'
 import { rm } from 'node:fs/promises'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { embeddedSocketPath } from '../db/embedded-socket'
 import type { RunningService } from '../serve'
+import { exitWithParent } from '../workers'
 
 type ServiceModule = typeof import('./service')
 
 const SOURCES = [join(import.meta.dir, '..'), join(import.meta.dir, '../../migrations')]
 // Inside the project, so the bundle's package imports resolve to node_modules; one per process.
-const OUT_DIR = join(import.meta.dir, `../../node_modules/.cache/users-api/dev-${process.pid}`)
+const CACHE_DIR = join(import.meta.dir, '../../node_modules/.cache/users-api')
+const OUT_DIR = join(CACHE_DIR, `dev-${process.pid}`)
 const socketDir = process.argv[2]
 
 let generation = 0
@@ -93,9 +95,15 @@ const schedule = () => {
   })
 }
 
-for (const dir of SOURCES) watch(dir, { recursive: true }, schedule)
-schedule()
-
+/** True while a process `pid` runs. */
+const isRunning = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.on(signal, async () => {
     await reloading
@@ -103,3 +111,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
     await rm(OUT_DIR, { recursive: true, force: true })
     process.exit(0)
   })
+// Its session gone (killed), this process must not outlive it holding the port.
+exitWithParent()
+
+// What a killed reloader left behind.
+for (const name of readdirSync(CACHE_DIR, { withFileTypes: true }))
+  if (name.isDirectory() && /^dev-\d+$/.test(name.name) && !isRunning(Number(name.name.slice(4)))) await rm(join(CACHE_DIR, name.name), { recursive: true, force: true })
+
+for (const dir of SOURCES) watch(dir, { recursive: true }, schedule)
+schedule()
+

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { ConfigError, loadConfig } from '../config'
 import { freePort } from '../free-port'
 import { createLogger } from '../logger'
+import { exitWithParent } from '../workers'
 
 const RESTART_DELAY_MS = 1000
 const APP_STOP_GRACE_MS = 1000
@@ -72,6 +73,8 @@ const stop = async (signal: NodeJS.Signals) => {
   process.exit(0)
 }
 
+// Started by `bun run dev`, which may itself be killed outright.
+exitWithParent()
 process.on('SIGINT', () => void stop('SIGINT'))
 process.on('SIGTERM', () => void stop('SIGTERM'))
 startApp()
