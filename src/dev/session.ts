@@ -52,25 +52,19 @@ const startApp = () => {
     logger.error('the app exited; starting it again', { code })
     await Bun.sleep(RESTART_DELAY_MS)
     if (!stopping) startApp()
-void embedded?.then(
-  () => logger.info('embedded database ready for the session', { data_dir: config.dataDir }),
-  (error) => {
-    logger.error('the embedded database did not start', { error: error instanceof Error ? error.message : String(error) })
-    process.kill(process.pid, 'SIGTERM')
-  },
-)
   })
 }
 
-const stop = async (signal: NodeJS.Signals) => {
+/** Stops the app, then the database; exits with `code`. */
+const stop = async (signal: NodeJS.Signals, code = 0) => {
   if (stopping) return
   stopping = true
   app?.kill(signal)
   const stopped = await Promise.race([app?.exited, Bun.sleep(config.shutdownTimeout + APP_STOP_GRACE_MS).then(() => 'timeout')])
   if (stopped === 'timeout') app?.kill('SIGKILL')
-  await (await embedded)?.stop()
+  await (await embedded?.catch(() => undefined))?.stop()
   logger.info('dev session stopped')
-  process.exit(0)
+  process.exit(code)
 }
 
 // Started by `bun run dev`, which may itself be killed outright.
@@ -82,6 +76,6 @@ void embedded?.then(
   () => logger.info('embedded database ready for the session', { data_dir: config.dataDir }),
   (error) => {
     logger.error('the embedded database did not start', { error: error instanceof Error ? error.message : String(error) })
-    process.kill(process.pid, 'SIGTERM')
+    void stop('SIGTERM', 1)
   },
 )
