@@ -5,9 +5,8 @@
  * reload several times faster than restarting a process. A build error keeps the old code running.
  * Usage: bun src/dev/reloader.ts [embedded-socket-dir]
  */
-import { watch } from 'node:fs'
+import { existsSync, readdirSync, watch } from 'node:fs'
 import { rm } from 'node:fs/promises'
-import { existsSync, readdirSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { embeddedSocketPath } from '../db/embedded-socket'
 import type { RunningService } from '../serve'
