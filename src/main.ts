@@ -27,6 +27,10 @@ const main = async () => {
     console.error(USAGE)
     process.exit(2)
   }
+  // From here on, a SIGTERM or SIGINT is noted rather than fatal: `serve` acts on it once it runs.
+  let signalledEarly: string | undefined
+  const noteSignal = (signal: string) => void (signalledEarly ??= signal)
+  if (command === 'serve') for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, noteSignal)
   const { ConfigError, loadConfig } = await import('./config')
   let config
   try {
@@ -41,7 +45,8 @@ const main = async () => {
   const logger = createLogger(config.logLevel)
   try {
     if (command === 'migrate') await (await import('./db/migrate-command')).migrateOnly(config, logger)
-    else await (await import('./serve')).serve(config, logger)
+    // The note stays: with a listener always there, no signal ever meets the default action.
+    else await (await import('./serve')).serve(config, logger, () => signalledEarly)
   } catch (error) {
     logger.error('start-up failed', { error: error instanceof Error ? error.message : String(error) })
     process.exit(1)

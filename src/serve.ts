@@ -82,10 +82,15 @@ export const startService = async (config: Config, logger: Logger, database?: Da
   }
 }
 
-/** `users-api serve`: the workers' primary, or one service that exits 0 once drained on a signal. */
-export const serve = async (config: Config, logger: Logger) => {
+/**
+ * `users-api serve`: the workers' primary, or one service that exits 0 once drained on a signal.
+ * `signalledEarly` tells of a SIGTERM/SIGINT that came while the program was still loading.
+ */
+export const serve = async (config: Config, logger: Logger, signalledEarly: () => string | undefined = () => undefined) => {
   // Workers migrate as a single process does; the advisory lock lets one of them apply the changes.
   if (isPrimary(config)) {
+    // Told to stop before any worker started: there is nothing to stop.
+    if (signalledEarly()) process.exit(0)
     // The budget cannot be kept then: a worker without a connection could serve nothing.
     if (config.databasePoolMax < config.workers)
       logger.warn('DATABASE_POOL_MAX is below WORKERS: each worker still opens one connection', {
@@ -95,10 +100,14 @@ export const serve = async (config: Config, logger: Logger) => {
     return superviseWorkers(config, logger)
   }
   if (workerNumber() !== undefined) exitWithParent()
-  const service = await startService(config, logger)
+  // A worker told to stop while it still starts (its primary stopping early) must not die of the
+  // signal's default action, which counts as a crash: it starts, then stops at once.
+  let service: RunningService | undefined
+  let signalled = signalledEarly()
   let stopping = false
   const shutdown = async (signal: string) => {
-    if (stopping) return
+    signalled ??= signal
+    if (service === undefined || stopping) return
     stopping = true
     const { drained } = await service.stop(signal)
     logger.info('stopped', { drained })
@@ -106,4 +115,6 @@ export const serve = async (config: Config, logger: Logger) => {
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
+  service = await startService(config, logger)
+  if (signalled) await shutdown(signalled)
 }

@@ -90,10 +90,10 @@ export const superviseWorkers = async (settings: WorkerSettings, logger: Logger)
     )
 
   let signalled = false
-  let stopping = false
+  let stopping: NodeJS.Signals | undefined
   const stopAll = (signal: NodeJS.Signals) => {
     if (stopping) return
-    stopping = true
+    stopping = signal
     for (const child of children) child.kill(signal)
   }
   for (const signal of ['SIGTERM', 'SIGINT'] as const)
@@ -110,7 +110,9 @@ export const superviseWorkers = async (settings: WorkerSettings, logger: Logger)
         logger.error('worker exited; stopping the others', { worker: index + 1, code })
         stopAll('SIGTERM')
       }
-      return code
+      // Killed by the very signal passed on: it was still loading (a started worker drains and
+      // exits 0), so nothing was in flight.
+      return child.signalCode === stopping ? 0 : code
     }),
   )
   process.exit(signalled && exitCodes.every((code) => code === 0) ? 0 : 1)

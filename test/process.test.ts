@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServerDatabase, serverPrepare, serverUrl } from './support/database'
-import { binaryDir, checkedFetch, runMain, startService, underTest, waitReady } from './support/process'
+import { readLines } from './support/lines'
+import { binaryDir, checkedFetch, runMain, serviceCommand, startService, underTest, waitReady } from './support/process'
 import pkg from '../package.json'
 
 // Each test starts processes that open a database: seconds each on a small machine.
@@ -156,6 +157,29 @@ describe(`the service process (${underTest})`, () => {
       } finally {
         expect(await service.stop('SIGTERM')).toBe(0)
       }
+    } finally {
+      await created.drop()
+    }
+  })
+
+  test.skipIf(!serverUrl)('WORKERS=2: SIGTERM while the workers still load exits 0, and says nothing on stderr', async () => {
+    const created = await createServerDatabase(serverUrl!, 'earlystop')
+    try {
+      const child = Bun.spawn(serviceCommand.command, {
+        cwd: serviceCommand.cwd,
+        env: { ...process.env, DATABASE_URL: created.url, DATABASE_PREPARE: String(serverPrepare), WORKERS: '2', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+        stdout: 'pipe',
+        stderr: 'pipe',
+      })
+      const events: { message: string }[] = []
+      for await (const line of readLines(child.stdout)) {
+        events.push(JSON.parse(line))
+        // The primary has just spawned its workers: they are loading, not listening yet.
+        if (events.at(-1)!.message === 'starting workers') break
+      }
+      child.kill('SIGTERM')
+      expect(await child.exited).toBe(0)
+      expect(await new Response(child.stderr).text()).toBe('')
     } finally {
       await created.drop()
     }

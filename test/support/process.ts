@@ -12,6 +12,8 @@ const binary = process.env.USERS_API_BIN
 const cwd = binary ? mkdtempSync(join(tmpdir(), 'users-api-bin-')) : undefined
 if (binary) copyFileSync(binary, join(cwd!, 'users-api'))
 const command = binary ? [join(cwd!, 'users-api')] : ['bun', join(import.meta.dir, '..', '..', 'src', 'main.ts')]
+/** How to start the service under test, and where (`cwd`). */
+export const serviceCommand = { command, cwd }
 /** The directory the binary runs in (undefined when testing `bun src/main.ts`). */
 export const binaryDir = cwd
 export const underTest = binary ? `the binary ${binary}, copied alone into ${cwd}` : 'bun src/main.ts'
