@@ -33,7 +33,8 @@ const eventually = async (check: () => Promise<boolean>) => {
 
 const notFoundDetail = async (url: string) => ((await (await fetch(`${url}/no-such-route`)).json()) as { detail: string }).detail
 
-describe('bun run dev', () => {
+// The dev loop's own database is the embedded one: the suites on a server skip it, not to repeat it.
+describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
   test('a save reloads the code on the same database; a crash of the app loses nothing; Ctrl-C stops both, exit 0', async () => {
     const session = Bun.spawn([process.execPath, 'run', 'dev'], {
       cwd: project,

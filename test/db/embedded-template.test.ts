@@ -26,7 +26,8 @@ const withEmbedded = async <T>(dataDir: string, template: string | undefined, wo
   }
 }
 
-describe('the embedded database template', () => {
+// Embedded only: the suites on a server skip it, not to repeat it.
+describe.skipIf(Boolean(process.env.DATABASE_URL))('the embedded database template', () => {
   test('a new data directory is a copy of it: migrated, no rows, one database', async () => {
     const dataDir = join(scratch, 'new')
     const found = await withEmbedded(dataDir, undefined, async (sql) => ({
