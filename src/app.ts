@@ -13,6 +13,7 @@ import { requestId } from './http/request-id'
 import { requestLog } from './http/request-log'
 import { securityHeaders } from './http/security-headers'
 import type { Logger } from './logger'
+import type { Telemetry } from './metrics/setup'
 import { usersRoutes, userSchemas } from './users/routes'
 import { createUserService } from './users/service'
 
@@ -23,13 +24,16 @@ export interface AppDependencies {
   sql: Sql
   logger: Logger
   state?: ServiceState
+  /** Metrics and traces (see `startTelemetry`); none when undefined. */
+  telemetry?: Telemetry
 }
 
 /** The whole HTTP service on one `sql` client: the composition root. Tests build their own. */
-export const createApp = ({ config, sql, logger, state = { migrated: true, draining: false } }: AppDependencies) => {
+export const createApp = ({ config, sql, logger, state = { migrated: true, draining: false }, telemetry }: AppDependencies) => {
   const app = new Elysia({ normalize: false })
   return app
-    .use(requestLog({ logger }))
+    .use(requestLog({ logger, fields: telemetry?.logFields }))
+    .use(telemetry?.plugin ?? new Elysia({ name: 'telemetry' }))
     .use(requestId())
     .use(securityHeaders())
     .use(rateLimit({ limit: config.rateLimit, windowSeconds: config.rateLimitWindow }))

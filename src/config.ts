@@ -23,6 +23,12 @@ const EnvSchema = t.Object({
   RATE_LIMIT_WINDOW: decimalInteger({ minimum: 1, maximum: 86_400 }),
   CORS_ORIGINS: t.Optional(t.String({ pattern: '^(https?://[^\\s,/]+)(,https?://[^\\s,/]+)*$' })),
   WORKERS: t.Optional(decimalInteger({ minimum: 1, maximum: 256 })),
+  METRICS_PORT: decimalInteger({ minimum: 0, maximum: 65535 }),
+  METRICS_HOST: t.String({ minLength: 1 }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: t.Optional(t.String({ pattern: '^https?://' })),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: t.Optional(t.String({ pattern: '^https?://' })),
+  OTEL_EXPORTER_OTLP_PROTOCOL: t.Optional(t.Literal('http/json')),
+  OTEL_SDK_DISABLED: t.Optional(t.Union([t.Literal('true'), t.Literal('false')])),
 })
 
 const DEFAULTS = {
@@ -38,6 +44,8 @@ const DEFAULTS = {
   IDLE_TIMEOUT: '10',
   RATE_LIMIT: '0',
   RATE_LIMIT_WINDOW: '60',
+  METRICS_PORT: '9464',
+  METRICS_HOST: '127.0.0.1',
 }
 
 /** How to put right a variable whose schema alone would explain it badly. */
@@ -48,12 +56,17 @@ const RULE_TEXT: Record<string, string> = {
   LOG_LEVEL: `must be one of ${LOG_LEVELS.join(', ')}`,
   DATABASE_PREPARE: 'must be true or false',
   CORS_ORIGINS: 'must be a comma-separated list of origins such as https://app.example.com',
+  METRICS_HOST: 'must not be empty',
+  OTEL_EXPORTER_OTLP_ENDPOINT: 'must be an http:// or https:// URL',
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'must be an http:// or https:// URL',
+  OTEL_EXPORTER_OTLP_PROTOCOL: 'must be http/json, the only protocol this service exports',
+  OTEL_SDK_DISABLED: 'must be true or false',
 }
 
 const envChecker = TypeCompiler.Compile(EnvSchema)
 
 // Values that may hold a password are named, never echoed.
-const SECRET_VARIABLES = new Set(['DATABASE_URL'])
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'])
 
 /** postgres.js reads the URL with `new URL` and decodes user and password: it must survive both. */
 const isUsableUrl = (value: string) => {
@@ -96,6 +109,11 @@ export interface Config {
   corsOrigins: string[]
   /** Processes serving HTTP; always 1 on the embedded database. */
   workers: number
+  /** Where `/metrics` is served (never on the API port); port 0: no metrics at all. */
+  metricsPort: number
+  metricsHost: string
+  /** Where traces go (OTLP/HTTP JSON); undefined: no tracing. */
+  otlpEndpoint?: string
 }
 
 /** The start-up refusal: one line per bad variable, naming it. */
@@ -148,5 +166,9 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
     rateLimitWindow: parsed.RATE_LIMIT_WINDOW,
     corsOrigins: parsed.CORS_ORIGINS ? parsed.CORS_ORIGINS.split(',') : [],
     workers,
+    metricsPort: parsed.METRICS_PORT,
+    metricsHost: parsed.METRICS_HOST,
+    otlpEndpoint:
+      parsed.OTEL_SDK_DISABLED === 'true' ? undefined : (parsed.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? parsed.OTEL_EXPORTER_OTLP_ENDPOINT),
   }
 }

@@ -9,6 +9,7 @@ import { openDatabase, type Database } from './db/connect'
 import { isDatabaseUnavailable } from './db/errors'
 import { migrate } from './db/migrate'
 import { createLogger, type Logger } from './logger'
+import { startGroupMetrics, startTelemetry } from './metrics/setup'
 import { exitWithPrimary, isPrimary, superviseWorkers, workerNumber } from './workers'
 import pkg from '../package.json'
 
@@ -86,7 +87,7 @@ const serve = async (config: Config, logger: Logger) => {
         database_pool_max: config.databasePoolMax,
         workers: config.workers,
       })
-    return superviseWorkers(config, logger)
+    return superviseWorkers(config, logger, startGroupMetrics(config, logger))
   }
   const worker = workerNumber()
   if (worker !== undefined) exitWithPrimary()
@@ -94,7 +95,8 @@ const serve = async (config: Config, logger: Logger) => {
   const state: ServiceState = { migrated: false, draining: false }
   // The embedded database lives in this process: if it cannot migrate, nothing will fix that.
   if (database.kind === 'embedded') await migrateWhenReachable(database, state, logger)
-  const app = createApp({ config, sql: database.sql, logger, state }).listen({
+  const telemetry = await startTelemetry(config, logger, worker)
+  const app = createApp({ config, sql: database.sql, logger, state, telemetry }).listen({
     port: config.port,
     hostname: config.host,
     idleTimeout: config.idleTimeout,
@@ -123,6 +125,7 @@ const serve = async (config: Config, logger: Logger) => {
       await server.stop(true)
     }
     await database.close()
+    await telemetry?.stop()
     logger.info('stopped', { drained })
     process.exit(0)
   }

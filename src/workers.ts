@@ -53,12 +53,18 @@ export const exitWithPrimary = () => {
 /** A port the workers can all bind: `PORT=0` means one free port chosen here, not one each. */
 const sharedPort = (settings: Pick<WorkerSettings, 'port' | 'host'>) => (settings.port !== 0 ? settings.port : freePort(settings.host))
 
+/** What else the primary does with its workers (serving their metrics): messages over IPC. */
+export interface WorkerHooks {
+  onMessage(message: unknown): void
+  started(workers: readonly { send(message: unknown): void }[]): void
+}
+
 /**
  * The primary's whole life: run the workers, stop them on a signal, exit. It does not touch the
  * database: each worker migrates (under the migrations' advisory lock) and retries while the
  * database is down, as a single process does.
  */
-export const superviseWorkers = async (settings: WorkerSettings, logger: Logger): Promise<never> => {
+export const superviseWorkers = async (settings: WorkerSettings, logger: Logger, hooks?: WorkerHooks): Promise<never> => {
   const port = sharedPort(settings)
   logger.info('starting workers', { workers: settings.workers, port })
   const children = Array.from({ length: settings.workers }, (_, index) =>
@@ -67,8 +73,10 @@ export const superviseWorkers = async (settings: WorkerSettings, logger: Logger)
       stdio: ['ignore', 'inherit', 'inherit'],
       // Their own process group: Ctrl-C in a terminal reaches the primary only, which passes it on once.
       detached: true,
+      ...(hooks ? { ipc: (message: unknown) => hooks.onMessage(message), serialization: 'json' as const } : {}),
     }),
   )
+  hooks?.started(children)
 
   let signalled = false
   let stopping = false
