@@ -51,7 +51,8 @@ beforeAll(async () => {
   if (created) dropDatabase = created.drop
   service = await startService({
     ...(created ? { DATABASE_URL: created.url, DATABASE_PREPARE: String(serverPrepare) } : { DATABASE_URL: undefined, DATA_DIR: dataDir }),
-    WORKERS: '1',
+    // On a server, two workers: each exports its own requests' spans.
+    WORKERS: serverUrl ? '2' : '1',
     OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${receiver.port}`,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
     OTEL_SERVICE_NAME: 'users-api-under-test',
@@ -99,8 +100,8 @@ describe(`traces of ${underTest}`, () => {
     })
     expect(query.parentSpanId).toBe(server.spanId)
     expect(query.kind).toBe(3) // CLIENT
+    // Exactly these: no statement text, no parameter value.
     expect(attributes(query)).toEqual({ 'db.system.name': 'postgresql', 'db.operation.name': 'SELECT' })
-    expect(JSON.stringify(query)).not.toContain(String(id) + '"')
 
     const exported = exports.find(({ body }) => JSON.stringify(body).includes(traceId))!
     expect(exported.contentType).toBe('application/json')
