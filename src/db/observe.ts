@@ -9,7 +9,7 @@ export type QueryObserver = (operation: QueryOperation) => (error?: unknown) => 
 
 const OPERATIONS = ['select', 'insert', 'update', 'delete', 'with'] as const
 /** The SQL verb a query starts with; `other` for anything else (the set of values stays bounded). */
-export type QueryOperation = (typeof OPERATIONS)[number] | 'other'
+type QueryOperation = (typeof OPERATIONS)[number] | 'other'
 
 const observers: QueryObserver[] = []
 

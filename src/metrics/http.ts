@@ -4,7 +4,7 @@ import { responseStatus } from '../http/request-log'
 import type { ServiceMetrics } from './registry'
 
 /** What the route label says when no route matched: one value, however many paths scanners try. */
-export const UNMATCHED_ROUTE = 'unmatched'
+const UNMATCHED_ROUTE = 'unmatched'
 // The methods the label keeps as they are; any other is `_OTHER`, again to bound the series.
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 
