@@ -18,7 +18,7 @@ import { answerMetricsRequests, workerMetrics } from './workers'
 /** How long a scrape waits for each worker's snapshot. */
 const WORKER_TIMEOUT_MS = 2000
 
-type MetricsConfig = Pick<Config, 'metricsPort' | 'metricsHost' | 'databasePoolPerWorker' | 'otlpEndpoint'>
+type MetricsConfig = Pick<Config, 'metricsPort' | 'metricsHost' | 'databaseUrl' | 'databasePoolPerWorker' | 'otlpEndpoint'>
 
 /** What a serving process adds to its app: a plugin, and the fields its request log lines carry. */
 export interface Telemetry {
@@ -47,8 +47,10 @@ export const startTelemetry = async (config: MetricsConfig, logger: Logger, work
     stop = tracing.stop
   }
   if (config.metricsPort !== 0) {
-    const metrics = createServiceMetrics({ worker: worker === undefined ? undefined : String(worker), poolMax: config.databasePoolPerWorker })
-    observeQueries(databaseMetrics(metrics, config.databasePoolPerWorker))
+    // The embedded database takes one connection, whatever DATABASE_POOL_MAX says.
+    const poolMax = config.databaseUrl === undefined ? 1 : config.databasePoolPerWorker
+    const metrics = createServiceMetrics({ worker: worker === undefined ? undefined : String(worker), poolMax })
+    observeQueries(databaseMetrics(metrics, poolMax))
     plugin.use(httpMetrics({ metrics }))
     if (worker !== undefined) answerMetricsRequests(metrics)
     else {
