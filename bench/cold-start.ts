@@ -11,7 +11,9 @@ const GIVE_UP_MS = 30_000
 const timeToFirstAnswer = async (binary: string, env: Record<string, string>) => {
   const port = freePort()
   const started = performance.now()
-  const child = Bun.spawn([binary], { env: { ...env, PORT: String(port), HOST: '127.0.0.1' }, stdout: 'ignore', stderr: 'inherit' })
+  // Metrics on, as shipped, on a free port (the default may be taken on a shared machine).
+  const childEnv = { ...env, PORT: String(port), HOST: '127.0.0.1', METRICS_PORT: String(freePort()) }
+  const child = Bun.spawn([binary], { env: childEnv, stdout: 'ignore', stderr: 'inherit' })
   try {
     while (performance.now() - started < GIVE_UP_MS) {
       try {
