@@ -7,6 +7,16 @@ import { defaultWorkers } from './runtime'
 /** The largest `BODY_LIMIT` allowed, in bytes. */
 const MAX_BODY_LIMIT = 16 * 1024 * 1024
 
+/** The OpenTelemetry samplers `OTEL_TRACES_SAMPLER` may name. */
+export const TRACE_SAMPLERS = [
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+  'always_on',
+  'always_off',
+  'traceidratio',
+] as const
+
 const EnvSchema = t.Object({
   PORT: decimalInteger({ minimum: 0, maximum: 65535 }),
   HOST: t.String({ minLength: 1 }),
@@ -29,6 +39,9 @@ const EnvSchema = t.Object({
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: t.Optional(t.String({ pattern: '^https?://' })),
   OTEL_EXPORTER_OTLP_PROTOCOL: t.Optional(t.Literal('http/json')),
   OTEL_SDK_DISABLED: t.Optional(t.Union([t.Literal('true'), t.Literal('false')])),
+  // Read by the tracing itself (src/metrics/tracing.ts); checked here with the rest.
+  OTEL_TRACES_SAMPLER: t.Optional(t.Union(TRACE_SAMPLERS.map((name) => t.Literal(name)))),
+  OTEL_TRACES_SAMPLER_ARG: t.Optional(t.String({ pattern: '^(0(\\.[0-9]+)?|1(\\.0+)?)$' })),
 })
 
 const DEFAULTS = {
@@ -61,6 +74,8 @@ const RULE_TEXT: Record<string, string> = {
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'must be an http:// or https:// URL',
   OTEL_EXPORTER_OTLP_PROTOCOL: 'must be http/json, the only protocol this service exports',
   OTEL_SDK_DISABLED: 'must be true or false',
+  OTEL_TRACES_SAMPLER: `must be one of ${TRACE_SAMPLERS.join(', ')}`,
+  OTEL_TRACES_SAMPLER_ARG: 'must be a ratio from 0 to 1, such as 0.1',
 }
 
 const envChecker = TypeCompiler.Compile(EnvSchema)

@@ -102,6 +102,8 @@ describe('configuration', () => {
     ['METRICS_PORT', '-1', 'invalid configuration: METRICS_PORT="-1" must be an integer from 0 to 65535, written in decimal digits'],
     ['OTEL_EXPORTER_OTLP_ENDPOINT', 'grpc://u:secret@collector:4317', 'invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL'],
     ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc', 'invalid configuration: OTEL_EXPORTER_OTLP_PROTOCOL="grpc" must be http/json, the only protocol this service exports'],
+    ['OTEL_TRACES_SAMPLER', 'sometimes', 'invalid configuration: OTEL_TRACES_SAMPLER="sometimes" must be one of parentbased_always_on, parentbased_always_off, parentbased_traceidratio, always_on, always_off, traceidratio'],
+    ['OTEL_TRACES_SAMPLER_ARG', '1.5', 'invalid configuration: OTEL_TRACES_SAMPLER_ARG="1.5" must be a ratio from 0 to 1, such as 0.1'],
   ])('%s=%p: one line naming it', (name, value, line) => {
     expect(problemsOf({ [name]: value })).toEqual([line])
   })
@@ -137,6 +139,7 @@ describe('configuration', () => {
     expect(loadConfig({ ...general, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:4318/v1/traces' }).otlpEndpoint).toBe('http://traces:4318/v1/traces')
     expect(loadConfig({ ...general, OTEL_SDK_DISABLED: 'true' }).otlpEndpoint).toBeUndefined()
     expect(loadConfig({ ...general, OTEL_SDK_DISABLED: 'false' }).otlpEndpoint).toBe('http://collector:4318')
+    for (const ratio of ['0', '0.25', '1', '1.0']) expect(loadConfig({ ...general, OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: ratio }).otlpEndpoint).toBeDefined()
   })
 
   test('several bad variables: one line each', () => {

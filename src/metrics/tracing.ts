@@ -10,8 +10,17 @@ import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span,
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources'
-import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace'
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+  type Sampler,
+} from '@opentelemetry/sdk-trace'
 import { Elysia } from 'elysia'
+import type { TRACE_SAMPLERS } from '../config'
 import type { QueryObserver } from '../db/observe'
 import { responseStatus } from '../http/request-log'
 import type { Logger } from '../logger'
@@ -28,6 +37,17 @@ const scheduleDelay = () => {
   return Number.isInteger(value) && value > 0 ? value : undefined
 }
 
+/**
+ * The sampler `OTEL_TRACES_SAMPLER` names (checked by the configuration), with the ratio in
+ * `OTEL_TRACES_SAMPLER_ARG` (default 1); unset: follow the caller's decision, else sample all.
+ */
+const samplerFromEnvironment = (): Sampler => {
+  const name = (process.env.OTEL_TRACES_SAMPLER || 'parentbased_always_on') as (typeof TRACE_SAMPLERS)[number]
+  const ratio = Number(process.env.OTEL_TRACES_SAMPLER_ARG || '1')
+  const root = name.endsWith('always_off') ? new AlwaysOffSampler() : name.endsWith('traceidratio') ? new TraceIdRatioBasedSampler(ratio) : new AlwaysOnSampler()
+  return name.startsWith('parentbased_') ? new ParentBasedSampler({ root }) : root
+}
+
 /** The tracer provider, its HTTP plugin, its query observer, and the ids a log line carries. */
 export const startTracing = (logger: Logger) => {
   const resource = defaultResource()
@@ -36,6 +56,7 @@ export const startTracing = (logger: Logger) => {
   const exporter = new OTLPTraceExporter()
   const provider = new TracerProvider({
     resource,
+    sampler: samplerFromEnvironment(),
     spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: scheduleDelay() })],
   })
   const tracer = provider.getTracer(pkg.name, pkg.version)

@@ -111,6 +111,18 @@ describe(`traces of ${underTest}`, () => {
     expect(requestLine('traced-1')).toMatchObject({ route: '/users/:id', status: 200, trace_id: traceId, span_id: server.spanId })
   })
 
+  test('a caller that did not sample its trace is followed (the default sampler is parent-based); the log line still links', async () => {
+    const unsampled = hex(16)
+    const reply = await fetch(`${service.url}/`, { headers: { traceparent: `00-${unsampled}-${hex(8)}-00`, 'x-request-id': 'traced-unsampled' } })
+    expect(reply.status).toBe(200)
+    // A sampled request after it: once its span has arrived, the earlier one would have too.
+    const sampled = hex(16)
+    expect((await fetch(`${service.url}/`, { headers: { traceparent: `00-${sampled}-${hex(8)}-01` } })).status).toBe(200)
+    expect(await spansOf(sampled, 1)).toHaveLength(1)
+    expect(spans().filter((span) => span.traceId === unsampled)).toEqual([])
+    expect(requestLine('traced-unsampled')).toMatchObject({ route: '/', status: 200, trace_id: unsampled })
+  })
+
   test('without a traceparent a new trace starts; an unmatched path is a span named by its method alone', async () => {
     const reply = await fetch(`${service.url}/no/such/thing`, { headers: { 'x-request-id': 'traced-2' } })
     expect(reply.status).toBe(404)
