@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { freePort } from '../../src/free-port'
 import { createServerDatabase, serverPrepare, serverUrl } from '../support/database'
 import { labelSets, promtoolCheck, sampleValue } from '../support/metrics'
-import { startService, underTest, waitReady, type Service } from '../support/process'
+import { runMain, startService, underTest, waitReady, type Service } from '../support/process'
 
 // The service as deployed (one process here; test/metrics/prometheus.test.ts has two workers),
 // on the suite's database, with /metrics on a port of its own.
@@ -14,12 +14,14 @@ setDefaultTimeout(60_000)
 const dataDir = mkdtempSync(join(tmpdir(), 'users-api-metrics-'))
 let service: Service
 let dropDatabase = async () => {}
+let databaseUrl: string | undefined
 const metricsPort = freePort()
 const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`
 
 beforeAll(async () => {
   const created = serverUrl ? await createServerDatabase(serverUrl, 'metrics') : undefined
   if (created) dropDatabase = created.drop
+  databaseUrl = created?.url
   service = await startService({
     ...(created ? { DATABASE_URL: created.url, DATABASE_PREPARE: String(serverPrepare) } : { DATABASE_URL: undefined, DATA_DIR: dataDir }),
     WORKERS: '1',
@@ -111,5 +113,24 @@ describe(`metrics of ${underTest}`, () => {
     const text = await scrapeWhen((text) => requests(text, { method: 'GET', route: 'unmatched', status_code: '429' }) === 2)
     expect(sampleValue(text, 'http_server_rate_limited_total')).toBe(2)
     expect(requests(text, { method: 'GET', route: 'unmatched', status_code: '429' })).toBe(2)
+  })
+
+  test('a METRICS_PORT already taken stops start-up with one line naming it, exit 1', async () => {
+    const taken = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response('someone else') })
+    try {
+      const result = await runMain([], {
+        ...(databaseUrl ? { DATABASE_URL: databaseUrl, DATABASE_PREPARE: String(serverPrepare) } : { DATABASE_URL: undefined, DATA_DIR: join(dataDir, 'taken') }),
+        WORKERS: '1',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        METRICS_HOST: '127.0.0.1',
+        METRICS_PORT: String(taken.port),
+      })
+      expect(result.code).toBe(1)
+      const failed = result.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line)).find((event) => event.level === 'error')
+      expect(failed).toMatchObject({ message: 'start-up failed', error: `Failed to start server. Is port ${taken.port} in use?` })
+    } finally {
+      taken.stop(true)
+    }
   })
 })
