@@ -66,6 +66,8 @@ export const startTracing = (logger: Logger) => {
 
   const plugin = new Elysia({ name: 'tracing' })
     // Around the whole handling of a request, so that the queries it runs find their parent span.
+    // Elysia applies `wrap` on a listening server (Bun's router included); `app.handle()` on an
+    // app with a `wrap` misroutes, which is why this is tested through the real process.
     .wrap((handle, request) => {
       const parent = propagator.extract(ROOT_CONTEXT, request.headers, headerGetter)
       const url = new URL(request.url)
