@@ -13,9 +13,13 @@ type QueryOperation = (typeof OPERATIONS)[number] | 'other'
 
 const observers: QueryObserver[] = []
 
-/** Adds `observer` for the life of the process. */
+/** Adds `observer`; the function returned removes it. */
 export const observeQueries = (observer: QueryObserver) => {
   observers.push(observer)
+  return () => {
+    const index = observers.indexOf(observer)
+    if (index >= 0) observers.splice(index, 1)
+  }
 }
 
 // postgres.js keeps a tagged query's template strings; the first word of the first one is the verb.
