@@ -15,11 +15,14 @@ FROM gcr.io/distroless/base-debian12:nonroot
 WORKDIR /app
 COPY --from=build /src/dist/users-api /app/users-api
 COPY --from=build --chown=nonroot:nonroot /src/dist/data /data
+# /metrics on a port of its own, reachable from other containers (a Prometheus beside it).
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8000 \
+    METRICS_HOST=0.0.0.0 \
+    METRICS_PORT=9464 \
     DATA_DIR=/data
-EXPOSE 8000
+EXPOSE 8000 9464
 # The embedded database (used when DATABASE_URL is unset) keeps its files here.
 VOLUME ["/data"]
 USER nonroot

@@ -14,7 +14,7 @@ if (lint.exitCode !== 0) problems.push(`Dockerfile: ${lint.stdout}${lint.stderr}
 const dockerfile = await Bun.file(`${root}/Dockerfile`).text()
 const bunVersion = pkg.packageManager.replace('bun@', '')
 if (!dockerfile.includes(`FROM oven/bun:${bunVersion} AS build`)) problems.push(`Dockerfile: the build stage must use oven/bun:${bunVersion}`)
-for (const needed of ['bun install --frozen-lockfile', 'bun run build', 'USER nonroot', 'EXPOSE 8000', 'NODE_ENV=production', 'HEALTHCHECK', 'VOLUME ["/data"]'])
+for (const needed of ['bun install --frozen-lockfile', 'bun run build', 'USER nonroot', 'EXPOSE 8000 9464', 'METRICS_HOST=0.0.0.0', 'NODE_ENV=production', 'HEALTHCHECK', 'VOLUME ["/data"]'])
   if (!dockerfile.includes(needed)) problems.push(`Dockerfile: missing ${needed}`)
 
 const compose = Bun.YAML.parse(await Bun.file(`${root}/compose.yaml`).text()) as any

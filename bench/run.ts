@@ -22,6 +22,7 @@ import { sampleMemory, startServer, type Server } from './processes'
 import { markdownTable, ratio, writeResults, type Table } from './report'
 import { scaleScenarios, scenarios, soakMix, type Scenario } from './scenarios'
 import { explainReads, timeNameMiss } from './explain'
+import { observabilityCost } from './observability'
 
 const ROOT = join(import.meta.dir, '..')
 const SEEDED_USERS = 10_000
@@ -39,6 +40,8 @@ const OPTIONS = {
   soak: { type: 'boolean', default: false },
   'soak-seconds': { type: 'string', default: '300' },
   scale: { type: 'boolean', default: false },
+  observability: { type: 'boolean', default: false },
+  'no-observability': { type: 'boolean', default: false },
   'no-embedded': { type: 'boolean', default: false },
   'no-costs': { type: 'boolean', default: false },
   'no-cold-start': { type: 'boolean', default: false },
@@ -58,6 +61,8 @@ const OPTION_HELP: Record<keyof typeof OPTIONS, string> = {
   soak: 'instead: constant load with memory sampled every second',
   'soak-seconds': 'how long the soak lasts',
   scale: 'instead: the reads on 10,000 and on 1,000,000 users, with their plans',
+  observability: 'instead: only the cost of metrics and tracing on GET /users/{id}',
+  'no-observability': 'leave out the cost of metrics and tracing',
   'no-embedded': 'leave out the embedded-database figure',
   'no-costs': 'leave out what settings cost (RATE_LIMIT on against off)',
   'no-cold-start': 'leave out building the binary and the start-up figures',
@@ -92,12 +97,14 @@ const serverEnvironment = (variables: Record<string, string>) => ({
   ...variables,
 })
 
-const startService = (databaseUrl: string | undefined, workers: number, dataDir?: string, settings: Record<string, string> = {}) => {
+// As shipped, metrics on: on a port of their own (the default, 9464, may be taken on a shared machine).
+const startService = (databaseUrl: string | undefined, workers: number, dataDir?: string, variables: Record<string, string> = {}) => {
   const env = serverEnvironment({
     PORT: String(freePort()),
     WORKERS: String(workers),
+    METRICS_PORT: String(freePort()),
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: dataDir! }),
-    ...settings,
+    ...variables,
   })
   // Checked as the service checks it, so a bad --pool or --log-level stops here, not in a worker.
   loadConfig(env)
@@ -296,6 +303,21 @@ const coldStart = async (benchUrl: string) => {
   return { table, data: figures }
 }
 
+/** Metrics on, off (twice) and tracing on, over one read, on a database of `SEEDED_USERS` users. */
+const observability = async (benchUrl: string) => {
+  const sql = postgres(benchUrl, { max: 1, onnotice: () => {} })
+  await seedUsers(sql, SEEDED_USERS)
+  await sql.end({ timeout: 5 })
+  return observabilityCost({
+    start: (variables) => startService(benchUrl, 1, undefined, variables),
+    freePort,
+    scenario: scenarios(SEEDED_USERS)[0]!,
+    load,
+    rounds: Math.max(5, ROUNDS),
+    log,
+  })
+}
+
 /** `--soak`: constant load for minutes; memory of every worker sampled each second. */
 const soak = async (benchUrl: string) => {
   const seconds = Number(args['soak-seconds'])
@@ -389,6 +411,10 @@ const main = async () => {
       const result = await scale(benchUrl)
       tables.push(result.table)
       data.scale = result.data
+    } else if (args.observability) {
+      const result = await observability(benchUrl)
+      tables.push(result.table)
+      data.observability = result.data
     } else {
       const byWorkers = new Map<number, Awaited<ReturnType<typeof compare>>['data']>()
       for (const workers of args.workers.split(',').map(Number)) {
@@ -404,6 +430,11 @@ const main = async () => {
         tables.push(result.table)
         data.feature_costs = result.data
         log(`\n${markdownTable(result.table)}\n`)
+      }
+      if (!args['no-observability']) {
+        const result = await observability(benchUrl)
+        tables.push(result.table)
+        data.observability = result.data
       }
       if (!args['no-embedded']) {
         const result = await embeddedFigure()
@@ -425,7 +456,7 @@ const main = async () => {
       `Machine: ${describeMachine(machineFacts)}.`,
       `Command: \`bun run bench${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}\`; ${new Date().toISOString()}.`,
     ]
-    const files = writeResults(args.soak ? 'soak' : args.scale ? 'scale' : 'bench', preamble, tables, data)
+    const files = writeResults(args.soak ? 'soak' : args.scale ? 'scale' : args.observability ? 'observability' : 'bench', preamble, tables, data)
     log(`\n${preamble.join('\n')}\n\n${tables.map(markdownTable).join('\n\n')}\n\nwritten: ${files.join(', ')}`)
   } finally {
     await benchDatabase.drop()

@@ -41,7 +41,9 @@ const untilAnswer = async (port: number, started: number) => {
 const timeToFirstAnswer = async (command: string[], env: Record<string, string>, cwd?: string) => {
   const port = freePort()
   const started = performance.now()
-  const child = Bun.spawn(command, { cwd, env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' }, stdout: 'ignore', stderr: 'inherit' })
+  // Metrics on, as shipped, on a free port (the default may be taken on a shared machine).
+  const childEnv = { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1', METRICS_PORT: String(freePort()) }
+  const child = Bun.spawn(command, { cwd, env: childEnv, stdout: 'ignore', stderr: 'inherit' })
   try {
     return await untilAnswer(port, started)
   } finally {
@@ -84,7 +86,8 @@ const repeat = async (n: number, run: () => Promise<number>) => {
  */
 const timeReloads = async (command: string[], cwd: string, edited: string, env: Record<string, string>, runs: number) => {
   const port = freePort()
-  const child = Bun.spawn(command, { cwd, env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' }, stdout: 'pipe', stderr: 'inherit' })
+  const childEnv = { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1', METRICS_PORT: String(freePort()) }
+  const child = Bun.spawn(command, { cwd, env: childEnv, stdout: 'pipe', stderr: 'inherit' })
   const lines = readLines(child.stdout)[Symbol.asyncIterator]()
   const nextListening = async () => {
     for (;;) {

@@ -14,6 +14,7 @@ import { requestId } from './http/request-id'
 import { requestLog } from './http/request-log'
 import { securityHeaders } from './http/security-headers'
 import type { Logger } from './logger'
+import type { Telemetry } from './metrics/setup'
 import { usersRoutes, userSchemas } from './users/routes'
 import { createUserService } from './users/service'
 
@@ -26,13 +27,16 @@ export interface AppDependencies {
   state?: ServiceState
   /** Where the rate limit counts (default: this process alone). */
   rateLimitStore?: RateLimitStore
+  /** Metrics and traces (see `startTelemetry`); none when undefined. */
+  telemetry?: Telemetry
 }
 
 /** The whole HTTP service on one `sql` client: the composition root. Tests build their own. */
-export const createApp = ({ config, sql, logger, state = { migrated: true, draining: false }, rateLimitStore }: AppDependencies) => {
+export const createApp = ({ config, sql, logger, state = { migrated: true, draining: false }, rateLimitStore, telemetry }: AppDependencies) => {
   const app = new Elysia({ normalize: false })
   return app
-    .use(requestLog({ logger }))
+    .use(requestLog({ logger, fields: telemetry?.logFields }))
+    .use(telemetry?.plugin ?? new Elysia({ name: 'telemetry' }))
     .use(requestId())
     .use(securityHeaders())
     .use(rateLimit({ limit: config.rateLimit, windowSeconds: config.rateLimitWindow, store: rateLimitStore }))

@@ -7,6 +7,16 @@ import { defaultWorkers } from './runtime'
 /** The largest `BODY_LIMIT` allowed, in bytes. */
 const MAX_BODY_LIMIT = 16 * 1024 * 1024
 
+/** The OpenTelemetry samplers `OTEL_TRACES_SAMPLER` may name. */
+export const TRACE_SAMPLERS = [
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+  'always_on',
+  'always_off',
+  'traceidratio',
+] as const
+
 const EnvSchema = t.Object({
   PORT: decimalInteger({ minimum: 0, maximum: 65535 }),
   HOST: t.String({ minLength: 1 }),
@@ -24,6 +34,15 @@ const EnvSchema = t.Object({
   RATE_LIMIT_STORE: t.Optional(t.String({ pattern: '^rediss?://' })),
   CORS_ORIGINS: t.Optional(t.String({ pattern: '^(https?://[^\\s,/]+)(,https?://[^\\s,/]+)*$' })),
   WORKERS: t.Optional(decimalInteger({ minimum: 1, maximum: 256 })),
+  METRICS_PORT: decimalInteger({ minimum: 0, maximum: 65535 }),
+  METRICS_HOST: t.String({ minLength: 1 }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: t.Optional(t.String({ pattern: '^https?://' })),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: t.Optional(t.String({ pattern: '^https?://' })),
+  OTEL_EXPORTER_OTLP_PROTOCOL: t.Optional(t.Literal('http/json')),
+  OTEL_SDK_DISABLED: t.Optional(t.Union([t.Literal('true'), t.Literal('false')])),
+  // Read by the tracing itself (src/metrics/tracing.ts); checked here with the rest.
+  OTEL_TRACES_SAMPLER: t.Optional(t.Union(TRACE_SAMPLERS.map((name) => t.Literal(name)))),
+  OTEL_TRACES_SAMPLER_ARG: t.Optional(t.String({ pattern: '^(0(\\.[0-9]+)?|1(\\.0+)?)$' })),
 })
 
 const DEFAULTS = {
@@ -39,6 +58,8 @@ const DEFAULTS = {
   IDLE_TIMEOUT: '10',
   RATE_LIMIT: '0',
   RATE_LIMIT_WINDOW: '60',
+  METRICS_PORT: '9464',
+  METRICS_HOST: '127.0.0.1',
 }
 
 /** How to put right a variable whose schema alone would explain it badly. */
@@ -50,12 +71,19 @@ const RULE_TEXT: Record<string, string> = {
   DATABASE_PREPARE: 'must be true or false',
   RATE_LIMIT_STORE: 'must be a redis:// or rediss:// URL',
   CORS_ORIGINS: 'must be a comma-separated list of origins such as https://app.example.com',
+  METRICS_HOST: 'must not be empty',
+  OTEL_EXPORTER_OTLP_ENDPOINT: 'must be an http:// or https:// URL',
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'must be an http:// or https:// URL',
+  OTEL_EXPORTER_OTLP_PROTOCOL: 'must be http/json, the only protocol this service exports',
+  OTEL_SDK_DISABLED: 'must be true or false',
+  OTEL_TRACES_SAMPLER: `must be one of ${TRACE_SAMPLERS.join(', ')}`,
+  OTEL_TRACES_SAMPLER_ARG: 'must be a ratio from 0 to 1, such as 0.1',
 }
 
 const envChecker = TypeCompiler.Compile(EnvSchema)
 
 // Values that may hold a password are named, never echoed.
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'RATE_LIMIT_STORE'])
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'RATE_LIMIT_STORE', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'])
 
 /** postgres.js reads the URL with `new URL` and decodes user and password: it must survive both. */
 const isUsableUrl = (value: string) => {
@@ -100,6 +128,11 @@ export interface Config {
   corsOrigins: string[]
   /** Processes serving HTTP; always 1 on the embedded database. */
   workers: number
+  /** Where `/metrics` is served (never on the API port); port 0: no metrics at all. */
+  metricsPort: number
+  metricsHost: string
+  /** Where traces go (OTLP/HTTP JSON); undefined: no tracing. */
+  otlpEndpoint?: string
 }
 
 /** The start-up refusal: one line per bad variable, naming it. */
@@ -153,5 +186,9 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
     rateLimitStore: parsed.RATE_LIMIT_STORE,
     corsOrigins: parsed.CORS_ORIGINS ? parsed.CORS_ORIGINS.split(',') : [],
     workers,
+    metricsPort: parsed.METRICS_PORT,
+    metricsHost: parsed.METRICS_HOST,
+    otlpEndpoint:
+      parsed.OTEL_SDK_DISABLED === 'true' ? undefined : (parsed.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? parsed.OTEL_EXPORTER_OTLP_ENDPOINT),
   }
 }

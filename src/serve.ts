@@ -8,6 +8,7 @@ import { databaseOptions, openDatabase, type Database, type DatabaseOptions } fr
 import { isDatabaseUnavailable } from './db/errors'
 import { migrate } from './db/migrate'
 import type { Logger } from './logger'
+import { startGroupMetrics, startTelemetry } from './metrics/setup'
 import { rateLimitStoreFor } from './rate-limit/for-process'
 import { exitWithParent, isPrimary, superviseWorkers, workerNumber } from './workers'
 
@@ -46,10 +47,11 @@ export const startService = async (config: Config, logger: Logger, database?: Da
   const db = await openDatabase(database ?? databaseOptions(config))
   const state: ServiceState = { migrated: false, draining: false }
   const rateLimitStore = rateLimitStoreFor(config, logger)
+  const telemetry = await startTelemetry(config, logger, worker)
   // An embedded database cannot be down for long (in the dev loop it is the session's): migrated
   // before listening, it never answers 503 for want of its schema.
   if (db.kind === 'embedded') await migrateWhenReachable(db, state, logger)
-  const app = createApp({ config, sql: db.sql, logger, state, rateLimitStore }).listen({
+  const app = createApp({ config, sql: db.sql, logger, state, rateLimitStore, telemetry }).listen({
     port: config.port,
     hostname: config.host,
     idleTimeout: config.idleTimeout,
@@ -77,6 +79,7 @@ export const startService = async (config: Config, logger: Logger, database?: Da
         await server.stop(true)
       }
       await Promise.all([db.close(), rateLimitStore?.close?.()])
+      await telemetry?.stop()
       return { drained }
     },
   }
@@ -97,7 +100,7 @@ export const serve = async (config: Config, logger: Logger, signalledEarly: () =
         database_pool_max: config.databasePoolMax,
         workers: config.workers,
       })
-    return superviseWorkers(config, logger)
+    return superviseWorkers(config, logger, startGroupMetrics(config, logger))
   }
   if (workerNumber() !== undefined) exitWithParent()
   // A worker told to stop while it still starts (its primary stopping early) must not die of the

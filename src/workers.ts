@@ -57,18 +57,25 @@ export const exitWithParent = () => {
 /** A port the workers can all bind: `PORT=0` means one free port chosen here, not one each. */
 const sharedPort = (settings: Pick<WorkerSettings, 'port' | 'host'>) => (settings.port !== 0 ? settings.port : freePort(settings.host))
 
+/** What else the primary does with its workers (serving their metrics): messages over IPC. */
+export interface WorkerHooks {
+  onMessage(message: unknown): void
+  started(workers: readonly { send(message: unknown): void }[]): void
+}
+
 /**
  * The primary's whole life: run the workers, stop them on a signal, exit. It does not touch the
  * database: each worker migrates (under the migrations' advisory lock) and retries while the
  * database is down, as a single process does.
  */
-export const superviseWorkers = async (settings: WorkerSettings, logger: Logger): Promise<never> => {
+export const superviseWorkers = async (settings: WorkerSettings, logger: Logger, hooks?: WorkerHooks): Promise<never> => {
   const port = sharedPort(settings)
   logger.info('starting workers', { workers: settings.workers, port })
   const addUp = groupTotals({ limit: settings.rateLimit })
   const children: Bun.Subprocess[] = []
-  const receive = (message: RateLimitReport, from: Bun.Subprocess) => {
-    if (message?.kind !== 'rate-limit/report') return
+  // One IPC channel per worker carries both: the rate limit's reports here, the rest to `hooks`.
+  const receive = (message: RateLimitReport | undefined, from: Bun.Subprocess) => {
+    if (message?.kind !== 'rate-limit/report') return hooks?.onMessage(message)
     const answer = addUp(message)
     if (!answer) return
     for (const child of answer.to === 'all' ? children : [from])
@@ -86,8 +93,10 @@ export const superviseWorkers = async (settings: WorkerSettings, logger: Logger)
         // Their own process group: Ctrl-C in a terminal reaches the primary only, which passes it on once.
         detached: true,
         ipc: receive,
+        serialization: 'json',
       }),
     )
+  hooks?.started(children)
 
   let signalled = false
   let stopping: NodeJS.Signals | undefined

@@ -59,6 +59,16 @@ describe('the shape of src/', () => {
     expect(graph.get('main.ts')).toEqual(['config.ts', 'healthcheck.ts', 'logger.ts', 'db/migrate-command.ts', 'serve.ts'])
   })
 
+  test('tracing costs nothing unless it is on: only a dynamic import loads it, and only it loads OpenTelemetry', () => {
+    const text = (file: string) => readFileSync(join(SRC, file), 'utf8')
+    const staticImport = /(?:^|\n)\s*(?:import|export)\b[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/g
+    const staticallyImported = (file: string) => [...text(file).matchAll(staticImport)].map((match) => match[1]!)
+    expect(graph.get('metrics/setup.ts')).toContain('metrics/tracing.ts')
+    expect(text('metrics/setup.ts')).toContain("await import('./tracing')")
+    expect(files.filter((file) => staticallyImported(file).some((specifier) => specifier.endsWith('/tracing')))).toEqual([])
+    expect(files.filter((file) => staticallyImported(file).some((specifier) => specifier.startsWith('@opentelemetry/')))).toEqual(['metrics/tracing.ts'])
+  })
+
   test('no file over 200 lines; app.ts, the composition root, at most 60', () => {
     const lines = (file: string) => readFileSync(join(SRC, file), 'utf8').split('\n').length
     expect(files.filter((file) => lines(file) > 200).map((file) => `${file}: ${lines(file)} lines`)).toEqual([])

@@ -30,6 +30,9 @@ describe('configuration', () => {
       rateLimitWindow: 60,
       corsOrigins: [],
       workers: 1,
+      metricsPort: 9464,
+      metricsHost: '127.0.0.1',
+      otlpEndpoint: undefined,
     })
   })
 
@@ -52,6 +55,10 @@ describe('configuration', () => {
         RATE_LIMIT_STORE: 'redis://:secret@cache:6379/2',
         CORS_ORIGINS: 'https://app.example.com,http://localhost:5173',
         WORKERS: '3',
+        METRICS_PORT: '0',
+        METRICS_HOST: '0.0.0.0',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       }),
     ).toEqual({
       port: 9000,
@@ -71,6 +78,9 @@ describe('configuration', () => {
       rateLimitStore: 'redis://:secret@cache:6379/2',
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
       workers: 3,
+      metricsPort: 0,
+      metricsHost: '0.0.0.0',
+      otlpEndpoint: 'http://collector:4318',
     })
     expect(loadConfig({ DATABASE_URL: '', PORT: '' }).databaseUrl).toBeUndefined()
   })
@@ -93,6 +103,11 @@ describe('configuration', () => {
     ['WORKERS', 'all', 'invalid configuration: WORKERS="all" must be an integer from 1 to 256, written in decimal digits'],
     ['WORKERS', '2', 'invalid configuration: WORKERS="2" must be 1 without DATABASE_URL: the embedded database serves one process'],
     ['BODY_LIMIT', '64k', 'invalid configuration: BODY_LIMIT="64k" must be an integer from 1 to 16777216, written in decimal digits'],
+    ['METRICS_PORT', '-1', 'invalid configuration: METRICS_PORT="-1" must be an integer from 0 to 65535, written in decimal digits'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'grpc://u:secret@collector:4317', 'invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL'],
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc', 'invalid configuration: OTEL_EXPORTER_OTLP_PROTOCOL="grpc" must be http/json, the only protocol this service exports'],
+    ['OTEL_TRACES_SAMPLER', 'sometimes', 'invalid configuration: OTEL_TRACES_SAMPLER="sometimes" must be one of parentbased_always_on, parentbased_always_off, parentbased_traceidratio, always_on, always_off, traceidratio'],
+    ['OTEL_TRACES_SAMPLER_ARG', '1.5', 'invalid configuration: OTEL_TRACES_SAMPLER_ARG="1.5" must be a ratio from 0 to 1, such as 0.1'],
   ])('%s=%p: one line naming it', (name, value, line) => {
     expect(problemsOf({ [name]: value })).toEqual([line])
   })
@@ -121,6 +136,14 @@ describe('configuration', () => {
     expect(split({}, 2)).toEqual([10, 2, 5])
     // Embedded: one process, which keeps the whole figure.
     expect(loadConfig({ DATABASE_POOL_MAX: '7' }, 4).databasePoolPerWorker).toBe(7)
+  })
+
+  test('tracing: the traces endpoint wins over the general one; OTEL_SDK_DISABLED=true turns it off', () => {
+    const general = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }
+    expect(loadConfig({ ...general, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:4318/v1/traces' }).otlpEndpoint).toBe('http://traces:4318/v1/traces')
+    expect(loadConfig({ ...general, OTEL_SDK_DISABLED: 'true' }).otlpEndpoint).toBeUndefined()
+    expect(loadConfig({ ...general, OTEL_SDK_DISABLED: 'false' }).otlpEndpoint).toBe('http://collector:4318')
+    for (const ratio of ['0', '0.25', '1', '1.0']) expect(loadConfig({ ...general, OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: ratio }).otlpEndpoint).toBeDefined()
   })
 
   test('several bad variables: one line each', () => {

@@ -3,6 +3,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { startEmbeddedPostgres } from '../src/db/embedded'
+import { freePort } from '../src/free-port'
 import { readLines } from './support/lines'
 import { copyProject } from './support/project-copy'
 
@@ -38,7 +39,7 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
   test('a save reloads the code on the same database; a crash of the app loses nothing; Ctrl-C stops both, exit 0', async () => {
     const session = Bun.spawn([process.execPath, 'run', 'dev'], {
       cwd: project,
-      env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info' },
+      env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', METRICS_PORT: String(freePort()) },
       stdout: 'pipe',
       stderr: 'pipe',
     })

@@ -167,7 +167,7 @@ describe(`the service process (${underTest})`, () => {
     try {
       const child = Bun.spawn(serviceCommand.command, {
         cwd: serviceCommand.cwd,
-        env: { ...process.env, DATABASE_URL: created.url, DATABASE_PREPARE: String(serverPrepare), WORKERS: '2', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+        env: { ...process.env, DATABASE_URL: created.url, DATABASE_PREPARE: String(serverPrepare), WORKERS: '2', PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', METRICS_PORT: '0' },
         stdout: 'pipe',
         stderr: 'pipe',
       })

@@ -1,4 +1,5 @@
 import postgres, { type PendingQuery } from 'postgres'
+import { queryStarted } from './observe'
 
 /**
  * The database did not answer within the request's deadline: it is stalled, locked or out of
@@ -42,9 +43,23 @@ const attemptWithin = <Q extends PendingQuery<any>>(query: Q, ms: number, budget
  * 57014. Such a statement had no effect, so it is run once more within what is left of `ms`.
  */
 export const withDeadline = async <Q extends PendingQuery<any>>(start: () => Q, ms: number): Promise<Awaited<Q>> => {
+  const first = start()
+  const ended = queryStarted(first)
+  if (ended === undefined) return runWithin(first, start, ms)
+  try {
+    const rows = await runWithin(first, start, ms)
+    ended()
+    return rows
+  } catch (error) {
+    ended(error)
+    throw error
+  }
+}
+
+const runWithin = async <Q extends PendingQuery<any>>(first: Q, start: () => Q, ms: number): Promise<Awaited<Q>> => {
   const began = performance.now()
   try {
-    return await attemptWithin(start(), ms, ms)
+    return await attemptWithin(first, ms, ms)
   } catch (error) {
     const left = ms - (performance.now() - began)
     if (!(error instanceof postgres.PostgresError && error.code === '57014') || left < MIN_RETRY_MS) throw error

@@ -80,4 +80,20 @@ describe('requestLog({ logger })', () => {
       ['b', 200],
     ])
   })
+
+  test('fields(request) adds to the line (a trace id); undefined adds nothing', async () => {
+    const { lines, logger } = captureLog()
+    const app = appWithProblems(logger)
+      .use(requestLog({ logger, fields: (request) => (request.headers.has('x-traced') ? { trace_id: 'abc', span_id: 'def' } : undefined) }))
+      .use(requestId())
+      .get('/things/:id', () => 'ok')
+    await send(app, '/things/1', { headers: { 'x-request-id': 'f-1', 'x-traced': '1' } })
+    await send(app, '/things/2', { headers: { 'x-request-id': 'f-2' } })
+    await eventually(() => lines.length >= 2)
+    expect(lines.map(({ request_id, trace_id, span_id }) => [request_id, trace_id, span_id])).toEqual([
+      ['f-1', 'abc', 'def'],
+      ['f-2', undefined, undefined],
+    ])
+    expect(Object.keys(lines[1]!).sort()).toEqual(['duration_ms', 'level', 'message', 'method', 'request_id', 'route', 'status', 'time'])
+  })
 })

@@ -40,9 +40,12 @@ export const runMain = async (args: string[], env: Record<string, string | undef
   return { code, stdout, stderr }
 }
 
-/** Starts the service on a free port and waits until it says where it listens. */
+/**
+ * Starts the service on a free port and waits until it says where it listens. Metrics are off
+ * unless `env` sets `METRICS_PORT`: services started side by side must not race for its default.
+ */
 export const startService = async (env: Record<string, string | undefined>): Promise<Service> => {
-  const child = Bun.spawn(command, { cwd, env: environment({ PORT: '0', HOST: '127.0.0.1', ...env }), stdout: 'pipe', stderr: 'pipe' })
+  const child = Bun.spawn(command, { cwd, env: environment({ PORT: '0', HOST: '127.0.0.1', METRICS_PORT: '0', ...env }), stdout: 'pipe', stderr: 'pipe' })
   const lines: string[] = []
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`service did not start: ${lines.join('\n')}`)), 30_000)

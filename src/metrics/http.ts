@@ -1,0 +1,47 @@
+import { Elysia } from 'elysia'
+import { Problem } from '../http/problems'
+import { responseStatus } from '../http/request-log'
+import type { ServiceMetrics } from './registry'
+
+/** What the route label says when no route matched: one value, however many paths scanners try. */
+const UNMATCHED_ROUTE = 'unmatched'
+// The methods the label keeps as they are; any other is `_OTHER`, again to bound the series.
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
+
+type Observe = (seconds: number) => void
+
+/**
+ * `httpMetrics({ metrics })`: times every request into `http_server_request_duration_seconds`
+ * by method, route template (`/users/:id`; `unmatched` when no route matched) and status code;
+ * counts rate-limit refusals; reports the requests in flight when scraped.
+ */
+export const httpMetrics = ({ metrics }: { metrics: ServiceMetrics }) => {
+  const started = new WeakMap<Request, number>()
+  // One histogram child per label set: looking one up by its labels hashes them on every call.
+  const children = new Map<string, Observe>()
+  const child = (method: string, route: string, status: number): Observe => {
+    const key = `${method} ${status} ${route}`
+    let observe = children.get(key)
+    if (observe === undefined) {
+      const histogram = metrics.requestDuration.labels(method, route, String(status))
+      children.set(key, (observe = (seconds) => histogram.observe(seconds)))
+    }
+    return observe
+  }
+  let server: { pendingRequests: number } | null = null
+  metrics.readers.requestsInFlight = () => server?.pendingRequests ?? 0
+  return new Elysia({ name: 'http-metrics' })
+    .onRequest(({ request, server: current }) => {
+      started.set(request, performance.now())
+      server ??= current
+    })
+    .onError({ as: 'global' }, ({ error }) => {
+      if (error instanceof Problem && error.status === 429) metrics.rateLimited.inc()
+    })
+    .onAfterResponse({ as: 'global' }, ({ request, route, set, responseValue }) => {
+      const start = started.get(request)
+      if (start === undefined) return
+      const method = KNOWN_METHODS.has(request.method) ? request.method : '_OTHER'
+      child(method, route || UNMATCHED_ROUTE, responseStatus(responseValue, set.status))((performance.now() - start) / 1000)
+    })
+}

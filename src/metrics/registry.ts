@@ -1,0 +1,110 @@
+/**
+ * The process's metrics: what the service counts (requests, queries, the pool) in one registry,
+ * and the process's own figures (memory, CPU, event loop, GC) in another, so that the primary can
+ * sum the first across workers and keep the second apart, one series per worker.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+
+// Seconds: from a cached read (sub-millisecond) to a request that met its deadline.
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+/** The figures the code keeps up to date; everything else is read when scraped. */
+export interface ServiceMetrics {
+  /** The service's own series: summed across workers. */
+  registry: Registry
+  /** Memory, CPU, event loop, GC: one series per process (label `worker` under a primary). */
+  processRegistry: Registry
+  requestDuration: Histogram<'method' | 'route' | 'status_code'>
+  rateLimited: Counter
+  queryDuration: Histogram<'operation'>
+  queryErrors: Counter<'operation' | 'kind'>
+  /** Read when scraped: set by the parts that know (the HTTP plugin, the query observer). */
+  readers: { requestsInFlight?: () => number; pool?: () => { busy: number; waiting: number } }
+}
+
+/** One JSON snapshot of a process's registries, as `AggregatorRegistry.aggregate()` takes it. */
+export type MetricsSnapshot = Awaited<ReturnType<Registry['getMetricsAsJSON']>>
+
+/** The process's own series (prom-client's default metrics), labelled `worker` when given. */
+export const createProcessRegistry = (worker?: string) => {
+  const registry = new Registry()
+  if (worker !== undefined) registry.setDefaultLabels({ worker })
+  collectDefaultMetrics({ register: registry })
+  // Gauges named like counters, which Prometheus's lint (promtool check metrics) refuses; the
+  // same figures remain, by type, in their namesakes without the suffix.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(name)
+  return registry
+}
+
+/** New registries; `worker` labels the process series (under a primary), `poolMax` is this process's pool size. */
+export const createServiceMetrics = ({ worker, poolMax }: { worker?: string; poolMax: number }): ServiceMetrics => {
+  const registry = new Registry()
+  const processRegistry = createProcessRegistry(worker)
+  const registers = [registry]
+  const readers: ServiceMetrics['readers'] = {}
+  new Gauge({ name: 'db_client_connections_max', help: 'Connections the database pools may open.', registers }).set(poolMax)
+  new Gauge({
+    name: 'http_server_active_requests',
+    help: 'Requests being served.',
+    registers,
+    collect() {
+      this.set(readers.requestsInFlight?.() ?? 0)
+    },
+  })
+  new Gauge({
+    name: 'db_client_connections_busy',
+    help: 'Pool connections running a query.',
+    registers,
+    collect() {
+      this.set(readers.pool?.().busy ?? 0)
+    },
+  })
+  new Gauge({
+    name: 'db_client_connections_waiting',
+    help: 'Queries waiting for a pool connection.',
+    registers,
+    collect() {
+      this.set(readers.pool?.().waiting ?? 0)
+    },
+  })
+  return {
+    readers,
+    registry,
+    processRegistry,
+    requestDuration: new Histogram({
+      name: 'http_server_request_duration_seconds',
+      help: 'Time from a request arriving to its response being sent, by method, route template and status.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    }),
+    rateLimited: new Counter({ name: 'http_server_rate_limited_total', help: 'Requests refused with 429 by the rate limit.', registers }),
+    queryDuration: new Histogram({
+      name: 'db_client_operation_duration_seconds',
+      help: 'Time a query took, waiting for a connection included, by SQL operation.',
+      labelNames: ['operation'],
+      buckets: DURATION_BUCKETS,
+      registers,
+    }),
+    queryErrors: new Counter({
+      name: 'db_client_errors_total',
+      help: 'Failed queries by operation and kind: timeout (the request deadline: a 503), unavailable, constraint, other.',
+      labelNames: ['operation', 'kind'],
+      registers,
+    }),
+  }
+}
+
+/**
+ * A snapshot of a registry of per-process series, to be summed with the others': each process's
+ * series carry their own `worker` label, so summing keeps each one as it is (some of the default
+ * aggregations, `omit` among them, would drop or merge them instead).
+ */
+export const perProcessSnapshot = async (registry: Registry): Promise<MetricsSnapshot> =>
+  (await registry.getMetricsAsJSON()).map((metric) => ({ ...metric, aggregator: 'sum' as const }))
+
+/** A snapshot of both registries for the primary. */
+export const metricsSnapshot = async (metrics: ServiceMetrics): Promise<MetricsSnapshot> => [
+  ...(await metrics.registry.getMetricsAsJSON()),
+  ...(await perProcessSnapshot(metrics.processRegistry)),
+]

@@ -1,0 +1,26 @@
+import { Registry } from 'prom-client'
+
+export interface MetricsServerOptions {
+  host: string
+  port: number
+  /** The exposition text of one scrape. */
+  render: () => Promise<string>
+}
+
+/**
+ * `GET /metrics` (and HEAD) on a port of its own, never the API's: Prometheus's text format.
+ * Anything else is 404, or 405 for another method on /metrics.
+ */
+export const serveMetrics = ({ host, port, render }: MetricsServerOptions) =>
+  Bun.serve({
+    hostname: host,
+    port,
+    async fetch(request) {
+      if (new URL(request.url).pathname !== '/metrics') return new Response('not found: try /metrics\n', { status: 404 })
+      if (request.method !== 'GET' && request.method !== 'HEAD')
+        return new Response('method not allowed\n', { status: 405, headers: { allow: 'GET, HEAD' } })
+      return new Response(request.method === 'HEAD' ? null : await render(), {
+        headers: { 'content-type': Registry.PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' },
+      })
+    },
+  })

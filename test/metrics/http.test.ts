@@ -1,0 +1,92 @@
+import { afterAll, describe, expect, test } from 'bun:test'
+import { Elysia } from 'elysia'
+import { routeTable } from '../../src/http/elysia-internals'
+import { problemResponses } from '../../src/http/errors'
+import { rateLimit } from '../../src/http/rate-limit'
+import { httpMetrics } from '../../src/metrics/http'
+import { createServiceMetrics } from '../../src/metrics/registry'
+import { captureLog } from '../http/support'
+import { labelSets, sampleValue } from '../support/metrics'
+
+// A tiny app of its own on a real server, in the service's order: the plugin before the problem
+// responses (whose error handler answers, so later ones never hear of the error), a rate limit, routes.
+const metrics = createServiceMetrics({ poolMax: 3 })
+let release = () => {}
+const app: Elysia = new Elysia()
+app
+  .use(httpMetrics({ metrics }))
+  .use(problemResponses({ logger: captureLog().logger, routes: () => routeTable(app) }))
+  .use(rateLimit({ limit: 12, windowSeconds: 60 }))
+  .get('/things/:id', ({ params }) => ({ id: params.id }))
+  .get('/slow', () => new Promise<string>((resolve) => (release = () => resolve('done'))))
+  .post('/things', ({ set }) => {
+    set.status = 201
+    return { created: true }
+  })
+  .listen({ port: 0, hostname: '127.0.0.1' })
+afterAll(() => app.stop(true))
+const base = `http://127.0.0.1:${app.server!.port}`
+const text = () => metrics.registry.metrics()
+const count = async (labels: Record<string, string>) => sampleValue(await text(), 'http_server_request_duration_seconds_count', labels)
+/** `count(labels)` once it is `expected` (responses are timed just after they are sent), or as it is after a second. */
+const countReaching = async (labels: Record<string, string>, expected: number) => {
+  for (let i = 0; i < 100 && (await count(labels)) !== expected; i++) await Bun.sleep(10)
+  return count(labels)
+}
+
+describe('httpMetrics({ metrics })', () => {
+  test('requests are timed by method, route template and status; unknown paths and methods collapse to one value each', async () => {
+    expect((await fetch(`${base}/things/1`)).status).toBe(200)
+    expect((await fetch(`${base}/things/2`)).status).toBe(200)
+    expect((await fetch(`${base}/things`, { method: 'POST' })).status).toBe(201)
+    for (let i = 0; i < 5; i++) expect((await fetch(`${base}/scan/${crypto.randomUUID()}`)).status).toBe(404)
+    expect((await fetch(`${base}/things/3`, { method: 'PROPFIND' })).status).toBe(405)
+    expect(await countReaching({ method: 'GET', route: '/things/:id', status_code: '200' }, 2)).toBe(2)
+    expect(await countReaching({ method: 'POST', route: '/things', status_code: '201' }, 1)).toBe(1)
+    expect(await countReaching({ method: 'GET', route: 'unmatched', status_code: '404' }, 5)).toBe(5)
+    expect(await countReaching({ method: '_OTHER', route: 'unmatched', status_code: '405' }, 1)).toBe(1)
+    const series = labelSets(await text(), 'http_server_request_duration_seconds_count')
+    expect(series.sort()).toEqual([
+      'method="GET",route="/things/:id",status_code="200"',
+      'method="GET",route="unmatched",status_code="404"',
+      'method="POST",route="/things",status_code="201"',
+      'method="_OTHER",route="unmatched",status_code="405"',
+    ])
+    expect(await text()).not.toContain('/scan/')
+    // Each was at most a few milliseconds on a local socket.
+    expect(sampleValue(await text(), 'http_server_request_duration_seconds_sum', { method: 'GET', route: '/things/:id', status_code: '200' })).toBeLessThan(1)
+  })
+
+  test('requests in flight are read when scraped', async () => {
+    expect(sampleValue(await text(), 'http_server_active_requests')).toBe(0)
+    const slow = fetch(`${base}/slow`)
+    for (let i = 0; i < 100 && sampleValue(await text(), 'http_server_active_requests') === 0; i++) await Bun.sleep(10)
+    expect(sampleValue(await text(), 'http_server_active_requests')).toBe(1)
+    release()
+    expect(await (await slow).text()).toBe('done')
+    for (let i = 0; i < 100 && sampleValue(await text(), 'http_server_active_requests') !== 0; i++) await Bun.sleep(10)
+    expect(sampleValue(await text(), 'http_server_active_requests')).toBe(0)
+  })
+
+  test('rate-limit refusals are counted, and timed as 429s of no route (refused before routing)', async () => {
+    expect(sampleValue(await text(), 'http_server_rate_limited_total')).toBe(0)
+    // 10 requests so far; the limit is 12 a minute.
+    const statuses = []
+    for (let i = 0; i < 4; i++) statuses.push((await fetch(`${base}/things/9`)).status)
+    expect(statuses).toEqual([200, 200, 429, 429])
+    expect(sampleValue(await text(), 'http_server_rate_limited_total')).toBe(2)
+    expect(await countReaching({ method: 'GET', route: 'unmatched', status_code: '429' }, 2)).toBe(2)
+  })
+})
+
+describe('createServiceMetrics', () => {
+  test('the pool size is a gauge; the process series are in a registry of their own', async () => {
+    expect(sampleValue(await text(), 'db_client_connections_max')).toBe(3)
+    const own = await metrics.processRegistry.metrics()
+    expect(sampleValue(own, 'process_resident_memory_bytes')).toBeGreaterThan(0)
+    expect(own).toContain('# TYPE nodejs_gc_duration_seconds histogram')
+    expect(own).toContain('# TYPE nodejs_eventloop_lag_p99_seconds gauge')
+    expect(await text()).not.toContain('process_resident_memory_bytes')
+    expect(createServiceMetrics({ worker: '2', poolMax: 1 }).processRegistry.metrics()).resolves.toContain('process_resident_memory_bytes{worker="2"}')
+  })
+})
