@@ -58,6 +58,10 @@ describe(`Prometheus scraping ${underTest}`, () => {
     const prometheus = await startPrometheus(`127.0.0.1:${metricsPort}`)
     try {
       await waitReady(service.url)
+      // Ready means one worker is: the other may still be migrating (and answer 503 until then).
+      const migrated = () => service.lines.filter((line) => JSON.parse(line).message === 'migrations applied').length
+      for (let i = 0; i < 200 && migrated() < 2; i++) await Bun.sleep(50)
+      expect(migrated()).toBe(2)
       const reply = await fetch(`${service.url}/users`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
