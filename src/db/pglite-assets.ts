@@ -6,8 +6,15 @@ import fsBundle from '../../node_modules/@electric-sql/pglite/dist/pglite.data' 
 
 const compile = async (path: string) => WebAssembly.compile(await Bun.file(path).arrayBuffer())
 
-/** The options that make PGlite load its WebAssembly and file system from the embedded files. */
-export const pgliteAssets = async () => {
+const load = async () => {
   const [pgliteWasmModule, initdbWasmModule] = await Promise.all([compile(pgliteWasm), compile(initdbWasm)])
   return { pgliteWasmModule, initdbWasmModule, fsBundle: Bun.file(fsBundle) }
 }
+let loading: ReturnType<typeof load> | undefined
+
+/**
+ * The options that make PGlite load its WebAssembly and file system from the embedded files.
+ * Compiled once per process (a compiled module serves every PGlite instance); calling it early
+ * starts the compilation while other things load.
+ */
+export const pgliteAssets = () => (loading ??= load())

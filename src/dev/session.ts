@@ -21,6 +21,9 @@ const exitOnConfigError = (error: unknown): never => {
   process.exit(1)
 }
 
+// PGlite's WebAssembly takes the longest to get ready: its compilation starts before anything else.
+if (!process.env.DATABASE_URL) void import('../db/pglite-assets').then(({ pgliteAssets }) => pgliteAssets())
+
 const config = (() => {
   try {
     return loadConfig()
