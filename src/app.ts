@@ -1,6 +1,9 @@
 import { Elysia } from 'elysia'
 import type { Sql } from 'postgres'
+import { createAccess, type AccessConfig } from './auth/access'
+import { TokenPair } from './auth/schemas'
 import type { Config } from './config'
+import { clientAddress } from './http/client-address'
 import { corsPolicy } from './http/cors'
 import { apiDocs } from './http/docs'
 import { routeTable } from './http/elysia-internals'
@@ -19,7 +22,7 @@ import { createUserService } from './users/service'
 export type { ServiceState }
 
 export interface AppDependencies {
-  config: Pick<Config, 'bodyLimit' | 'requestTimeout' | 'rateLimit' | 'rateLimitWindow' | 'corsOrigins'>
+  config: Pick<Config, 'rateLimit' | 'rateLimitWindow' | 'corsOrigins' | 'trustedProxies'> & AccessConfig
   sql: Sql
   logger: Logger
   state?: ServiceState
@@ -28,18 +31,22 @@ export interface AppDependencies {
 /** The whole HTTP service on one `sql` client: the composition root. Tests build their own. */
 export const createApp = ({ config, sql, logger, state = { migrated: true, draining: false } }: AppDependencies) => {
   const app = new Elysia({ normalize: false })
+  const clientOf = clientAddress(config.trustedProxies)
+  const access = createAccess(sql, config, clientOf)
   return app
     .use(requestLog({ logger }))
     .use(requestId())
     .use(securityHeaders())
-    .use(rateLimit({ limit: config.rateLimit, windowSeconds: config.rateLimitWindow }))
+    .use(rateLimit({ limit: config.rateLimit, windowSeconds: config.rateLimitWindow, clientOf }))
     .use(corsPolicy({ origins: config.corsOrigins }))
+    .use(access.guard())
     .use(jsonBody({ limit: config.bodyLimit }))
     .use(strictQueryEncoding())
     .use(problemResponses({ logger, routes: () => routeTable(app) }))
-    .use(apiDocs({ settings: { bodyLimit: config.bodyLimit }, schemas: userSchemas }))
+    .use(apiDocs({ settings: { bodyLimit: config.bodyLimit }, schemas: { ...userSchemas, TokenPair } }))
     .use(health({ sql, state, timeoutMs: config.requestTimeout }))
-    .use(usersRoutes({ users: createUserService(sql, { timeoutMs: config.requestTimeout }), state }))
+    .use(access.routes())
+    .use(usersRoutes({ users: createUserService(sql, { timeoutMs: config.requestTimeout }), accounts: access.accounts, state, auth: config.auth, clientOf }))
 }
 
 export type App = ReturnType<typeof createApp>

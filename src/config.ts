@@ -23,6 +23,15 @@ const EnvSchema = t.Object({
   RATE_LIMIT_WINDOW: decimalInteger({ minimum: 1, maximum: 86_400 }),
   CORS_ORIGINS: t.Optional(t.String({ pattern: '^(https?://[^\\s,/]+)(,https?://[^\\s,/]+)*$' })),
   WORKERS: t.Optional(decimalInteger({ minimum: 1, maximum: 256 })),
+  AUTH: t.Union([t.Literal('on'), t.Literal('off')]),
+  AUTH_SECRET: t.Optional(t.String({ pattern: '^[^,]{32,}(,[^,]{32,})*$' })),
+  TRUSTED_PROXIES: t.Optional(t.String({ pattern: '^[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*$' })),
+  ACCESS_TOKEN_TTL: decimalInteger({ minimum: 1, maximum: 86_400 }),
+  REFRESH_TOKEN_TTL: decimalInteger({ minimum: 1, maximum: 31_536_000 }),
+  SIGNUP: t.Union([t.Literal('open'), t.Literal('closed')]),
+  ADMIN_EMAIL: t.Optional(t.String({ pattern: '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$', maxLength: 254 })),
+  ADMIN_PASSWORD: t.Optional(t.String({ minLength: 1, maxLength: 512 })),
+  HASH_CONCURRENCY: decimalInteger({ minimum: 1, maximum: 64 }),
 })
 
 const DEFAULTS = {
@@ -38,6 +47,11 @@ const DEFAULTS = {
   IDLE_TIMEOUT: '10',
   RATE_LIMIT: '0',
   RATE_LIMIT_WINDOW: '60',
+  AUTH: 'on',
+  ACCESS_TOKEN_TTL: '900',
+  REFRESH_TOKEN_TTL: '2592000',
+  SIGNUP: 'closed',
+  HASH_CONCURRENCY: '2',
 }
 
 /** How to put right a variable whose schema alone would explain it badly. */
@@ -48,12 +62,18 @@ const RULE_TEXT: Record<string, string> = {
   LOG_LEVEL: `must be one of ${LOG_LEVELS.join(', ')}`,
   DATABASE_PREPARE: 'must be true or false',
   CORS_ORIGINS: 'must be a comma-separated list of origins such as https://app.example.com',
+  AUTH: 'must be on or off',
+  AUTH_SECRET: 'must be one or more comma-separated keys of at least 32 characters each',
+  TRUSTED_PROXIES: 'must be a comma-separated list of IP addresses or CIDR ranges',
+  SIGNUP: 'must be open or closed',
+  ADMIN_EMAIL: 'must be a valid email address',
+  ADMIN_PASSWORD: 'must not be empty or longer than 512 characters',
 }
 
 const envChecker = TypeCompiler.Compile(EnvSchema)
 
 // Values that may hold a password are named, never echoed.
-const SECRET_VARIABLES = new Set(['DATABASE_URL'])
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'AUTH_SECRET', 'ADMIN_PASSWORD'])
 
 /** postgres.js reads the URL with `new URL` and decodes user and password: it must survive both. */
 const isUsableUrl = (value: string) => {
@@ -96,6 +116,20 @@ export interface Config {
   corsOrigins: string[]
   /** Processes serving HTTP; always 1 on the embedded database. */
   workers: number
+  /** Access control; false (`AUTH=off`) behind a gateway that authenticates. */
+  auth: boolean
+  /** HS256 keys: the first signs, all verify. Empty: a key generated and kept in the database. */
+  authSecrets: string[]
+  /** Addresses and CIDR ranges whose `X-Forwarded-For` names the client. */
+  trustedProxies: string[]
+  /** Seconds. */
+  accessTokenTtl: number
+  refreshTokenTtl: number
+  /** Anyone may create a `user` account (no token). */
+  signupOpen: boolean
+  admin?: { email: string; password: string }
+  /** Password hashes at once per worker. */
+  hashConcurrency: number
 }
 
 /** The start-up refusal: one line per bad variable, naming it. */
@@ -148,5 +182,13 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
     rateLimitWindow: parsed.RATE_LIMIT_WINDOW,
     corsOrigins: parsed.CORS_ORIGINS ? parsed.CORS_ORIGINS.split(',') : [],
     workers,
+    auth: parsed.AUTH === 'on',
+    authSecrets: parsed.AUTH_SECRET ? parsed.AUTH_SECRET.split(',') : [],
+    trustedProxies: parsed.TRUSTED_PROXIES ? parsed.TRUSTED_PROXIES.split(',') : [],
+    accessTokenTtl: parsed.ACCESS_TOKEN_TTL,
+    refreshTokenTtl: parsed.REFRESH_TOKEN_TTL,
+    signupOpen: parsed.SIGNUP === 'open',
+    admin: parsed.ADMIN_EMAIL && parsed.ADMIN_PASSWORD ? { email: parsed.ADMIN_EMAIL.trim(), password: parsed.ADMIN_PASSWORD } : undefined,
+    hashConcurrency: parsed.HASH_CONCURRENCY,
   }
 }

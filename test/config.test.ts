@@ -30,6 +30,14 @@ describe('configuration', () => {
       rateLimitWindow: 60,
       corsOrigins: [],
       workers: 1,
+      auth: true,
+      authSecrets: [],
+      trustedProxies: [],
+      accessTokenTtl: 900,
+      refreshTokenTtl: 2592000,
+      signupOpen: false,
+      admin: undefined,
+      hashConcurrency: 2,
     })
   })
 
@@ -51,6 +59,15 @@ describe('configuration', () => {
         RATE_LIMIT_WINDOW: '10',
         CORS_ORIGINS: 'https://app.example.com,http://localhost:5173',
         WORKERS: '3',
+        AUTH: 'off',
+        AUTH_SECRET: `${'a'.repeat(32)},${'b'.repeat(40)}`,
+        TRUSTED_PROXIES: '10.0.0.0/8,::1',
+        ACCESS_TOKEN_TTL: '60',
+        REFRESH_TOKEN_TTL: '3600',
+        SIGNUP: 'open',
+        ADMIN_EMAIL: 'root@example.com',
+        ADMIN_PASSWORD: 'correct horse battery staple',
+        HASH_CONCURRENCY: '4',
       }),
     ).toEqual({
       port: 9000,
@@ -69,6 +86,14 @@ describe('configuration', () => {
       rateLimitWindow: 10,
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
       workers: 3,
+      auth: false,
+      authSecrets: ['a'.repeat(32), 'b'.repeat(40)],
+      trustedProxies: ['10.0.0.0/8', '::1'],
+      accessTokenTtl: 60,
+      refreshTokenTtl: 3600,
+      signupOpen: true,
+      admin: { email: 'root@example.com', password: 'correct horse battery staple' },
+      hashConcurrency: 4,
     })
     expect(loadConfig({ DATABASE_URL: '', PORT: '' }).databaseUrl).toBeUndefined()
   })
@@ -78,6 +103,9 @@ describe('configuration', () => {
     ['PORT', '70000', 'invalid configuration: PORT="70000" must be an integer from 0 to 65535, written in decimal digits'],
     ['LOG_LEVEL', 'verbose', 'invalid configuration: LOG_LEVEL="verbose" must be one of debug, info, warn, error'],
     ['DATABASE_URL', 'mysql://x', 'invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL'],
+    ['AUTH_SECRET', 'short-secret', 'invalid configuration: AUTH_SECRET must be one or more comma-separated keys of at least 32 characters each'],
+    ['ADMIN_PASSWORD', 'x'.repeat(600), 'invalid configuration: ADMIN_PASSWORD must not be empty or longer than 512 characters'],
+    ['AUTH', 'maybe', 'invalid configuration: AUTH="maybe" must be on or off'],
     ['DATABASE_URL', 'postgres://u:%zz@127.0.0.1/test', 'invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL'],
     ['DATABASE_URL', 'postgres://', 'invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL'],
     ['DATABASE_POOL_MAX', '0', 'invalid configuration: DATABASE_POOL_MAX="0" must be an integer from 1 to 1000, written in decimal digits'],

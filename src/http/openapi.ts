@@ -60,6 +60,28 @@ const retryAfterHeader = {
   },
 }
 
+/** A `WWW-Authenticate` header, as 401 carries it. */
+const wwwAuthenticateHeader = {
+  'WWW-Authenticate': {
+    description: '`Bearer`, with `error="invalid_token"` when a token was sent.',
+    required: true,
+    schema: { type: 'string' as const, maxLength: 40, pattern: '^Bearer( error="invalid_token")?$', example: 'Bearer' },
+  },
+}
+
+const headersOf = (status: ProblemStatus) =>
+  status === 503 || status === 429 ? { headers: retryAfterHeader } : status === 401 ? { headers: wwwAuthenticateHeader } : {}
+
+/**
+ * The security schemes: a bearer JWT, and the OAuth 2.0 password flow at `/auth/token` (what the
+ * docs page's log-in dialog uses). Protected operations list `SECURED` as their `security`.
+ */
+const securitySchemes = {
+  bearerAuth: { type: 'http' as const, scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from `POST /auth/token`.' },
+  oauth2: { type: 'oauth2' as const, description: 'Log in with an email and password.', flows: { password: { tokenUrl: '/auth/token', scopes: {} } } },
+}
+export const SECURED: Record<string, string[]>[] = [{ bearerAuth: [] }, { oauth2: [] }]
+
 /** The example body of a catalogue entry, built by the same code as the real one. */
 const exampleOf = <A extends unknown[]>(problem: ProblemFactory<A>, settings: DocumentedSettings) =>
   problem(...problem.definition.example(settings)).toJSON()
@@ -77,7 +99,7 @@ const documentedProblemResponse = (status: ProblemStatus, settings: DocumentedSe
   const entries = documented.filter((problem) => problem.definition.status === status)
   return {
     description: entries.map((problem) => describe(problem, settings)).join(' '),
-    ...(status === 503 || status === 429 ? { headers: retryAfterHeader } : {}),
+    ...headersOf(status),
     content: { 'application/problem+json': { schema: ref('schemas', 'Problem'), example: exampleOf(entries[0]!, settings) } },
   }
 }
@@ -88,13 +110,14 @@ export const openApiComponents = (settings: DocumentedSettings, schemas: Record<
   return {
     schemas: { Problem: ProblemSchema, ...schemas },
     responses: Object.fromEntries(statuses.map((status) => [componentName(status), documentedProblemResponse(status, settings)])),
+    securitySchemes,
   }
 }
 
 /** The response of one catalogue entry whose body adds the members of `extra` to `Problem`. */
 export const problemWith = (problem: AnyProblem, extra: TSchema) => ({
   description: describe(problem, { bodyLimit: 0 }),
-  ...(problem.definition.status === 503 || problem.definition.status === 429 ? { headers: retryAfterHeader } : {}),
+  ...headersOf(problem.definition.status),
   content: { 'application/problem+json': { schema: { allOf: [ref('schemas', 'Problem'), extra] }, example: exampleOf(problem, { bodyLimit: 0 }) } },
 })
 

@@ -1,4 +1,5 @@
 import { Elysia } from 'elysia'
+import type { ClientAddress } from './client-address'
 import { problems } from './problems'
 
 /**
@@ -25,15 +26,16 @@ const fixedWindowCounter = ({ limit, windowSeconds, now = Date.now }: { limit: n
 }
 
 /**
- * `rateLimit({ limit, windowSeconds })`: at most `limit` requests per client address per window;
+ * `rateLimit({ limit, windowSeconds, clientOf })`: at most `limit` requests per client address (as
+ * `clientOf` tells it: see `./client-address`) per window;
  * beyond that 429 with `Retry-After`. A `limit` of 0 turns it off.
  */
-export const rateLimit = ({ limit, windowSeconds }: { limit: number; windowSeconds: number }) => {
+export const rateLimit = ({ limit, windowSeconds, clientOf }: { limit: number; windowSeconds: number; clientOf?: ClientAddress }) => {
   const plugin = new Elysia({ name: 'rate-limit', seed: { limit, windowSeconds } })
   if (limit === 0) return plugin
   const overLimit = fixedWindowCounter({ limit, windowSeconds })
   return plugin.onRequest(({ request, server }) => {
-    const wait = overLimit(server?.requestIP(request)?.address ?? 'unknown')
+    const wait = overLimit(clientOf ? clientOf(request, server) : (server?.requestIP(request)?.address ?? 'unknown'))
     if (wait !== undefined) throw problems.tooManyRequests(wait)
   })
 }

@@ -15,7 +15,10 @@ export const logLines: Record<string, any>[] = []
  * The settings the suite's app runs with, read and checked by the service's own `loadConfig`:
  * the defaults, rate limiting off unless a test asks for it.
  */
-const SUITE_CONFIG = loadConfig({ BODY_LIMIT: '65536', RATE_LIMIT: '0' })
+const SUITE_CONFIG = loadConfig({ BODY_LIMIT: '65536', RATE_LIMIT: '0', AUTH: process.env.AUTH, ACCESS_TOKEN_TTL: '3600' })
+
+/** Whether the suite runs with access control (CI runs it once with `AUTH=off`). */
+export const AUTH_ON = SUITE_CONFIG.auth
 
 export const BODY_LIMIT = SUITE_CONFIG.bodyLimit
 
@@ -25,6 +28,34 @@ export const buildApp = (sql: Sql, config: Partial<Config> = {}, state?: Service
   createApp({ config: { ...SUITE_CONFIG, ...config }, sql, logger: testLogger(), state })
 
 let suiteApp: App | undefined
+let adminToken: Promise<string | undefined> | undefined
+
+/** A password that passes the service's rules, different each call. */
+export const strongPassword = () => `violet ${crypto.randomUUID().slice(0, 8)} harbour lantern`
+
+/**
+ * Makes an account straight in the database (the service's hashing, without its queue) and logs
+ * in through `POST /auth/token`; undefined token without access control.
+ */
+export const createAccount = async (role: 'user' | 'admin' = 'user', password = strongPassword()) => {
+  const { sql } = await testDatabase()
+  const tag = unique()
+  const email = `${role}-${tag}@example.com`
+  const hash = await Bun.password.hash(password.normalize('NFKC'), { algorithm: 'argon2id' })
+  const [row] = await sql<{ id: string }[]>`
+    insert into users (name, email, age, role, password_hash) values (${`${role} ${tag}`}, ${email}, 30, ${role}, ${hash}) returning id`
+  const id = Number(row!.id)
+  if (!AUTH_ON) return { id, email, password, token: undefined }
+  const reply = await (await testApp()).handle(
+    new Request('http://localhost/auth/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) }),
+  )
+  if (reply.status !== 200) throw new Error(`login gave ${reply.status}: ${await reply.text()}`)
+  const { access_token } = (await reply.json()) as { access_token: string }
+  return { id, email, password, token: access_token as string }
+}
+
+/** The token of the suite's admin, made once per run. */
+export const suiteAdminToken = () => (adminToken ??= createAccount('admin').then((account) => account.token))
 
 /** The app on the suite's database. */
 const testApp = async () => (suiteApp ??= buildApp((await testDatabase()).sql))
@@ -38,6 +69,11 @@ export interface Reply {
 }
 
 export interface CallOptions {
+  /**
+   * The bearer token to send: by default the suite admin's (see `./accounts`), so tests of other
+   * rules act as an admin; `null` sends none. An `Authorization` in `headers` wins.
+   */
+  token?: string | null
   /** Sent as JSON with `Content-Type: application/json`. */
   json?: unknown
   /** Sent as is. */
@@ -66,6 +102,8 @@ const handleChecked = async (app: Target, request: Request) => {
  */
 export const call = async (method: string, path: string, options: CallOptions = {}, target?: Target): Promise<Reply> => {
   const headers = new Headers(options.headers)
+  const token = options.token === undefined ? await suiteAdminToken() : options.token
+  if (token && !headers.has('authorization')) headers.set('authorization', `Bearer ${token}`)
   let body = options.body
   if (options.json !== undefined) {
     body = JSON.stringify(options.json)
@@ -102,7 +140,10 @@ export const api = treaty<App>('http://localhost', {
   throwHttpError: (error) => error.value instanceof Error,
   // Treaty asks for Bun's `fetch`, `preconnect` included, but only calls it with a URL string.
   fetcher: (async (url: string, init?: RequestInit) => {
-    const { response, text } = await handleChecked(await testApp(), new Request(url, init))
+    const request = new Request(url, init)
+    const token = await suiteAdminToken()
+    if (token && !request.headers.has('authorization')) request.headers.set('authorization', `Bearer ${token}`)
+    const { response, text } = await handleChecked(await testApp(), request)
     rawTexts.set(response, text)
     return response
   }) as typeof fetch,

@@ -1,0 +1,104 @@
+/**
+ * `/auth/*`: log in (JSON, or the OAuth 2.0 password grant as a form), refresh, log out. No token
+ * is needed here. Every answer, errors included, says `Cache-Control: no-store`.
+ */
+import { Elysia, type TSchema } from 'elysia'
+import type { ClientAddress } from '../http/client-address'
+import { isJson, readBody, readJsonBody } from '../http/json-body'
+import { jsonResponse, responses, schemaRef } from '../http/openapi'
+import { problems } from '../http/problems'
+import { assertValid } from '../http/validation-errors'
+import type { Logins } from './logins'
+import { LoginForm, LoginJson, RefreshBody } from './schemas'
+
+const FORM = 'application/x-www-form-urlencoded'
+const NO_STORE = {
+  'Cache-Control': { description: 'Always `no-store`: tokens are not to be cached.', required: true, schema: { type: 'string' as const, enum: ['no-store'], maxLength: 8 } },
+}
+const TokenPairRef = schemaRef('TokenPair')
+const TOKEN_EXAMPLE = { access_token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl', token_type: 'Bearer', expires_in: 900, refresh_token: 'q0Zx3nW8yJ4bT1uV7cR2kL9mP5sD6fG0hA3eB8iO1nU' }
+const jsonBodyOf = (schema: TSchema, example?: unknown) => ({ required: true, content: { 'application/json': { schema, ...(example ? { example } : {}) } } })
+
+const mediaTypeOf = (request: Request) => (request.headers.get('content-type') ?? '').split(';', 1)[0]!.trim().toLowerCase()
+
+/** The email and password of a login, from JSON or a form (415 for anything else). */
+const readLogin = async (request: Request, limit: number) => {
+  const type = mediaTypeOf(request)
+  if (type === FORM) {
+    const bytes = await readBody(request, limit)
+    let text: string
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+    } catch {
+      throw problems.invalidRequest([{ field: 'body', message: 'must be UTF-8' }])
+    }
+    const form = assertValid<LoginForm>(LoginForm, Object.fromEntries(new URLSearchParams(text)))
+    return { email: form.username.trim(), password: form.password }
+  }
+  if (!isJson(type)) throw problems.notJson()
+  const body = assertValid<LoginJson>(LoginJson, await readJsonBody(request, limit))
+  return { email: body.email.trim(), password: body.password }
+}
+
+const readRefresh = async (request: Request, limit: number) => {
+  if (!isJson(mediaTypeOf(request))) throw problems.notJson()
+  return assertValid<RefreshBody>(RefreshBody, await readJsonBody(request, limit)).refresh_token
+}
+
+export const authRoutes = ({ logins, bodyLimit, clientOf }: { logins: Logins; bodyLimit: number; clientOf: ClientAddress }) =>
+  new Elysia({ name: 'auth', prefix: '/auth' })
+    .onTransform(({ set }) => {
+      set.headers['cache-control'] = 'no-store'
+    })
+    .post(
+      '/token',
+      async ({ request, server }) => {
+        const { email, password } = await readLogin(request, bodyLimit)
+        return logins.login(email, password, clientOf(request, server))
+      },
+      {
+        detail: {
+          summary: 'Log in',
+          description:
+            'Trades an email and password for an access token and a refresh token. A wrong password, an unknown email and an account without a password get the same 401. ' +
+            'After 5 failures for one email from one client within 15 minutes, that pair gets 429 until the oldest leaves the window; after 100 from all clients within 24 hours, the email does.',
+          tags: ['auth'],
+          security: [],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: LoginJson, example: LoginJson.example },
+              [FORM]: { schema: LoginForm },
+            },
+          },
+          responses: responses({ 200: jsonResponse('Logged in.', TokenPairRef, { headers: NO_STORE, example: TOKEN_EXAMPLE }) }, 400, 401, 413, 415, 422, 503),
+        },
+      },
+    )
+    .post('/refresh', async ({ request }) => logins.refresh(await readRefresh(request, bodyLimit)), {
+      detail: {
+        summary: 'Trade a refresh token for a new pair',
+        description: 'The refresh token is single use: it is retired now. Presenting a retired one again revokes every token of its login.',
+        tags: ['auth'],
+        security: [],
+        requestBody: jsonBodyOf(RefreshBody),
+        responses: responses({ 200: jsonResponse('A new pair.', TokenPairRef, { headers: NO_STORE, example: TOKEN_EXAMPLE }) }, 400, 401, 413, 415, 422, 503),
+      },
+    })
+    .post(
+      '/logout',
+      async ({ request, set }) => {
+        await logins.logout(await readRefresh(request, bodyLimit))
+        set.status = 204
+      },
+      {
+        detail: {
+          summary: 'Log out',
+          description: 'Revokes the refresh token and every token of its login.',
+          tags: ['auth'],
+          security: [],
+          requestBody: jsonBodyOf(RefreshBody),
+          responses: responses({ 204: { description: 'Logged out; no body.' } }, 400, 401, 413, 415, 422, 503),
+        },
+      },
+    )
