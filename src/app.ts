@@ -1,6 +1,7 @@
 import { Elysia } from 'elysia'
 import type { Sql } from 'postgres'
 import { createAccess, type AccessConfig } from './auth/access'
+import { FORM_PATHS } from './auth/routes'
 import { TokenPair } from './auth/schemas'
 import type { Config } from './config'
 import { clientAddress } from './http/client-address'
@@ -40,7 +41,7 @@ export const createApp = ({ config, sql, logger, state = { migrated: true, drain
     .use(rateLimit({ limit: config.rateLimit, windowSeconds: config.rateLimitWindow, clientOf }))
     .use(corsPolicy({ origins: config.corsOrigins }))
     .use(access.guard())
-    .use(jsonBody({ limit: config.bodyLimit }))
+    .use(jsonBody({ limit: config.bodyLimit, formPaths: FORM_PATHS }))
     .use(strictQueryEncoding())
     .use(problemResponses({ logger, routes: () => routeTable(app) }))
     .use(apiDocs({ settings: { bodyLimit: config.bodyLimit }, schemas: { ...userSchemas, TokenPair } }))

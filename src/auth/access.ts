@@ -29,6 +29,6 @@ export const createAccess = (sql: Sql, config: AccessConfig, clientOf: ClientAdd
     /** Who may call what on `/users` (see `./guard`); nothing with `AUTH=off`. */
     guard: () => (config.auth ? accessGuard({ tokens, signupOpen: config.signupOpen }) : new Elysia({ name: 'access-guard' })),
     /** `/auth/*`; absent (404) with `AUTH=off`. */
-    routes: () => (config.auth ? authRoutes({ logins, bodyLimit: config.bodyLimit, clientOf }) : new Elysia({ name: 'auth' })),
+    routes: () => (config.auth ? authRoutes({ logins, clientOf }) : new Elysia({ name: 'auth' })),
   }
 }

@@ -4,14 +4,12 @@
  */
 import { Elysia, type TSchema } from 'elysia'
 import type { ClientAddress } from '../http/client-address'
-import { isJson, readBody, readJsonBody } from '../http/json-body'
+import { FORM_BODY } from '../http/json-body'
 import { jsonResponse, responses, schemaRef } from '../http/openapi'
-import { problems } from '../http/problems'
 import { assertValid } from '../http/validation-errors'
 import type { Logins } from './logins'
 import { LoginForm, LoginJson, RefreshBody } from './schemas'
 
-const FORM = 'application/x-www-form-urlencoded'
 const NO_STORE = {
   'Cache-Control': { description: 'Always `no-store`: tokens are not to be cached.', required: true, schema: { type: 'string' as const, enum: ['no-store'], maxLength: 8 } },
 }
@@ -19,41 +17,31 @@ const TokenPairRef = schemaRef('TokenPair')
 const TOKEN_EXAMPLE = { access_token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl', token_type: 'Bearer', expires_in: 900, refresh_token: 'q0Zx3nW8yJ4bT1uV7cR2kL9mP5sD6fG0hA3eB8iO1nU' }
 const jsonBodyOf = (schema: TSchema, example?: unknown) => ({ required: true, content: { 'application/json': { schema, ...(example ? { example } : {}) } } })
 
-const mediaTypeOf = (request: Request) => (request.headers.get('content-type') ?? '').split(';', 1)[0]!.trim().toLowerCase()
-
-/** The email and password of a login, from JSON or a form (415 for anything else). */
-const readLogin = async (request: Request, limit: number) => {
-  const type = mediaTypeOf(request)
-  if (type === FORM) {
-    const bytes = await readBody(request, limit)
-    let text: string
-    try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
-    } catch {
-      throw problems.invalidRequest([{ field: 'body', message: 'must be UTF-8' }])
-    }
-    const form = assertValid<LoginForm>(LoginForm, Object.fromEntries(new URLSearchParams(text)))
+/** The email and password of a login, from JSON or a form (the body parser has dealt with anything else). */
+const readLogin = (body: unknown) => {
+  if (typeof body === 'object' && body !== null && FORM_BODY in body) {
+    const { [FORM_BODY]: _, ...fields } = body as Record<string | symbol, unknown>
+    const form = assertValid<LoginForm>(LoginForm, fields)
     return { email: form.username.trim(), password: form.password }
   }
-  if (!isJson(type)) throw problems.notJson()
-  const body = assertValid<LoginJson>(LoginJson, await readJsonBody(request, limit))
-  return { email: body.email.trim(), password: body.password }
+  const login = assertValid<LoginJson>(LoginJson, body)
+  return { email: login.email.trim(), password: login.password }
 }
 
-const readRefresh = async (request: Request, limit: number) => {
-  if (!isJson(mediaTypeOf(request))) throw problems.notJson()
-  return assertValid<RefreshBody>(RefreshBody, await readJsonBody(request, limit)).refresh_token
-}
+const readRefresh = (body: unknown) => assertValid<RefreshBody>(RefreshBody, body).refresh_token
 
-export const authRoutes = ({ logins, bodyLimit, clientOf }: { logins: Logins; bodyLimit: number; clientOf: ClientAddress }) =>
+/** The paths where the body parser also takes a form. */
+export const FORM_PATHS = ['/auth/token']
+
+export const authRoutes = ({ logins, clientOf }: { logins: Logins; clientOf: ClientAddress }) =>
   new Elysia({ name: 'auth', prefix: '/auth' })
     .onTransform(({ set }) => {
       set.headers['cache-control'] = 'no-store'
     })
     .post(
       '/token',
-      async ({ request, server }) => {
-        const { email, password } = await readLogin(request, bodyLimit)
+      ({ body, request, server }) => {
+        const { email, password } = readLogin(body)
         return logins.login(email, password, clientOf(request, server))
       },
       {
@@ -68,14 +56,14 @@ export const authRoutes = ({ logins, bodyLimit, clientOf }: { logins: Logins; bo
             required: true,
             content: {
               'application/json': { schema: LoginJson, example: LoginJson.example },
-              [FORM]: { schema: LoginForm },
+              'application/x-www-form-urlencoded': { schema: LoginForm },
             },
           },
           responses: responses({ 200: jsonResponse('Logged in.', TokenPairRef, { headers: NO_STORE, example: TOKEN_EXAMPLE }) }, 400, 401, 413, 415, 422, 503),
         },
       },
     )
-    .post('/refresh', async ({ request }) => logins.refresh(await readRefresh(request, bodyLimit)), {
+    .post('/refresh', ({ body }) => logins.refresh(readRefresh(body)), {
       detail: {
         summary: 'Trade a refresh token for a new pair',
         description: 'The refresh token is single use: it is retired now. Presenting a retired one again revokes every token of its login.',
@@ -87,8 +75,8 @@ export const authRoutes = ({ logins, bodyLimit, clientOf }: { logins: Logins; bo
     })
     .post(
       '/logout',
-      async ({ request, set }) => {
-        await logins.logout(await readRefresh(request, bodyLimit))
+      async ({ body, set }) => {
+        await logins.logout(readRefresh(body))
         set.status = 204
       },
       {

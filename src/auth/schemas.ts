@@ -1,7 +1,6 @@
 /** The `t` schemas of `/auth/*`. */
 import { t, type Static } from 'elysia'
-import { strictText } from '../schema/strict-types'
-import { jsonInteger } from '../schema/strict-types'
+import { jsonInteger, strictText } from '../schema/strict-types'
 import { userFields } from '../users/fields'
 
 const email = userFields.email({ description: 'The account’s email (any case).', example: 'ada@example.com' })
@@ -14,12 +13,12 @@ export const LoginJson = t.Object({ email, password }, { additionalProperties: f
 /** The OAuth 2.0 password grant (RFC 6749 §4.3), as the docs page and OAuth clients send it. */
 export const LoginForm = t.Object(
   {
-    grant_type: t.Literal('password', { description: 'Always `password`.' }),
+    grant_type: t.UnionEnum(['password'], { maxLength: 8, description: 'Always `password`.' }),
     username: email,
     password,
-    scope: t.Optional(t.String({ maxLength: 1024, description: 'Ignored.' })),
-    client_id: t.Optional(t.String({ maxLength: 1024, description: 'Ignored.' })),
-    client_secret: t.Optional(t.String({ maxLength: 1024, description: 'Ignored.' })),
+    scope: t.Optional(strictText({ minLength: 0, maxLength: 1024, description: 'Ignored.' })),
+    client_id: t.Optional(strictText({ minLength: 0, maxLength: 1024, description: 'Ignored.' })),
+    client_secret: t.Optional(strictText({ minLength: 0, maxLength: 1024, description: 'Ignored.' })),
   },
   { additionalProperties: false },
 )

@@ -62,9 +62,11 @@ export const createTokens = (loadKeys: () => Promise<SigningKey[]>, { accessToke
     },
     /** The caller a token speaks for, or undefined when it is not a valid, unexpired token of ours. */
     async verify(token: string): Promise<Caller | undefined> {
+      // Loading the keys may fail (the database is down): that is a 503, not a bad token.
+      const keys = await current()
       try {
         const { kid, alg } = decodeProtectedHeader(token)
-        const key = (await current()).find((candidate) => candidate.kid === kid)
+        const key = keys.find((candidate) => candidate.kid === kid)
         if (!key || alg !== ALGORITHM) return undefined
         const { payload } = await jwtVerify(token, key.key, { algorithms: [ALGORITHM], requiredClaims: ['sub', 'exp', 'iat'] })
         const { sub, role, ver } = payload

@@ -77,8 +77,17 @@ const headersOf = (status: ProblemStatus) =>
  * docs page's log-in dialog uses). Protected operations list `SECURED` as their `security`.
  */
 const securitySchemes = {
-  bearerAuth: { type: 'http' as const, scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token from `POST /auth/token`.' },
-  oauth2: { type: 'oauth2' as const, description: 'Log in with an email and password.', flows: { password: { tokenUrl: '/auth/token', scopes: {} } } },
+  bearerAuth: {
+    type: 'http' as const,
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'An access token from `POST /auth/token`: a JWT (HS256, following RFC8725: the algorithm pinned, `exp` required), valid 15 minutes by default.',
+  },
+  oauth2: {
+    type: 'oauth2' as const,
+    description: 'Log in with an email and password; the access token is a JWT following RFC8725, renewed with the refresh token.',
+    flows: { password: { tokenUrl: '/auth/token', refreshUrl: '/auth/refresh', scopes: {} } },
+  },
 }
 export const SECURED: Record<string, string[]>[] = [{ bearerAuth: [] }, { oauth2: [] }]
 

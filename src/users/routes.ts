@@ -91,7 +91,7 @@ export const usersRoutes = ({ users, accounts, state, auth, clientOf }: UsersRou
     set.status = 204
   }
   const readDetail = (me: typeof ME) => ({
-    hide: me === ME && !auth,
+    ...(me === ME && !auth ? { hide: true } : {}),
     summary: `Read a user${me.summary}`,
     description: `The user with this id (admins: anyone; users: themselves).${me.description}`,
     tags: ['users'],
@@ -99,7 +99,7 @@ export const usersRoutes = ({ users, accounts, state, auth, clientOf }: UsersRou
     responses: responses({ 200: jsonResponse('The user.', UserRef, { example: USER_EXAMPLE }) }, ...guarded(404, 422, 503)),
   })
   const updateDetail = (me: typeof ME) => ({
-    hide: me === ME && !auth,
+    ...(me === ME && !auth ? { hide: true } : {}),
     summary: `Change some of a user’s fields${me.summary}`,
     description:
       'Any non-empty subset of the fields, under the rules of create; `updated_at` moves. Only an admin sets `role`; changing your own password needs `current_password`. ' +
@@ -112,7 +112,7 @@ export const usersRoutes = ({ users, accounts, state, auth, clientOf }: UsersRou
     ),
   })
   const deleteDetail = (me: typeof ME) => ({
-    hide: me === ME && !auth,
+    ...(me === ME && !auth ? { hide: true } : {}),
     summary: `Delete a user${me.summary}`,
     description: `Deletion is real: the email is free again. Deleting twice gives 404 the second time; the last admin cannot be deleted (409).${me.description}`,
     tags: ['users'],

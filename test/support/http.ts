@@ -1,6 +1,7 @@
 import { treaty } from '@elysia/eden'
 import type { Sql } from 'postgres'
 import { createApp, type App, type ServiceState } from '../../src/app'
+import { createTokens, loadSigningKeys } from '../../src/auth/tokens'
 import { loadConfig, type Config } from '../../src/config'
 import type { Problem } from '../../src/http/problems'
 import { createLogger } from '../../src/logger'
@@ -53,6 +54,13 @@ export const createAccount = async (role: 'user' | 'admin' = 'user', password = 
   const { access_token } = (await reply.json()) as { access_token: string }
   return { id, email, password, token: access_token as string }
 }
+
+const STATIC_SECRET = 'a fixed test key, at least thirty-two bytes long'
+/** Settings with a configured key, for apps whose database is unreachable (a generated key lives there). */
+export const STATIC_KEY_CONFIG = { authSecrets: [STATIC_SECRET] }
+/** An admin token (user 1) signed with `STATIC_KEY_CONFIG`'s key. */
+export const staticKeyToken = () =>
+  createTokens(() => loadSigningKeys(undefined as never, [STATIC_SECRET]), { accessTokenTtl: 600 }).sign({ id: 1, role: 'admin', ver: 1 })
 
 /** The token of the suite's admin, made once per run. */
 export const suiteAdminToken = () => (adminToken ??= createAccount('admin').then((account) => account.token))
