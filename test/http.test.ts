@@ -262,7 +262,7 @@ describe('docs', () => {
     // With access control (the default), every users operation can also answer 401 and 403.
     const guarded = AUTH_ON ? ['401', '403'] : []
     const sorted = (...codes: string[]) => [...codes, ...guarded].sort()
-    const me = AUTH_ON
+    const me: Record<string, string[]> = AUTH_ON
       ? {
           'GET /users/me': sorted('200', '404', '422', '429', '500', '503'),
           'PATCH /users/me': sorted('200', '400', '404', '409', '413', '415', '422', '429', '500', '503'),

@@ -56,7 +56,7 @@ export const authRoutes = ({ logins, clientOf }: { logins: Logins; clientOf: Cli
             required: true,
             content: {
               'application/json': { schema: LoginJson, example: LoginJson.example },
-              'application/x-www-form-urlencoded': { schema: LoginForm },
+              'application/x-www-form-urlencoded': { schema: LoginForm, example: { grant_type: 'password', username: 'ada@example.com', password: 'correct horse battery staple' } },
             },
           },
           responses: responses({ 200: jsonResponse('Logged in.', TokenPairRef, { headers: NO_STORE, example: TOKEN_EXAMPLE }) }, 400, 401, 413, 415, 422, 503),
@@ -69,7 +69,7 @@ export const authRoutes = ({ logins, clientOf }: { logins: Logins; clientOf: Cli
         description: 'The refresh token is single use: it is retired now. Presenting a retired one again revokes every token of its login.',
         tags: ['auth'],
         security: [],
-        requestBody: jsonBodyOf(RefreshBody),
+        requestBody: jsonBodyOf(RefreshBody, { refresh_token: TOKEN_EXAMPLE.refresh_token }),
         responses: responses({ 200: jsonResponse('A new pair.', TokenPairRef, { headers: NO_STORE, example: TOKEN_EXAMPLE }) }, 400, 401, 413, 415, 422, 503),
       },
     })
@@ -85,7 +85,7 @@ export const authRoutes = ({ logins, clientOf }: { logins: Logins; clientOf: Cli
           description: 'Revokes the refresh token and every token of its login.',
           tags: ['auth'],
           security: [],
-          requestBody: jsonBodyOf(RefreshBody),
+          requestBody: jsonBodyOf(RefreshBody, { refresh_token: TOKEN_EXAMPLE.refresh_token }),
           responses: responses({ 204: { description: 'Logged out; no body.' } }, 400, 401, 413, 415, 422, 503),
         },
       },

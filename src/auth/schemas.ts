@@ -1,6 +1,6 @@
 /** The `t` schemas of `/auth/*`. */
 import { t, type Static } from 'elysia'
-import { jsonInteger, strictText } from '../schema/strict-types'
+import { jsonInteger, strictEnum, strictText } from '../schema/strict-types'
 import { userFields } from '../users/fields'
 
 const email = userFields.email({ description: 'The account’s email (any case).', example: 'ada@example.com' })
@@ -13,7 +13,7 @@ export const LoginJson = t.Object({ email, password }, { additionalProperties: f
 /** The OAuth 2.0 password grant (RFC 6749 §4.3), as the docs page and OAuth clients send it. */
 export const LoginForm = t.Object(
   {
-    grant_type: t.UnionEnum(['password'], { maxLength: 8, description: 'Always `password`.' }),
+    grant_type: strictEnum(['password'], { description: 'Always `password`.' }),
     username: email,
     password,
     scope: t.Optional(strictText({ minLength: 0, maxLength: 1024, description: 'Ignored.' })),

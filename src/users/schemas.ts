@@ -1,6 +1,6 @@
 /** The `t` schemas of the users routes, all built from the field rules in `./fields`. */
 import { t, type Static } from 'elysia'
-import { NO_CONTROL_CHARACTERS, decimalInteger, jsonInteger, strictText } from '../schema/strict-types'
+import { NO_CONTROL_CHARACTERS, decimalInteger, jsonInteger, strictEnum, strictText } from '../schema/strict-types'
 import { AGE_RANGE, EMAIL_LENGTH, ID_RANGE, NAME_LENGTH, ROLES, userFields } from './fields'
 
 export const DEFAULT_PAGE_SIZE = 100
@@ -66,7 +66,7 @@ export const User = t.Object(
     name: t.String({ ...NAME_LENGTH, pattern: NO_CONTROL_CHARACTERS, example: 'Ada Lovelace' }),
     email: t.String({ ...EMAIL_LENGTH, format: 'email', example: 'ada@example.com' }),
     age: jsonInteger({ ...AGE_RANGE, example: 36 }),
-    role: t.UnionEnum(ROLES, { maxLength: 5, example: 'user' }),
+    role: strictEnum(ROLES, { example: 'user' }),
     created_at: timestamp('When the user was created, in UTC.'),
     updated_at: timestamp('When the user last changed, in UTC.'),
   },

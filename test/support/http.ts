@@ -127,8 +127,12 @@ export const call = async (method: string, path: string, options: CallOptions = 
   return { status: response.status, headers: response.headers, text, body: parsed }
 }
 
-/** `request` through the suite's app as it is, its response checked against the document like `call`'s. */
-export const handleRequest = async (request: Request): Promise<Response> => (await handleChecked(await testApp(), request)).response
+/** `request` through the suite's app (with the suite admin's token unless it has one), its response checked against the document like `call`'s. */
+export const handleRequest = async (request: Request): Promise<Response> => {
+  const token = await suiteAdminToken()
+  if (token && !request.headers.has('authorization')) request.headers.set('authorization', `Bearer ${token}`)
+  return (await handleChecked(await testApp(), request)).response
+}
 
 /** The contract of the suite's app. */
 export const testContract = async () => loadContract(loadDocument(await testApp()))
