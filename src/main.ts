@@ -18,6 +18,10 @@ commands:
   serve         migrate the database, then serve HTTP (the default)
   migrate       apply pending migrations and exit
   healthcheck   exit 0 if this machine's server answers GET /readyz with 200, else 1
+  create-admin EMAIL
+                create an admin, or make that user an admin; the password is read from
+                standard input (not shown when typed)
+  unlock EMAIL  forget the failed logins of EMAIL, so it is no longer throttled
   --help        show this text
   --version     print the version
 
@@ -77,6 +81,18 @@ const healthcheck = async (config: Config) => {
   }
 }
 
+/** After the migrations: the first admin (see `./auth/first-admin`); one worker does it. */
+const bootstrap = async (config: Config, database: Database, state: ServiceState, logger: Logger, worker: number | undefined) => {
+  if (!config.auth || !state.migrated || (worker ?? 1) !== 1) return
+  if (config.authSecrets.length === 0 && database.kind === 'server' && process.env.NODE_ENV === 'production')
+    logger.warn('AUTH_SECRET is not set: tokens are signed with a key generated and kept in the database')
+  const { ensureFirstAdmin } = await import('./auth/first-admin')
+  await ensureFirstAdmin(database.sql, config.admin, logger).catch((error) => {
+    logger.error('the first admin could not be created', { error: error instanceof Error ? error.message : String(error) })
+    process.exit(1)
+  })
+}
+
 const serve = async (config: Config, logger: Logger) => {
   // Workers migrate as a single process does; the advisory lock lets one of them apply the changes.
   if (isPrimary(config)) {
@@ -93,7 +109,10 @@ const serve = async (config: Config, logger: Logger) => {
   const database = await openDatabase(databaseOptions(config))
   const state: ServiceState = { migrated: false, draining: false }
   // The embedded database lives in this process: if it cannot migrate, nothing will fix that.
-  if (database.kind === 'embedded') await migrateWhenReachable(database, state, logger)
+  if (database.kind === 'embedded') {
+    await migrateWhenReachable(database, state, logger)
+    await bootstrap(config, database, state, logger, worker)
+  }
   const app = createApp({ config, sql: database.sql, logger, state }).listen({
     port: config.port,
     hostname: config.host,
@@ -105,7 +124,7 @@ const serve = async (config: Config, logger: Logger) => {
   // The embedded database is one connection whatever the setting; a server's share is worth seeing.
   const pool = database.kind === 'server' ? config.databasePoolPerWorker : undefined
   logger.info('listening', { url: `http://${config.host}:${server.port}`, database: database.kind, worker, pool })
-  const migrating = state.migrated ? Promise.resolve() : migrateWhenReachable(database, state, logger)
+  const migrating = state.migrated ? Promise.resolve() : migrateWhenReachable(database, state, logger).then(() => bootstrap(config, database, state, logger, worker))
   migrating.catch((error) => {
     logger.error('migrations failed', { error: error instanceof Error ? error.message : String(error) })
     process.exit(1)
@@ -134,7 +153,8 @@ const main = async () => {
   const command = process.argv[2] ?? 'serve'
   if (command === '--help' || command === '-h') return console.log(USAGE)
   if (command === '--version' || command === '-v') return console.log(pkg.version)
-  if (!['serve', 'migrate', 'healthcheck'].includes(command) || process.argv.length > 3) {
+  const withEmail = command === 'create-admin' || command === 'unlock'
+  if (!['serve', 'migrate', 'healthcheck', 'create-admin', 'unlock'].includes(command) || (withEmail ? process.argv.length !== 4 : process.argv.length > 3)) {
     console.error(USAGE)
     process.exit(2)
   }
@@ -147,6 +167,10 @@ const main = async () => {
     process.exit(1)
   }
   if (command === 'healthcheck') return healthcheck(config)
+  if (withEmail) {
+    const { runAccountCommand } = await import('./auth/cli')
+    process.exit(await runAccountCommand(command, process.argv[3]!, config))
+  }
   const logger = createLogger(config.logLevel)
   try {
     await (command === 'migrate' ? migrateOnly : serve)(config, logger)
