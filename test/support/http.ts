@@ -38,8 +38,11 @@ export const strongPassword = () => `violet ${crypto.randomUUID().slice(0, 8)} h
  * Makes an account straight in the database (the service's hashing, without its queue) and logs
  * in through `POST /auth/token`; undefined token without access control.
  */
-export const createAccount = async (role: 'user' | 'admin' = 'user', password = strongPassword()) => {
-  const { sql } = await testDatabase()
+export const createAccount = async (role: 'user' | 'admin' = 'user', password = strongPassword()) =>
+  accountIn((await testDatabase()).sql, await testApp(), role, password)
+
+/** `createAccount` on another database and app. */
+export const accountIn = async (sql: Sql, app: Target, role: 'user' | 'admin' = 'user', password = strongPassword()) => {
   const tag = unique()
   const email = `${role}-${tag}@example.com`
   const hash = await Bun.password.hash(password.normalize('NFKC'), { algorithm: 'argon2id' })
@@ -47,12 +50,12 @@ export const createAccount = async (role: 'user' | 'admin' = 'user', password = 
     insert into users (name, email, age, role, password_hash) values (${`${role} ${tag}`}, ${email}, 30, ${role}, ${hash}) returning id`
   const id = Number(row!.id)
   if (!AUTH_ON) return { id, email, password, token: undefined }
-  const reply = await (await testApp()).handle(
+  const reply = await app.handle(
     new Request('http://localhost/auth/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) }),
   )
   if (reply.status !== 200) throw new Error(`login gave ${reply.status}: ${await reply.text()}`)
-  const { access_token } = (await reply.json()) as { access_token: string }
-  return { id, email, password, token: access_token as string }
+  const { access_token, refresh_token } = (await reply.json()) as { access_token: string; refresh_token: string }
+  return { id, email, password, token: access_token, refreshToken: refresh_token }
 }
 
 const STATIC_SECRET = 'a fixed test key, at least thirty-two bytes long'
