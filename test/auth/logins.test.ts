@@ -1,0 +1,164 @@
+import { describe, expect, test } from 'bun:test'
+import { unlockEmail } from '../../src/auth/first-admin'
+import { HASH_QUEUE_LIMIT, createHasher } from '../../src/auth/passwords'
+import { testDatabase } from '../support/database'
+import { AUTH_ON, buildApp, call, createAccount, expectProblem, logLines, newUser, strongPassword, unique } from '../support/http'
+
+const form = (fields: Record<string, string>) => ({
+  body: new URLSearchParams(fields).toString(),
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  token: null,
+})
+const login = (email: string, password: string) => call('POST', '/auth/token', { json: { email, password }, token: null })
+
+describe.skipIf(!AUTH_ON)('logging in', () => {
+  test('JSON or an OAuth 2.0 password-grant form: a token pair, Cache-Control: no-store', async () => {
+    const account = await createAccount()
+    for (const reply of [
+      await login(account.email.toUpperCase(), account.password),
+      await call('POST', '/auth/token', form({ grant_type: 'password', username: account.email, password: account.password })),
+    ]) {
+      expect(reply.status).toBe(200)
+      expect(reply.headers.get('cache-control')).toBe('no-store')
+      expect(reply.body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 3600, refresh_token: expect.any(String) })
+      expect(Buffer.from(reply.body.refresh_token, 'base64url').length).toBeGreaterThanOrEqual(32)
+      expect((await call('GET', '/users/me', { token: reply.body.access_token })).body.id).toBe(account.id)
+    }
+    const badGrant = await call('POST', '/auth/token', form({ grant_type: 'client_credentials', username: account.email, password: 'x' }))
+    expect(expectProblem(badGrant, 422).errors).toEqual([{ field: 'grant_type', message: 'must be one of password' }])
+    expect(badGrant.headers.get('cache-control')).toBe('no-store')
+    expectProblem(await call('POST', '/auth/token', { body: 'email=a', headers: { 'content-type': 'text/plain' }, token: null }), 415)
+    expectProblem(await call('POST', '/auth/token', { body: '{', headers: { 'content-type': 'application/json' }, token: null }), 400)
+  })
+
+  test('a wrong password, an unknown email and an account without a password get the same 401', async () => {
+    const account = await createAccount()
+    const { sql } = await testDatabase()
+    const passwordless = `nopass-${unique()}@example.com`
+    await sql`insert into users (name, email, age) values ('No Pass', ${passwordless}, 30)`
+    const replies = [await login(account.email, 'wrong password, certainly'), await login(`nobody-${unique()}@example.com`, 'whatever it is'), await login(passwordless, 'whatever it is')]
+    for (const reply of replies) {
+      expect(reply.status).toBe(401)
+      expect(reply.headers.get('www-authenticate')).toBe('Bearer')
+      expect(reply.headers.get('cache-control')).toBe('no-store')
+    }
+    expect(new Set(replies.map((reply) => reply.text)).size).toBe(1)
+    expect(replies[0]!.body.detail).toBe('Wrong email or password')
+  })
+
+  test('refresh: a new pair, the old token retired; reusing it revokes the whole family', async () => {
+    const account = await createAccount()
+    const first = await call('POST', '/auth/refresh', { json: { refresh_token: account.refreshToken }, token: null })
+    expect(first.status).toBe(200)
+    expect(first.headers.get('cache-control')).toBe('no-store')
+    expect(first.body.refresh_token).not.toBe(account.refreshToken)
+    expect((await call('GET', '/users/me', { token: first.body.access_token })).status).toBe(200)
+    // The retired token again: refused, and its family (the new token too) is revoked.
+    const reuse = await call('POST', '/auth/refresh', { json: { refresh_token: account.refreshToken }, token: null })
+    expect(expectProblem(reuse, 401).detail).toBe('The refresh token is not valid')
+    expectProblem(await call('POST', '/auth/refresh', { json: { refresh_token: first.body.refresh_token }, token: null }), 401)
+    expectProblem(await call('POST', '/auth/refresh', { json: { refresh_token: 'x'.repeat(43) }, token: null }), 401)
+    expect(expectProblem(await call('POST', '/auth/refresh', { json: {}, token: null }), 422).errors).toEqual([{ field: 'refresh_token', message: 'is required' }])
+  })
+
+  test('logout revokes the family: 204, then the refresh token is refused', async () => {
+    const account = await createAccount()
+    const out = await call('POST', '/auth/logout', { json: { refresh_token: account.refreshToken }, token: null })
+    expect(out.status).toBe(204)
+    expect(out.text).toBe('')
+    expect(out.headers.get('cache-control')).toBe('no-store')
+    expectProblem(await call('POST', '/auth/refresh', { json: { refresh_token: account.refreshToken }, token: null }), 401)
+    expectProblem(await call('POST', '/auth/logout', { json: { refresh_token: 'y'.repeat(43) }, token: null }), 401)
+  })
+
+  test('5 failures for one email from one client: 429 with Retry-After, even with the right password; unlock ends it', async () => {
+    const account = await createAccount()
+    for (let i = 0; i < 5; i++) expectProblem(await login(account.email, `wrong guess number ${i}`), 401)
+    const throttled = await login(account.email, account.password)
+    expect(expectProblem(throttled, 429).detail).toBe('Too many failed logins; try again later')
+    const retryAfter = Number(throttled.headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThan(800)
+    expect(retryAfter).toBeLessThanOrEqual(900)
+    // An unknown email is counted exactly the same way.
+    const nobody = `nobody-${unique()}@example.com`
+    for (let i = 0; i < 5; i++) expectProblem(await login(nobody, `wrong guess number ${i}`), 401)
+    expectProblem(await login(nobody, 'anything at all'), 429)
+    expect(await unlockEmail((await testDatabase()).sql, account.email)).toBe(5)
+    expect((await login(account.email, account.password)).status).toBe(200)
+  })
+
+  test('a wrong current_password counts as a failed login', async () => {
+    const account = await createAccount()
+    for (let i = 0; i < 5; i++) {
+      const reply = await call('PATCH', '/users/me', { token: account.token, json: { password: strongPassword(), current_password: `not it ${i} at all` } })
+      expectProblem(reply, 422)
+    }
+    expectProblem(await login(account.email, account.password), 429)
+  })
+})
+
+describe.skipIf(!AUTH_ON)('sign-up', () => {
+  test('SIGNUP=open: anyone creates a user without a token; password required, role refused', async () => {
+    const { sql } = await testDatabase()
+    const app = buildApp(sql, { signupOpen: true })
+    const password = strongPassword()
+    const created = await call('POST', '/users', { json: newUser({ password }), token: null }, app)
+    expect(created.status).toBe(201)
+    expect(created.body.role).toBe('user')
+    expect(created.text).not.toContain(password)
+    expect((await login(created.body.email, password)).status).toBe(200)
+    expect(expectProblem(await call('POST', '/users', { json: newUser(), token: null }, app), 422).errors).toEqual([{ field: 'password', message: 'is required to sign up' }])
+    expect(expectProblem(await call('POST', '/users', { json: newUser({ password, role: 'admin' }), token: null }, app), 403).errors).toEqual([
+      { field: 'role', message: 'may only be set by an admin' },
+    ])
+    // Everything else still needs a token.
+    expectProblem(await call('GET', '/users', { token: null }, app), 401)
+    // Closed (the default): 401.
+    expectProblem(await call('POST', '/users', { json: newUser({ password }), token: null }), 401)
+  })
+})
+
+describe('AUTH=off', () => {
+  test('no token needed; /auth/* and /users/me are 404; role and password still stored', async () => {
+    const { sql } = await testDatabase()
+    const app = buildApp(sql, { auth: false })
+    const handle = (method: string, path: string, body?: unknown) =>
+      app.handle(new Request(`http://localhost${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) }))
+    const password = strongPassword()
+    const created = await handle('POST', '/users', newUser({ role: 'admin', password }))
+    expect(created.status).toBe(201)
+    const user = (await created.json()) as { id: number; role: string }
+    expect(user.role).toBe('admin')
+    expect((await sql`select password_hash from users where id = ${user.id}`)[0]!.password_hash).toStartWith('$argon2id$')
+    expect((await handle('GET', `/users/${user.id}`)).status).toBe(200)
+    for (const [method, path] of [['POST', '/auth/token'], ['POST', '/auth/refresh'], ['POST', '/auth/logout'], ['GET', '/users/me'], ['DELETE', '/users/me']]) {
+      const reply = await handle(method!, path!)
+      expect(reply.status).toBe(404)
+      expect(reply.headers.get('content-type')).toBe('application/problem+json')
+    }
+    const document = (await (await handle('GET', '/openapi.json')).json()) as { paths: Record<string, unknown> }
+    expect(Object.keys(document.paths).filter((path) => path.startsWith('/auth') || path === '/users/me')).toEqual([])
+  })
+})
+
+describe('password hashing', () => {
+  test(`at most HASH_CONCURRENCY at once and ${HASH_QUEUE_LIMIT} waiting; beyond that 429 with Retry-After`, async () => {
+    const hasher = createHasher({ concurrency: 1 })
+    const results = await Promise.allSettled(Array.from({ length: HASH_QUEUE_LIMIT + 3 }, (_, i) => hasher.verify(`attempt ${i}`, null)))
+    const refused = results.filter((result) => result.status === 'rejected').map((result) => (result as PromiseRejectedResult).reason)
+    expect(refused.length).toBe(2)
+    for (const problem of refused) expect(problem).toMatchObject({ status: 429, headers: { 'retry-after': '1' } })
+    expect(results.filter((result) => result.status === 'fulfilled' && result.value === false).length).toBe(HASH_QUEUE_LIMIT + 1)
+  }, 120_000)
+
+  test('no log line holds a password or a token', async () => {
+    const account = await createAccount()
+    await login(account.email, account.password)
+    await call('PATCH', '/users/me', { token: account.token, json: { password: strongPassword(), current_password: account.password } })
+    const text = JSON.stringify(logLines)
+    expect(logLines.length).toBeGreaterThan(0)
+    expect(text).not.toContain(account.password)
+    if (account.token) expect(text).not.toContain(account.token.split('.')[2])
+    if (account.refreshToken) expect(text).not.toContain(account.refreshToken)
+  })
+})
