@@ -10,10 +10,10 @@ import type { Hasher } from './passwords'
 import { newRefreshToken, refreshTokenHash, type Caller, type Role, type Tokens } from './tokens'
 
 /** Failures per (email, client) within `PAIR_WINDOW` that throttle that pair. */
-export const PAIR_LIMIT = 5
+const PAIR_LIMIT = 5
 const PAIR_WINDOW = '15 minutes'
 /** Failures per email, from all clients, within `EMAIL_WINDOW` that throttle that email. */
-export const EMAIL_LIMIT = 100
+const EMAIL_LIMIT = 100
 const EMAIL_WINDOW = '24 hours'
 
 export interface TokenPair {

@@ -12,7 +12,7 @@ const MIN_SCORE = 3
 /** Hashes that may wait for a free slot, beyond which a request gets 429. */
 export const HASH_QUEUE_LIMIT = 64
 /** What a full queue's `Retry-After` says. */
-export const HASH_RETRY_AFTER_SECONDS = 1
+const HASH_RETRY_AFTER_SECONDS = 1
 
 export const normalizePassword = (password: string) => password.normalize('NFKC')
 

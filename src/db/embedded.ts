@@ -16,7 +16,7 @@ const SOCKET_PORT = 5432
 const LOCK_FILE = 'users-api.pid'
 
 /** The data directory is in use by another live process (PGlite would corrupt it). */
-export class DataDirInUse extends Error {
+class DataDirInUse extends Error {
   override name = 'DataDirInUse'
 }
 
