@@ -13,7 +13,8 @@ const dataDir = mkdtempSync(join(tmpdir(), 'users-api-process-'))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
 
 // Without DATABASE_URL: the embedded database, as a new user first runs it.
-const ADMIN = { ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'violet harbour lantern quietly 42' }
+// Access control on, as shipped, whatever AUTH the suite runs with.
+const ADMIN = { AUTH: 'on', ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'violet harbour lantern quietly 42' }
 const embedded = { DATABASE_URL: undefined, DATA_DIR: dataDir, LOG_LEVEL: 'info', ...ADMIN }
 
 let token = ''
@@ -141,7 +142,7 @@ describe(`the service process (${underTest})`, () => {
   test('create-admin reads the password from standard input; unlock; both refuse while the service holds the embedded data', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'users-api-admin-'))
     try {
-      const env = { DATABASE_URL: undefined, DATA_DIR: dir, LOG_LEVEL: 'info', ADMIN_EMAIL: undefined, ADMIN_PASSWORD: undefined }
+      const env = { DATABASE_URL: undefined, DATA_DIR: dir, LOG_LEVEL: 'info', AUTH: 'on', ADMIN_EMAIL: undefined, ADMIN_PASSWORD: undefined }
       const password = 'quiet orchard lamp 77 under snow'
       const weak = await runMain(['create-admin', 'ops@example.com'], env, 'password123\n')
       expect(weak.code).toBe(1)
@@ -169,7 +170,7 @@ describe(`the service process (${underTest})`, () => {
   test('without an admin or ADMIN_EMAIL, one log line says how to make one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'users-api-noadmin-'))
     try {
-      const service = await startService({ DATABASE_URL: undefined, DATA_DIR: dir, LOG_LEVEL: 'info', ADMIN_EMAIL: undefined, ADMIN_PASSWORD: undefined })
+      const service = await startService({ DATABASE_URL: undefined, DATA_DIR: dir, LOG_LEVEL: 'info', AUTH: 'on', ADMIN_EMAIL: undefined, ADMIN_PASSWORD: undefined })
       try {
         await waitReady(service.url)
         const hints = service.lines.map((line) => JSON.parse(line)).filter((event) => event.message.startsWith('no admin yet'))
