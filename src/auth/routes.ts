@@ -30,13 +30,16 @@ const readLogin = (body: unknown) => {
 
 const readRefresh = (body: unknown) => assertValid<RefreshBody>(RefreshBody, body).refresh_token
 
+const AUTH_URL = /^[a-z]+:\/\/[^/]*\/auth\//i
+
 /** The paths where the body parser also takes a form. */
 export const FORM_PATHS = ['/auth/token']
 
 export const authRoutes = ({ logins, clientOf }: { logins: Logins; clientOf: ClientAddress }) =>
   new Elysia({ name: 'auth', prefix: '/auth' })
-    .onTransform(({ set }) => {
-      set.headers['cache-control'] = 'no-store'
+    // Before the body is read, so that its errors (413, 415, 400) say it too.
+    .onRequest(({ request, set }) => {
+      if (AUTH_URL.test(request.url)) set.headers['cache-control'] = 'no-store'
     })
     .post(
       '/token',
