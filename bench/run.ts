@@ -20,6 +20,7 @@ import { assertLocal, createBenchDatabase, DEFAULT_SERVER_URL, seedUsers } from 
 import { combine, measure, type LoadOptions, type LoadResult } from './load'
 import { sampleMemory, startServer, type Server } from './processes'
 import { markdownTable, ratio, writeResults, type Table } from './report'
+import { BENCH_ADMIN, accessBench } from './access'
 import { scaleScenarios, scenarios, soakMix, type Scenario } from './scenarios'
 import { explainReads, timeNameMiss } from './explain'
 
@@ -39,6 +40,7 @@ const OPTIONS = {
   soak: { type: 'boolean', default: false },
   'soak-seconds': { type: 'string', default: '300' },
   scale: { type: 'boolean', default: false },
+  access: { type: 'boolean', default: false },
   'no-embedded': { type: 'boolean', default: false },
   'no-cold-start': { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
@@ -57,6 +59,7 @@ const OPTION_HELP: Record<keyof typeof OPTIONS, string> = {
   soak: 'instead: constant load with memory sampled every second',
   'soak-seconds': 'how long the soak lasts',
   scale: 'instead: the reads on 10,000 and on 1,000,000 users, with their plans',
+  access: 'instead: authenticated reads against AUTH=off, and 200 concurrent logins',
   'no-embedded': 'leave out the embedded-database figure',
   'no-cold-start': 'leave out building the binary and timing its cold start',
   help: 'this text',
@@ -90,10 +93,12 @@ const serverEnvironment = (variables: Record<string, string>) => ({
   ...variables,
 })
 
-const startService = (databaseUrl: string | undefined, workers: number, dataDir?: string) => {
+/** The service; without `access`, with `AUTH=off`, as the baseline has no access control either. */
+const startService = (databaseUrl: string | undefined, workers: number, dataDir?: string, access = false) => {
   const env = serverEnvironment({
     PORT: String(freePort()),
     WORKERS: String(workers),
+    ...(access ? { AUTH: 'on', ...BENCH_ADMIN } : { AUTH: 'off' }),
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: dataDir! }),
   })
   // Checked as the service checks it, so a bad --pool or --log-level stops here, not in a worker.
@@ -344,6 +349,20 @@ const main = async () => {
       const result = await soak(benchUrl)
       tables.push(result.table)
       data.soak = result.data
+    } else if (args.access) {
+      const sql = postgres(benchUrl, { max: 1, onnotice: () => {} })
+      await seedUsers(sql, SEEDED_USERS)
+      await sql.end({ timeout: 5 })
+      const result = await accessBench({
+        startService: (access) => startService(benchUrl, 1, undefined, access),
+        sampleMemory,
+        users: SEEDED_USERS,
+        load,
+        rounds: Math.max(5, ROUNDS),
+        log,
+      })
+      tables.push(...result.tables)
+      data.access = result.data
     } else if (args.scale) {
       const result = await scale(benchUrl)
       tables.push(result.table)
@@ -378,7 +397,7 @@ const main = async () => {
       `Machine: ${describeMachine(machineFacts)}.`,
       `Command: \`bun run bench${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}\`; ${new Date().toISOString()}.`,
     ]
-    const files = writeResults(args.soak ? 'soak' : args.scale ? 'scale' : 'bench', preamble, tables, data)
+    const files = writeResults(args.soak ? 'soak' : args.scale ? 'scale' : args.access ? 'access' : 'bench', preamble, tables, data)
     log(`\n${preamble.join('\n')}\n\n${tables.map(markdownTable).join('\n\n')}\n\nwritten: ${files.join(', ')}`)
   } finally {
     await benchDatabase.drop()

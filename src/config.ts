@@ -1,4 +1,5 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { isIP } from 'node:net'
 import { t, type Static } from 'elysia'
 import { decimalInteger, describeRule } from './schema/strict-types'
 import { LOG_LEVELS, type LogLevel } from './logger'
@@ -87,6 +88,10 @@ const isUsableUrl = (value: string) => {
   }
 }
 
+/** An IP address, or one with a prefix length (`10.0.0.0/8`, `fd00::/8`). */
+const isAddressOrRange = (entry: string, [address, prefix, ...rest] = entry.split('/'), version = isIP(address!)) =>
+  version !== 0 && rest.length === 0 && (prefix === undefined || (/^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128)))
+
 const problemLine = (name: string, value: string | undefined, rule: string) =>
   `invalid configuration: ${name}${SECRET_VARIABLES.has(name) ? '' : `=${JSON.stringify(value ?? '')}`} ${rule}`
 
@@ -122,13 +127,11 @@ export interface Config {
   authSecrets: string[]
   /** Addresses and CIDR ranges whose `X-Forwarded-For` names the client. */
   trustedProxies: string[]
-  /** Seconds. */
+  /** Seconds; `signupOpen`: anyone may create a `user` without a token; hashes at once per worker. */
   accessTokenTtl: number
   refreshTokenTtl: number
-  /** Anyone may create a `user` account (no token). */
   signupOpen: boolean
   admin?: { email: string; password: string }
-  /** Password hashes at once per worker. */
   hashConcurrency: number
 }
 
@@ -160,6 +163,8 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
   // The embedded database lives in this process: a second process cannot reach it.
   if (given.DATABASE_URL === undefined && !problems.has('WORKERS') && given.WORKERS !== undefined && Number(given.WORKERS) > 1)
     problems.set('WORKERS', problemLine('WORKERS', given.WORKERS, 'must be 1 without DATABASE_URL: the embedded database serves one process'))
+  const badProxy = (given.TRUSTED_PROXIES ?? '').split(',').some((entry) => entry !== '' && !isAddressOrRange(entry))
+  if (badProxy && !problems.has('TRUSTED_PROXIES')) problems.set('TRUSTED_PROXIES', problemLine('TRUSTED_PROXIES', given.TRUSTED_PROXIES, RULE_TEXT.TRUSTED_PROXIES!))
   if (problems.size > 0) throw new ConfigError([...problems.values()])
   const parsed: Static<typeof EnvSchema> = envChecker.Decode(given)
   const workers = parsed.DATABASE_URL === undefined ? 1 : (parsed.WORKERS ?? unsetWorkers)
