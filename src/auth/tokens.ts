@@ -44,10 +44,14 @@ export const loadSigningKeys = async (sql: Sql, secrets: string[]): Promise<Sign
 }
 
 const DECIMAL_ID = /^[1-9][0-9]{0,15}$/
+const VERIFIED_CACHE_SIZE = 10_000
 
 /** `createTokens(keys, ttl)`: signs and verifies access tokens with `keys` (a loader, cached once it succeeds). */
 export const createTokens = (loadKeys: () => Promise<SigningKey[]>, { accessTokenTtl }: { accessTokenTtl: number }) => {
   let keys: Promise<SigningKey[]> | undefined
+  // Tokens already verified, until they expire: a client sends the same one many times. Whether its
+  // user still has that version is for the statement to say, every time.
+  const verified = new Map<string, { caller: Caller; exp: number }>()
   const current = () => (keys ??= loadKeys().catch((error) => ((keys = undefined), Promise.reject(error))))
   return {
     /** A new access token for `caller`, valid `accessTokenTtl` seconds. */
@@ -62,6 +66,8 @@ export const createTokens = (loadKeys: () => Promise<SigningKey[]>, { accessToke
     },
     /** The caller a token speaks for, or undefined when it is not a valid, unexpired token of ours. */
     async verify(token: string): Promise<Caller | undefined> {
+      const seen = verified.get(token)
+      if (seen && seen.exp > Date.now() / 1000) return seen.caller
       // Loading the keys may fail (the database is down): that is a 503, not a bad token.
       const keys = await current()
       try {
@@ -71,7 +77,10 @@ export const createTokens = (loadKeys: () => Promise<SigningKey[]>, { accessToke
         const { payload } = await jwtVerify(token, key.key, { algorithms: [ALGORITHM], requiredClaims: ['sub', 'exp', 'iat'] })
         const { sub, role, ver } = payload
         if (typeof sub !== 'string' || !DECIMAL_ID.test(sub) || (role !== 'user' && role !== 'admin') || !Number.isSafeInteger(ver)) return undefined
-        return { id: Number(sub), role, ver: ver as number }
+        const caller: Caller = { id: Number(sub), role, ver: ver as number }
+        if (verified.size >= VERIFIED_CACHE_SIZE) verified.clear()
+        verified.set(token, { caller, exp: payload.exp! })
+        return caller
       } catch {
         return undefined
       }
