@@ -162,3 +162,51 @@ describe('password hashing', () => {
     if (account.refreshToken) expect(text).not.toContain(account.refreshToken)
   })
 })
+
+describe.skipIf(!AUTH_ON)('throttling across clients', () => {
+  test('100 failures for one email within 24 hours throttle it for every client', async () => {
+    const account = await createAccount()
+    const { sql } = await testDatabase()
+    await sql`insert into login_failures (email, client, failed_at)
+      select lower(${account.email}), 'client-' || g, clock_timestamp() - interval '1 hour' from generate_series(1, 100) g`
+    const throttled = await login(account.email, account.password)
+    expectProblem(throttled, 429)
+    const retryAfter = Number(throttled.headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThan(82_000)
+    expect(retryAfter).toBeLessThanOrEqual(82_800)
+    expect(await unlockEmail(sql, account.email)).toBe(100)
+    expect((await login(account.email, account.password)).status).toBe(200)
+  })
+
+  test('TRUSTED_PROXIES: the proxy’s X-Forwarded-For names the client; otherwise it is ignored', async () => {
+    const { sql } = await testDatabase()
+    const account = await createAccount()
+    const attempt = async (port: number, forwardedFor: string, password: string) =>
+      (await fetch(`http://127.0.0.1:${port}/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor },
+        body: JSON.stringify({ email: account.email, password }),
+      })).status
+    const behindProxy = buildApp(sql, { trustedProxies: ['127.0.0.1'] }).listen({ port: 0, hostname: '127.0.0.1' })
+    try {
+      const port = behindProxy.server!.port!
+      for (let i = 0; i < 5; i++) expect(await attempt(port, '203.0.113.7', `wrong guess ${i}`)).toBe(401)
+      expect(await attempt(port, '203.0.113.7', account.password)).toBe(429)
+      // Another client behind the same proxy is not throttled.
+      expect(await attempt(port, '198.51.100.9', account.password)).toBe(200)
+      expect((await sql`select distinct client from login_failures where email = lower(${account.email})`).map((row) => row.client)).toEqual(['203.0.113.7'])
+    } finally {
+      await behindProxy.stop(true)
+    }
+    // Without TRUSTED_PROXIES a client's own X-Forwarded-For is ignored: the socket's address counts.
+    await unlockEmail(sql, account.email)
+    const direct = buildApp(sql).listen({ port: 0, hostname: '127.0.0.1' })
+    try {
+      const port = direct.server!.port!
+      for (let i = 0; i < 5; i++) expect(await attempt(port, `192.0.2.${i}`, `wrong guess ${i}`)).toBe(401)
+      expect(await attempt(port, '192.0.2.99', account.password)).toBe(429)
+    } finally {
+      await direct.stop(true)
+    }
+  })
+})

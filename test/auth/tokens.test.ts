@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { SignJWT, decodeJwt } from 'jose'
-import { loadSigningKeys } from '../../src/auth/tokens'
-import { testDatabase } from '../support/database'
+import { createTokens, loadSigningKeys } from '../../src/auth/tokens'
+import { openFreshDatabase, testDatabase } from '../support/database'
 import { AUTH_ON, call, createAccount, expectProblem, strongPassword } from '../support/http'
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
@@ -86,5 +86,44 @@ describe.skipIf(!AUTH_ON)('access tokens', () => {
     const created = await call('POST', '/users', { json: { name: 'Weak Pat', email: `weak-${Date.now()}@example.com`, age: 30, password: 'letmein12345678' } })
     expect(expectProblem(created, 422).errors).toEqual([{ field: 'password', message: 'is too easy to guess: use a longer phrase of unrelated words' }])
     expect(created.text).not.toContain('letmein12345678')
+  })
+})
+
+describe('signing keys', () => {
+  test('generated once per database: concurrent first starts agree; a new database gets another key', async () => {
+    const first = await openFreshDatabase()
+    const second = await openFreshDatabase()
+    try {
+      const keys = await Promise.all([loadSigningKeys(first.sql, []), loadSigningKeys(first.sql, []), loadSigningKeys(first.sql, [])])
+      const raw = async (sql: typeof first.sql) => (await sql`select id, encode(secret, 'hex') as secret from signing_keys`).map((row) => `${row.id}:${row.secret}`)
+      expect(keys.map((set) => set.map((key) => key.kid))).toEqual([['generated-1'], ['generated-1'], ['generated-1']])
+      const [stored] = await raw(first.sql)
+      expect(await raw(first.sql)).toEqual([stored!])
+      await loadSigningKeys(second.sql, [])
+      expect(await raw(second.sql)).not.toEqual([stored!])
+      // No migration carries a key: a freshly migrated database has none until the service starts.
+      const third = await openFreshDatabase()
+      expect((await third.sql`select count(*)::int as n from signing_keys`)[0]!.n).toBe(0)
+      await third.close()
+    } finally {
+      await first.close()
+      await second.close()
+    }
+  }, 60_000)
+
+  test('AUTH_SECRET with several keys: the first signs, all verify; a token of a dropped key is refused', async () => {
+    const [oldKey, newKey] = ['an old signing key of at least 32 characters', 'a new signing key, also of 32 characters or more']
+    const unused = undefined as never
+    const before = createTokens(() => loadSigningKeys(unused, [oldKey]), { accessTokenTtl: 60 })
+    const rotated = createTokens(() => loadSigningKeys(unused, [newKey, oldKey]), { accessTokenTtl: 60 })
+    const after = createTokens(() => loadSigningKeys(unused, [newKey]), { accessTokenTtl: 60 })
+    const caller = { id: 7, role: 'user' as const, ver: 3 }
+    const oldToken = await before.sign(caller)
+    const newToken = await rotated.sign(caller)
+    expect(await rotated.verify(oldToken)).toEqual(caller)
+    expect(await rotated.verify(newToken)).toEqual(caller)
+    expect(await after.verify(newToken)).toEqual(caller)
+    expect(await after.verify(oldToken)).toBeUndefined()
+    expect(decodeJwt(newToken)).toMatchObject({ sub: '7', role: 'user', ver: 3 })
   })
 })
