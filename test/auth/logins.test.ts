@@ -87,6 +87,34 @@ describe.skipIf(!AUTH_ON)('logging in', () => {
     expect((await login(account.email, account.password)).status).toBe(200)
   })
 
+  test('a success clears the pair: 4 failures, a success, 4 more failures: still no 429', async () => {
+    const account = await createAccount()
+    for (let i = 0; i < 4; i++) expectProblem(await login(account.email, `wrong guess number ${i}`), 401)
+    expect((await login(account.email, account.password)).status).toBe(200)
+    for (let i = 0; i < 4; i++) expectProblem(await login(account.email, `wrong guess again ${i}`), 401)
+    expect((await login(account.email, account.password)).status).toBe(200)
+  })
+
+  test('an unknown email costs about what a wrong password does (a dummy hash is checked)', async () => {
+    const account = await createAccount()
+    const timed = async (email: string) => {
+      const started = performance.now()
+      expectProblem(await login(email, 'surely not the password'), 401)
+      return performance.now() - started
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[1]!
+    const wrong: number[] = []
+    const unknown: number[] = []
+    for (let i = 0; i < 3; i++) {
+      wrong.push(await timed(account.email))
+      unknown.push(await timed(`nobody-${unique()}@example.com`))
+    }
+    await unlockEmail((await testDatabase()).sql, account.email)
+    // The same argon2id work either way: within a factor of 3 even on a busy machine (no hash: ~1 ms).
+    expect(median(unknown) / median(wrong)).toBeGreaterThan(1 / 3)
+    expect(median(unknown) / median(wrong)).toBeLessThan(3)
+  })
+
   test('a wrong current_password counts as a failed login', async () => {
     const account = await createAccount()
     for (let i = 0; i < 5; i++) {
