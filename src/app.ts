@@ -47,7 +47,7 @@ export const createApp = ({ config, sql, logger, state = { migrated: true, drain
     .use(apiDocs({ settings: { bodyLimit: config.bodyLimit }, schemas: { ...userSchemas, TokenPair } }))
     .use(health({ sql, state, timeoutMs: config.requestTimeout }))
     .use(access.routes())
-    .use(usersRoutes({ users: createUserService(sql, { timeoutMs: config.requestTimeout }), accounts: access.accounts, state, auth: config.auth, clientOf }))
+    .use(usersRoutes({ users: createUserService(sql, { timeoutMs: config.requestTimeout }), accounts: access.accounts, state, auth: config.auth, signupOpen: config.signupOpen, clientOf }))
 }
 
 export type App = ReturnType<typeof createApp>

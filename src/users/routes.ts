@@ -61,6 +61,8 @@ export interface UsersRoutesOptions {
   state: ServiceState
   /** Access control on: `/users/me` exists and operations are documented as secured. */
   auth: boolean
+  /** Anyone may create a `user` without a token: `POST /users` documents its token as optional. */
+  signupOpen?: boolean
   clientOf: ClientAddress
 }
 
@@ -73,7 +75,7 @@ const BY_ID = { summary: '', description: '' }
  * that need the data in the service. Every route uses the tables, so each answers 503 until the
  * migrations have run.
  */
-export const usersRoutes = ({ users, accounts, state, auth, clientOf }: UsersRoutesOptions) => {
+export const usersRoutes = ({ users, accounts, state, auth, clientOf, signupOpen = false }: UsersRoutesOptions) => {
   const secured = auth ? { security: SECURED } : {}
   const guarded = (...statuses: ProblemStatus[]): ProblemStatus[] => (auth ? [401, 403, ...statuses] : statuses)
   // `/users/me` is the caller's own record; without access control there is no caller: 404.
@@ -138,7 +140,7 @@ export const usersRoutes = ({ users, accounts, state, auth, clientOf }: UsersRou
           description:
             'Name and email are trimmed; the email must not belong to another user, in any case. Admins only; with sign-up open, anyone without a token may create a `user` (password required, no role).',
           tags: ['users'],
-          ...secured,
+          ...(auth && signupOpen ? { security: [...SECURED, {}] } : secured),
           responses: responses(
             { 201: jsonResponse('Created: the new user.', UserRef, { headers: LOCATION, example: USER_EXAMPLE }) },
             ...guarded(400, 409, 413, 415, 422, 503),

@@ -143,6 +143,10 @@ describe.skipIf(!AUTH_ON)('sign-up', () => {
     expectProblem(await call('GET', '/users', { token: null }, app), 401)
     // Closed (the default): 401.
     expectProblem(await call('POST', '/users', { json: newUser({ password }), token: null }), 401)
+    // The document says the token is optional there, and only there.
+    const document = (await call('GET', '/openapi.json', {}, app)).body
+    expect(document.paths['/users'].post.security).toEqual([{ bearerAuth: [] }, { oauth2: [] }, {}])
+    expect(document.paths['/users'].get.security).toEqual([{ bearerAuth: [] }, { oauth2: [] }])
   })
 })
 
