@@ -37,6 +37,8 @@ const targetOf = (path: string): { id?: string } | undefined => {
  */
 export const accessGuard = ({ tokens, signupOpen }: { tokens: Tokens; signupOpen: boolean }) =>
   new Elysia({ name: 'access-guard' }).onRequest(async ({ request }) => {
+    // A CORS preflight carries no credentials by design: the CORS plugin answers it.
+    if (request.method === 'OPTIONS') return
     const target = targetOf(pathOf(request.url))
     if (!target) return
     const header = request.headers.get('authorization')

@@ -85,8 +85,6 @@ export const createTokens = (loadKeys: () => Promise<SigningKey[]>, { accessToke
         return undefined
       }
     },
-    /** Loads the keys now (at start), so a database problem shows early. */
-    ready: () => current().then(() => undefined),
   }
 }
 

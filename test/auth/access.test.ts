@@ -126,5 +126,5 @@ describe.skipIf(!AUTH_ON)('who may do what', () => {
     } finally {
       await database.close()
     }
-  })
+  }, 60_000)
 })
