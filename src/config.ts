@@ -48,11 +48,8 @@ const DEFAULTS = {
   IDLE_TIMEOUT: '10',
   RATE_LIMIT: '0',
   RATE_LIMIT_WINDOW: '60',
-  AUTH: 'on',
-  ACCESS_TOKEN_TTL: '900',
-  REFRESH_TOKEN_TTL: '2592000',
-  SIGNUP: 'closed',
-  HASH_CONCURRENCY: '2',
+  // Access control, as shipped: on, sign-up closed.
+  AUTH: 'on', SIGNUP: 'closed', ACCESS_TOKEN_TTL: '900', REFRESH_TOKEN_TTL: '2592000', HASH_CONCURRENCY: '2',
 }
 
 /** How to put right a variable whose schema alone would explain it badly. */
@@ -131,8 +128,8 @@ export interface Config {
   accessTokenTtl: number
   refreshTokenTtl: number
   signupOpen: boolean
-  admin?: { email: string; password: string }
   hashConcurrency: number
+  admin?: { email: string; password: string }
 }
 
 /** The start-up refusal: one line per bad variable, naming it. */
@@ -163,8 +160,10 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
   // The embedded database lives in this process: a second process cannot reach it.
   if (given.DATABASE_URL === undefined && !problems.has('WORKERS') && given.WORKERS !== undefined && Number(given.WORKERS) > 1)
     problems.set('WORKERS', problemLine('WORKERS', given.WORKERS, 'must be 1 without DATABASE_URL: the embedded database serves one process'))
-  const badProxy = (given.TRUSTED_PROXIES ?? '').split(',').some((entry) => entry !== '' && !isAddressOrRange(entry))
-  if (badProxy && !problems.has('TRUSTED_PROXIES')) problems.set('TRUSTED_PROXIES', problemLine('TRUSTED_PROXIES', given.TRUSTED_PROXIES, RULE_TEXT.TRUSTED_PROXIES!))
+  if ((given.TRUSTED_PROXIES ?? '').split(',').some((entry) => !isAddressOrRange(entry)) && given.TRUSTED_PROXIES !== undefined && !problems.has('TRUSTED_PROXIES'))
+    problems.set('TRUSTED_PROXIES', problemLine('TRUSTED_PROXIES', given.TRUSTED_PROXIES, RULE_TEXT.TRUSTED_PROXIES!))
+  if ((given.ADMIN_EMAIL === undefined) !== (given.ADMIN_PASSWORD === undefined) && !problems.has('ADMIN_EMAIL') && !problems.has('ADMIN_PASSWORD'))
+    problems.set('ADMIN_EMAIL', 'invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD go together: set both, or neither')
   if (problems.size > 0) throw new ConfigError([...problems.values()])
   const parsed: Static<typeof EnvSchema> = envChecker.Decode(given)
   const workers = parsed.DATABASE_URL === undefined ? 1 : (parsed.WORKERS ?? unsetWorkers)

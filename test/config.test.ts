@@ -106,6 +106,8 @@ describe('configuration', () => {
     ['AUTH_SECRET', 'short-secret', 'invalid configuration: AUTH_SECRET must be one or more comma-separated keys of at least 32 characters each'],
     ['ADMIN_PASSWORD', 'x'.repeat(600), 'invalid configuration: ADMIN_PASSWORD must not be empty or longer than 512 characters'],
     ['AUTH', 'maybe', 'invalid configuration: AUTH="maybe" must be on or off'],
+    ['ADMIN_EMAIL', 'root@example.com', 'invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD go together: set both, or neither'],
+    ['ADMIN_PASSWORD', 'a secret phrase of many words', 'invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD go together: set both, or neither'],
     ['TRUSTED_PROXIES', '10.0.0.0/33', 'invalid configuration: TRUSTED_PROXIES="10.0.0.0/33" must be a comma-separated list of IP addresses or CIDR ranges'],
     ['TRUSTED_PROXIES', '1.2.3', 'invalid configuration: TRUSTED_PROXIES="1.2.3" must be a comma-separated list of IP addresses or CIDR ranges'],
     ['DATABASE_URL', 'postgres://u:%zz@127.0.0.1/test', 'invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL'],
