@@ -23,7 +23,11 @@ const pathOf = (url: string) => {
   return url.slice(start, end === -1 ? undefined : end)
 }
 
-/** The users API's paths: the collection, or one user (`me` is the caller). Undefined: not guarded. */
+/**
+ * The users API's paths: the collection, or one user (`me` is the caller). Undefined: not guarded;
+ * any other path is an unknown route (404), and the users routes refuse a request that reaches
+ * them without a caller all the same.
+ */
 const targetOf = (path: string): { id?: string } | undefined => {
   if (path === '/users' || path === '/users/') return {}
   const match = /^\/users\/([^/]+)\/?$/.exec(path)

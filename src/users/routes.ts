@@ -78,18 +78,24 @@ const BY_ID = { summary: '', description: '' }
 export const usersRoutes = ({ users, accounts, state, auth, clientOf, signupOpen = false }: UsersRoutesOptions) => {
   const secured = auth ? { security: SECURED } : {}
   const guarded = (...statuses: ProblemStatus[]): ProblemStatus[] => (auth ? [401, 403, ...statuses] : statuses)
+  // The guard has let the request through; under access control, only a sign-up comes without a
+  // caller (defence in depth: a path the guard did not know is refused here too).
+  const callerFor = (request: Request, signup = false) => {
+    const caller = callerOf(request)
+    if (auth && !caller && !(signup && signupOpen)) throw problems.unauthorized('missing')
+    return caller
+  }
   // `/users/me` is the caller's own record; without access control there is no caller: 404.
   const meOf = (request: Request) => {
-    const caller = callerOf(request)
-    if (!caller) throw problems.routeNotFound()
-    return caller.id
+    if (!auth) throw problems.routeNotFound()
+    return callerFor(request)!.id
   }
   const update = async (id: number, body: UpdateUserInput, request: Request, server: Parameters<ClientAddress>[1]) => {
-    const caller = callerOf(request)
+    const caller = callerFor(request)
     return users.update(id, await accounts.forUpdate(id, body, caller, clientOf(request, server)), caller)
   }
   const remove = async (id: number, request: Request, set: { status?: number | string }) => {
-    await users.remove(id, callerOf(request))
+    await users.remove(id, callerFor(request))
     set.status = 204
   }
   const readDetail = (me: typeof ME) => ({
@@ -126,7 +132,7 @@ export const usersRoutes = ({ users, accounts, state, auth, clientOf, signupOpen
     .post(
       '',
       async ({ body, request, set }) => {
-        const caller = callerOf(request)
+        const caller = callerFor(request, true)
         const user = await users.create(await accounts.forCreate(body, caller), caller)
         set.status = 201
         set.headers.location = `/users/${user.id}`
@@ -151,7 +157,7 @@ export const usersRoutes = ({ users, accounts, state, auth, clientOf, signupOpen
     .get(
       '',
       async ({ query, request, set }) => {
-        const page = await users.list(query, callerOf(request))
+        const page = await users.list(query, callerFor(request))
         if (page.nextAfter !== undefined) set.headers.link = nextPageLink(request.url, query, page.nextAfter)
         return page.users
       },
@@ -176,10 +182,10 @@ export const usersRoutes = ({ users, accounts, state, auth, clientOf, signupOpen
         },
       },
     )
-    .get('/me', ({ request }) => users.get(meOf(request), callerOf(request)), { detail: readDetail(ME) })
+    .get('/me', ({ request }) => users.get(meOf(request), callerFor(request)), { detail: readDetail(ME) })
     .patch('/me', ({ body, request, server }) => update(meOf(request), body, request, server), { parse: 'json', body: UpdateUserBody, detail: updateDetail(ME) })
     .delete('/me', ({ request, set }) => remove(meOf(request), request, set), { detail: deleteDetail(ME) })
-    .get('/:id', ({ params, request }) => users.get(params.id, callerOf(request)), { params: UserIdParams, detail: readDetail(BY_ID) })
+    .get('/:id', ({ params, request }) => users.get(params.id, callerFor(request)), { params: UserIdParams, detail: readDetail(BY_ID) })
     .patch('/:id', ({ params, body, request, server }) => update(params.id, body, request, server), {
       parse: 'json',
       params: UserIdParams,

@@ -77,6 +77,13 @@ describe.skipIf(!AUTH_ON)('who may do what', () => {
     expect((await call('GET', `/users/${other.id}`)).body.age).toBe(30)
   })
 
+  test('other paths under /users are unknown routes (404) for anyone, token or not', async () => {
+    const self = await createAccount()
+    for (const path of [`/users//${self.id}`, `/users/${self.id}/x`, '/users/me/x', '/usersx'])
+      for (const token of [null, self.token, undefined]) expectProblem(await call('GET', path, { token }), 404)
+    expect((await call('GET', `/users/${self.id}`)).status).toBe(200)
+  })
+
   test('a user may not set a role, not even their own: 403 naming role', async () => {
     const self = await createAccount()
     const reply = await call('PATCH', '/users/me', { token: self.token, json: { role: 'admin' } })
