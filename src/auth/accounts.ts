@@ -10,7 +10,7 @@ import type { CreateUserInput, UpdateUserInput } from '../users/schemas'
 import type { NewUser, UserChanges } from '../users/service'
 import type { Logins } from './logins'
 import { passwordWeakness, type Hasher } from './passwords'
-import type { Caller } from './tokens'
+import { callerIsCurrent, type Caller } from './tokens'
 
 const invalid = (field: string, message: string) => problems.invalidRequest([{ field, message }])
 
@@ -35,9 +35,13 @@ export const createAccountRules = ({ sql, hasher, logins, auth }: { sql: Sql; ha
     async forUpdate(id: number, { password, current_password, ...fields }: UpdateUserInput, caller: Caller | undefined, client: string): Promise<UserChanges> {
       if (auth && fields.role !== undefined && caller?.role !== 'admin') throw problems.forbidden('role')
       if (password === undefined) return fields
-      const [target] = await sql<{ email: string; name: string; password_hash: string | null }[]>`
-        select email, name, password_hash from users where id = ${id}`
-      if (!target) throw problems.userNotFound()
+      // The caller is checked here too (a stale token is a 401, not a verdict on the password).
+      const [target] = await sql<{ caller_ok: boolean; email: string | null; name: string; password_hash: string | null }[]>`
+        select ${callerIsCurrent(sql, caller)} as caller_ok,
+          u.email, u.name, u.password_hash
+        from (select 1) one left join users u on u.id = ${id}`
+      if (!target?.caller_ok) throw problems.unauthorized('invalid')
+      if (target.email === null) throw problems.userNotFound()
       const passwordHash = await strongHash(password, { email: fields.email ?? target.email, name: fields.name ?? target.name })
       if (auth && caller?.id === id) {
         if (current_password === undefined) throw invalid('current_password', 'is required to change your own password')

@@ -90,6 +90,13 @@ export const createTokens = (loadKeys: () => Promise<SigningKey[]>, { accessToke
 
 export type Tokens = ReturnType<typeof createTokens>
 
+/**
+ * The SQL condition that the caller still exists with the token's version (always true without a
+ * caller, i.e. without access control): put it in the statement that does the work.
+ */
+export const callerIsCurrent = (sql: Sql, caller: Caller | undefined) =>
+  caller ? sql`exists (select 1 from users c where c.id = ${caller.id} and c.token_version = ${caller.ver})` : sql`true`
+
 /** A new opaque refresh token: 256 random bits, base64url. */
 export const newRefreshToken = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')
 

@@ -1,5 +1,5 @@
 import type { PendingQuery, Sql } from 'postgres'
-import type { Caller, Role } from '../auth/tokens'
+import { callerIsCurrent, type Caller, type Role } from '../auth/tokens'
 import { withDeadline } from '../db/deadline'
 import { isUniqueViolation } from '../db/errors'
 import { problems } from '../http/problems'
@@ -71,8 +71,7 @@ const refuseStale = <R extends Checked>(row: R | undefined): R => {
 export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }) => {
   const columns = sql`id, name, email, age, role, created_at, updated_at`
   const withinDeadline = <Q extends PendingQuery<any>>(query: () => Q) => withDeadline(query, timeoutMs)
-  const callerOk = (caller: Caller | undefined) =>
-    caller ? sql`exists (select 1 from users c where c.id = ${caller.id} and c.token_version = ${caller.ver})` : sql`true`
+  const callerOk = (caller: Caller | undefined) => callerIsCurrent(sql, caller)
 
   return {
     async create(input: NewUser, caller?: Caller): Promise<User> {
