@@ -29,7 +29,7 @@ export const buildApp = (sql: Sql, config: Partial<Config> = {}, state?: Service
   createApp({ config: { ...SUITE_CONFIG, ...config }, sql, logger: testLogger(), state })
 
 let suiteApp: App | undefined
-let adminToken: Promise<string | undefined> | undefined
+let suiteAdmin: Promise<Awaited<ReturnType<typeof createAccount>>> | undefined
 
 /** A password that passes the service's rules, different each call. */
 export const strongPassword = () => `violet ${crypto.randomUUID().slice(0, 8)} harbour lantern`
@@ -65,8 +65,31 @@ export const STATIC_KEY_CONFIG = { authSecrets: [STATIC_SECRET] }
 export const staticKeyToken = () =>
   createTokens(() => loadSigningKeys(undefined as never, [STATIC_SECRET]), { accessTokenTtl: 600 }).sign({ id: 1, role: 'admin', ver: 1 })
 
-/** The token of the suite's admin, made once per run. */
-export const suiteAdminToken = () => (adminToken ??= createAccount('admin').then((account) => account.token))
+/** The token of the suite's admin, made once per run (and again if a test removed it). */
+export const suiteAdminToken = async () => (await (suiteAdmin ??= createAccount('admin'))).token
+
+/**
+ * Whether a test deleted the suite's admin or changed its role or password (fuzzing sends
+ * `DELETE /users/1`, and so on): then the next `suiteAdminToken()` makes a new one.
+ */
+const suiteAdminGone = async () => {
+  const admin = await suiteAdmin
+  if (!AUTH_ON || !admin) return false
+  const [row] = await (await testDatabase()).sql`select 1 from users where id = ${admin.id} and role = 'admin' and token_version = 1`
+  if (row) return false
+  suiteAdmin = undefined
+  return true
+}
+
+/**
+ * `send` with the suite admin's token; a 401 because a test removed that admin (see
+ * `suiteAdminGone`) is sent once more with a new admin's token. Any other 401 stands.
+ */
+const asSuiteAdmin = async <R extends { response: Response }>(send: (token: string | undefined) => Promise<R>): Promise<R> => {
+  const first = await send(await suiteAdminToken())
+  if (first.response.status !== 401 || !(await suiteAdminGone())) return first
+  return send(await suiteAdminToken())
+}
 
 /** The app on the suite's database. */
 const testApp = async () => (suiteApp ??= buildApp((await testDatabase()).sql))
@@ -112,15 +135,19 @@ const handleChecked = async (app: Target, request: Request) => {
  * The response is checked against the OpenAPI document.
  */
 export const call = async (method: string, path: string, options: CallOptions = {}, target?: Target): Promise<Reply> => {
-  const headers = new Headers(options.headers)
-  const token = options.token === undefined ? await suiteAdminToken() : options.token
-  if (token && !headers.has('authorization')) headers.set('authorization', `Bearer ${token}`)
-  let body = options.body
-  if (options.json !== undefined) {
-    body = JSON.stringify(options.json)
-    if (!headers.has('content-type')) headers.set('content-type', 'application/json')
+  const app = target ?? (await testApp())
+  const send = (token: string | null | undefined) => {
+    const headers = new Headers(options.headers)
+    if (token && !headers.has('authorization')) headers.set('authorization', `Bearer ${token}`)
+    let body = options.body
+    if (options.json !== undefined) {
+      body = JSON.stringify(options.json)
+      if (!headers.has('content-type')) headers.set('content-type', 'application/json')
+    }
+    return handleChecked(app, new Request(`http://localhost${path}`, { method, headers, body }))
   }
-  const { response, text } = await handleChecked(target ?? (await testApp()), new Request(`http://localhost${path}`, { method, headers, body }))
+  const asAdmin = options.token === undefined && !new Headers(options.headers).has('authorization')
+  const { response, text } = asAdmin ? await asSuiteAdmin(send) : await send(options.token)
   let parsed: unknown
   try {
     parsed = text === '' ? undefined : JSON.parse(text)
@@ -155,10 +182,12 @@ export const api = treaty<App>('http://localhost', {
   throwHttpError: (error) => error.value instanceof Error,
   // Treaty asks for Bun's `fetch`, `preconnect` included, but only calls it with a URL string.
   fetcher: (async (url: string, init?: RequestInit) => {
-    const request = new Request(url, init)
-    const token = await suiteAdminToken()
-    if (token && !request.headers.has('authorization')) request.headers.set('authorization', `Bearer ${token}`)
-    const { response, text } = await handleChecked(await testApp(), request)
+    const app = await testApp()
+    const { response, text } = await asSuiteAdmin((token) => {
+      const request = new Request(url, init)
+      if (token && !request.headers.has('authorization')) request.headers.set('authorization', `Bearer ${token}`)
+      return handleChecked(app, request)
+    })
     rawTexts.set(response, text)
     return response
   }) as typeof fetch,
