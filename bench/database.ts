@@ -44,7 +44,7 @@ export const createBenchDatabase = async (serverUrl: string) => {
  * the lists above, emails `user<id>@example.com`, ages 1–120.
  */
 export const seedUsers = async (sql: Sql, count: number) => {
-  await sql`truncate users restart identity`
+  await sql`truncate users, refresh_tokens restart identity`
   await sql`
     insert into users (name, email, age)
     select (${FIRST_NAMES}::text[])[1 + g % ${FIRST_NAMES.length}] || ' ' ||

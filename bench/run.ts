@@ -20,6 +20,7 @@ import { assertLocal, createBenchDatabase, DEFAULT_SERVER_URL, seedUsers } from 
 import { combine, measure, type LoadOptions, type LoadResult } from './load'
 import { sampleMemory, startServer, type Server } from './processes'
 import { markdownTable, ratio, writeResults, type Table } from './report'
+import { BENCH_ADMIN, accessBench } from './access'
 import { scaleScenarios, scenarios, soakMix, type Scenario } from './scenarios'
 import { explainReads, timeNameMiss } from './explain'
 import { observabilityCost } from './observability'
@@ -42,6 +43,7 @@ const OPTIONS = {
   scale: { type: 'boolean', default: false },
   observability: { type: 'boolean', default: false },
   'no-observability': { type: 'boolean', default: false },
+  access: { type: 'boolean', default: false },
   'no-embedded': { type: 'boolean', default: false },
   'no-costs': { type: 'boolean', default: false },
   'no-cold-start': { type: 'boolean', default: false },
@@ -63,6 +65,7 @@ const OPTION_HELP: Record<keyof typeof OPTIONS, string> = {
   scale: 'instead: the reads on 10,000 and on 1,000,000 users, with their plans',
   observability: 'instead: only the cost of metrics and tracing on GET /users/{id}',
   'no-observability': 'leave out the cost of metrics and tracing',
+  access: 'instead: authenticated reads against AUTH=off, and 200 concurrent logins',
   'no-embedded': 'leave out the embedded-database figure',
   'no-costs': 'leave out what settings cost (RATE_LIMIT on against off)',
   'no-cold-start': 'leave out building the binary and the start-up figures',
@@ -98,11 +101,13 @@ const serverEnvironment = (variables: Record<string, string>) => ({
 })
 
 // As shipped, metrics on: on a port of their own (the default, 9464, may be taken on a shared machine).
+// `AUTH=off` unless `variables` say otherwise (`accessOn`): the baseline has no access control either.
 const startService = (databaseUrl: string | undefined, workers: number, dataDir?: string, variables: Record<string, string> = {}) => {
   const env = serverEnvironment({
     PORT: String(freePort()),
     WORKERS: String(workers),
     METRICS_PORT: String(freePort()),
+    AUTH: 'off',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATA_DIR: dataDir! }),
     ...variables,
   })
@@ -407,6 +412,20 @@ const main = async () => {
       const result = await soak(benchUrl)
       tables.push(result.table)
       data.soak = result.data
+    } else if (args.access) {
+      const sql = postgres(benchUrl, { max: 1, onnotice: () => {} })
+      await seedUsers(sql, SEEDED_USERS)
+      await sql.end({ timeout: 5 })
+      const result = await accessBench({
+        startService: (access) => startService(benchUrl, 1, undefined, access ? { AUTH: 'on', ...BENCH_ADMIN } : {}),
+        sampleMemory,
+        users: SEEDED_USERS,
+        load,
+        rounds: Math.max(5, ROUNDS),
+        log,
+      })
+      tables.push(...result.tables)
+      data.access = result.data
     } else if (args.scale) {
       const result = await scale(benchUrl)
       tables.push(result.table)
@@ -456,7 +475,7 @@ const main = async () => {
       `Machine: ${describeMachine(machineFacts)}.`,
       `Command: \`bun run bench${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}\`; ${new Date().toISOString()}.`,
     ]
-    const files = writeResults(args.soak ? 'soak' : args.scale ? 'scale' : args.observability ? 'observability' : 'bench', preamble, tables, data)
+    const files = writeResults(args.soak ? 'soak' : args.scale ? 'scale' : args.observability ? 'observability' : args.access ? 'access' : 'bench', preamble, tables, data)
     log(`\n${preamble.join('\n')}\n\n${tables.map(markdownTable).join('\n\n')}\n\nwritten: ${files.join(', ')}`)
   } finally {
     await benchDatabase.drop()

@@ -1,6 +1,10 @@
 import { Elysia } from 'elysia'
 import type { Sql } from 'postgres'
+import { createAccess, type AccessConfig } from './auth/access'
+import { FORM_PATHS } from './auth/routes'
+import { TokenPair } from './auth/schemas'
 import type { Config } from './config'
+import { clientAddress } from './http/client-address'
 import { corsPolicy } from './http/cors'
 import { apiDocs } from './http/docs'
 import { routeTable } from './http/elysia-internals'
@@ -9,44 +13,47 @@ import { health, type ServiceState } from './http/health'
 import { jsonBody } from './http/json-body'
 import { strictQueryEncoding } from './http/query-encoding'
 import { rateLimit } from './http/rate-limit'
-import type { RateLimitStore } from './rate-limit/window'
 import { requestId } from './http/request-id'
 import { requestLog } from './http/request-log'
 import { securityHeaders } from './http/security-headers'
 import type { Logger } from './logger'
 import type { Telemetry } from './metrics/setup'
+import type { RateLimitStore } from './rate-limit/window'
 import { usersRoutes, userSchemas } from './users/routes'
 import { createUserService } from './users/service'
 
 export type { ServiceState }
 
 export interface AppDependencies {
-  config: Pick<Config, 'bodyLimit' | 'requestTimeout' | 'rateLimit' | 'rateLimitWindow' | 'corsOrigins'>
+  config: Pick<Config, 'rateLimit' | 'rateLimitWindow' | 'corsOrigins' | 'trustedProxies'> & AccessConfig
   sql: Sql
   logger: Logger
   state?: ServiceState
-  /** Where the rate limit counts (default: this process alone). */
+  /** Where the rate limit counts (default: this process alone), and metrics and traces (default: none). */
   rateLimitStore?: RateLimitStore
-  /** Metrics and traces (see `startTelemetry`); none when undefined. */
   telemetry?: Telemetry
 }
 
 /** The whole HTTP service on one `sql` client: the composition root. Tests build their own. */
 export const createApp = ({ config, sql, logger, state = { migrated: true, draining: false }, rateLimitStore, telemetry }: AppDependencies) => {
   const app = new Elysia({ normalize: false })
+  const clientOf = clientAddress(config.trustedProxies)
+  const access = createAccess(sql, config, clientOf)
   return app
     .use(requestLog({ logger, fields: telemetry?.logFields }))
     .use(telemetry?.plugin ?? new Elysia({ name: 'telemetry' }))
     .use(requestId())
     .use(securityHeaders())
-    .use(rateLimit({ limit: config.rateLimit, windowSeconds: config.rateLimitWindow, store: rateLimitStore }))
+    .use(rateLimit({ limit: config.rateLimit, windowSeconds: config.rateLimitWindow, store: rateLimitStore, clientOf }))
     .use(corsPolicy({ origins: config.corsOrigins }))
-    .use(jsonBody({ limit: config.bodyLimit }))
+    .use(access.guard())
+    .use(jsonBody({ limit: config.bodyLimit, formPaths: FORM_PATHS }))
     .use(strictQueryEncoding())
     .use(problemResponses({ logger, routes: () => routeTable(app) }))
-    .use(apiDocs({ settings: { bodyLimit: config.bodyLimit }, schemas: userSchemas }))
+    .use(apiDocs({ settings: { bodyLimit: config.bodyLimit }, schemas: { ...userSchemas, TokenPair } }))
     .use(health({ sql, state, timeoutMs: config.requestTimeout }))
-    .use(usersRoutes({ users: createUserService(sql, { timeoutMs: config.requestTimeout }), state }))
+    .use(access.routes())
+    .use(usersRoutes({ users: createUserService(sql, { timeoutMs: config.requestTimeout }), accounts: access.accounts, state, auth: config.auth, signupOpen: config.signupOpen, clientOf }))
 }
 
 export type App = ReturnType<typeof createApp>

@@ -1,89 +1,13 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import { t, type Static } from 'elysia'
-import { decimalInteger, describeRule } from './schema/strict-types'
-import { LOG_LEVELS, type LogLevel } from './logger'
+import { isIP } from 'node:net'
+import type { Static } from 'elysia'
+import { DEFAULTS, EnvSchema, RULE_TEXT, SECRET_VARIABLES } from './environment'
+import { describeRule } from './schema/strict-types'
+import type { LogLevel } from './logger'
 import { defaultWorkers } from './runtime'
-
-/** The largest `BODY_LIMIT` allowed, in bytes. */
-const MAX_BODY_LIMIT = 16 * 1024 * 1024
-
-/** The OpenTelemetry samplers `OTEL_TRACES_SAMPLER` may name. */
-export const TRACE_SAMPLERS = [
-  'parentbased_always_on',
-  'parentbased_always_off',
-  'parentbased_traceidratio',
-  'always_on',
-  'always_off',
-  'traceidratio',
-] as const
-
-const EnvSchema = t.Object({
-  PORT: decimalInteger({ minimum: 0, maximum: 65535 }),
-  HOST: t.String({ minLength: 1 }),
-  DATABASE_URL: t.Optional(t.String({ pattern: '^postgres(?:ql)?://' })),
-  DATA_DIR: t.String({ minLength: 1 }),
-  LOG_LEVEL: t.Union(LOG_LEVELS.map((level) => t.Literal(level))),
-  DATABASE_POOL_MAX: decimalInteger({ minimum: 1, maximum: 1000 }),
-  BODY_LIMIT: decimalInteger({ minimum: 1, maximum: MAX_BODY_LIMIT }),
-  DATABASE_PREPARE: t.Union([t.Literal('true'), t.Literal('false')]),
-  REQUEST_TIMEOUT: decimalInteger({ minimum: 100, maximum: 600_000 }),
-  SHUTDOWN_TIMEOUT: decimalInteger({ minimum: 0, maximum: 600_000 }),
-  IDLE_TIMEOUT: decimalInteger({ minimum: 1, maximum: 255 }),
-  RATE_LIMIT: decimalInteger({ minimum: 0, maximum: 1_000_000 }),
-  RATE_LIMIT_WINDOW: decimalInteger({ minimum: 1, maximum: 86_400 }),
-  RATE_LIMIT_STORE: t.Optional(t.String({ pattern: '^rediss?://' })),
-  CORS_ORIGINS: t.Optional(t.String({ pattern: '^(https?://[^\\s,/]+)(,https?://[^\\s,/]+)*$' })),
-  WORKERS: t.Optional(decimalInteger({ minimum: 1, maximum: 256 })),
-  METRICS_PORT: decimalInteger({ minimum: 0, maximum: 65535 }),
-  METRICS_HOST: t.String({ minLength: 1 }),
-  OTEL_EXPORTER_OTLP_ENDPOINT: t.Optional(t.String({ pattern: '^https?://' })),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: t.Optional(t.String({ pattern: '^https?://' })),
-  OTEL_EXPORTER_OTLP_PROTOCOL: t.Optional(t.Literal('http/json')),
-  OTEL_SDK_DISABLED: t.Optional(t.Union([t.Literal('true'), t.Literal('false')])),
-  // Read by the tracing itself (src/metrics/tracing.ts); checked here with the rest.
-  OTEL_TRACES_SAMPLER: t.Optional(t.Union(TRACE_SAMPLERS.map((name) => t.Literal(name)))),
-  OTEL_TRACES_SAMPLER_ARG: t.Optional(t.String({ pattern: '^(0(\\.[0-9]+)?|1(\\.0+)?)$' })),
-})
-
-const DEFAULTS = {
-  PORT: '8000',
-  HOST: '0.0.0.0',
-  DATA_DIR: './data',
-  LOG_LEVEL: 'info',
-  DATABASE_POOL_MAX: '10',
-  BODY_LIMIT: '65536',
-  DATABASE_PREPARE: 'true',
-  REQUEST_TIMEOUT: '5000',
-  SHUTDOWN_TIMEOUT: '10000',
-  IDLE_TIMEOUT: '10',
-  RATE_LIMIT: '0',
-  RATE_LIMIT_WINDOW: '60',
-  METRICS_PORT: '9464',
-  METRICS_HOST: '127.0.0.1',
-}
-
-/** How to put right a variable whose schema alone would explain it badly. */
-const RULE_TEXT: Record<string, string> = {
-  HOST: 'must not be empty',
-  DATABASE_URL: 'must be a postgres:// or postgresql:// URL',
-  DATA_DIR: 'must not be empty',
-  LOG_LEVEL: `must be one of ${LOG_LEVELS.join(', ')}`,
-  DATABASE_PREPARE: 'must be true or false',
-  RATE_LIMIT_STORE: 'must be a redis:// or rediss:// URL',
-  CORS_ORIGINS: 'must be a comma-separated list of origins such as https://app.example.com',
-  METRICS_HOST: 'must not be empty',
-  OTEL_EXPORTER_OTLP_ENDPOINT: 'must be an http:// or https:// URL',
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'must be an http:// or https:// URL',
-  OTEL_EXPORTER_OTLP_PROTOCOL: 'must be http/json, the only protocol this service exports',
-  OTEL_SDK_DISABLED: 'must be true or false',
-  OTEL_TRACES_SAMPLER: `must be one of ${TRACE_SAMPLERS.join(', ')}`,
-  OTEL_TRACES_SAMPLER_ARG: 'must be a ratio from 0 to 1, such as 0.1',
-}
 
 const envChecker = TypeCompiler.Compile(EnvSchema)
 
-// Values that may hold a password are named, never echoed.
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'RATE_LIMIT_STORE', 'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'])
 
 /** postgres.js reads the URL with `new URL` and decodes user and password: it must survive both. */
 const isUsableUrl = (value: string) => {
@@ -96,6 +20,10 @@ const isUsableUrl = (value: string) => {
     return false
   }
 }
+
+/** An IP address, or one with a prefix length (`10.0.0.0/8`, `fd00::/8`). */
+const isAddressOrRange = (entry: string, [address, prefix, ...rest] = entry.split('/'), version = isIP(address!)) =>
+  version !== 0 && rest.length === 0 && (prefix === undefined || (/^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128)))
 
 const problemLine = (name: string, value: string | undefined, rule: string) =>
   `invalid configuration: ${name}${SECRET_VARIABLES.has(name) ? '' : `=${JSON.stringify(value ?? '')}`} ${rule}`
@@ -133,6 +61,18 @@ export interface Config {
   metricsHost: string
   /** Where traces go (OTLP/HTTP JSON); undefined: no tracing. */
   otlpEndpoint?: string
+  /** Access control; false (`AUTH=off`) behind a gateway that authenticates. */
+  auth: boolean
+  /** HS256 keys: the first signs, all verify. Empty: a key generated and kept in the database. */
+  authSecrets: string[]
+  /** Addresses and CIDR ranges whose `X-Forwarded-For` names the client. */
+  trustedProxies: string[]
+  /** Seconds; `signupOpen`: anyone may create a `user` without a token; hashes at once per worker. */
+  accessTokenTtl: number
+  refreshTokenTtl: number
+  signupOpen: boolean
+  hashConcurrency: number
+  admin?: { email: string; password: string }
 }
 
 /** The start-up refusal: one line per bad variable, naming it. */
@@ -163,6 +103,10 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
   // The embedded database lives in this process: a second process cannot reach it.
   if (given.DATABASE_URL === undefined && !problems.has('WORKERS') && given.WORKERS !== undefined && Number(given.WORKERS) > 1)
     problems.set('WORKERS', problemLine('WORKERS', given.WORKERS, 'must be 1 without DATABASE_URL: the embedded database serves one process'))
+  if ((given.TRUSTED_PROXIES ?? '').split(',').some((entry) => !isAddressOrRange(entry)) && given.TRUSTED_PROXIES !== undefined && !problems.has('TRUSTED_PROXIES'))
+    problems.set('TRUSTED_PROXIES', problemLine('TRUSTED_PROXIES', given.TRUSTED_PROXIES, RULE_TEXT.TRUSTED_PROXIES!))
+  if ((given.ADMIN_EMAIL === undefined) !== (given.ADMIN_PASSWORD === undefined) && !problems.has('ADMIN_EMAIL') && !problems.has('ADMIN_PASSWORD'))
+    problems.set('ADMIN_EMAIL', 'invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD go together: set both, or neither')
   if (problems.size > 0) throw new ConfigError([...problems.values()])
   const parsed: Static<typeof EnvSchema> = envChecker.Decode(given)
   const workers = parsed.DATABASE_URL === undefined ? 1 : (parsed.WORKERS ?? unsetWorkers)
@@ -190,5 +134,13 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
     metricsHost: parsed.METRICS_HOST,
     otlpEndpoint:
       parsed.OTEL_SDK_DISABLED === 'true' ? undefined : (parsed.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? parsed.OTEL_EXPORTER_OTLP_ENDPOINT),
+    auth: parsed.AUTH === 'on',
+    authSecrets: parsed.AUTH_SECRET ? parsed.AUTH_SECRET.split(',') : [],
+    trustedProxies: parsed.TRUSTED_PROXIES ? parsed.TRUSTED_PROXIES.split(',') : [],
+    accessTokenTtl: parsed.ACCESS_TOKEN_TTL,
+    refreshTokenTtl: parsed.REFRESH_TOKEN_TTL,
+    signupOpen: parsed.SIGNUP === 'open',
+    admin: parsed.ADMIN_EMAIL && parsed.ADMIN_PASSWORD ? { email: parsed.ADMIN_EMAIL.trim(), password: parsed.ADMIN_PASSWORD } : undefined,
+    hashConcurrency: parsed.HASH_CONCURRENCY,
   }
 }

@@ -11,19 +11,24 @@ commands:
   serve         migrate the database, then serve HTTP (the default)
   migrate       apply pending migrations and exit
   healthcheck   exit 0 if this machine's server answers GET /readyz with 200, else 1
+  create-admin EMAIL
+                create an admin, or make that user an admin; the password is read from
+                standard input (not shown when typed)
+  unlock EMAIL  forget the failed logins of EMAIL, so it is no longer throttled
   --help        show this text
   --version     print the version
 
 Settings come from the environment (PORT, HOST, DATABASE_URL, DATA_DIR, LOG_LEVEL, ...):
 see the README's configuration table or .env.example.`
 
-const COMMANDS = ['serve', 'migrate', 'healthcheck']
+const COMMANDS = ['serve', 'migrate', 'healthcheck', 'create-admin', 'unlock']
 
 const main = async () => {
   const command = process.argv[2] ?? 'serve'
   if (command === '--help' || command === '-h') return console.log(USAGE)
   if (command === '--version' || command === '-v') return console.log(pkg.version)
-  if (!COMMANDS.includes(command) || process.argv.length > 3) {
+  const withEmail = command === 'create-admin' || command === 'unlock'
+  if (!COMMANDS.includes(command) || (withEmail ? process.argv.length !== 4 : process.argv.length > 3)) {
     console.error(USAGE)
     process.exit(2)
   }
@@ -41,6 +46,7 @@ const main = async () => {
     process.exit(1)
   }
   if (command === 'healthcheck') return (await import('./healthcheck')).healthcheck(config)
+  if (withEmail) process.exit(await (await import('./auth/cli')).runAccountCommand(command, process.argv[3]!, config))
   const { createLogger } = await import('./logger')
   const logger = createLogger(config.logLevel)
   try {

@@ -33,6 +33,18 @@ const migrateWhenReachable = async (database: Database, state: ServiceState, log
   }
 }
 
+/** After the migrations: the first admin (see `./auth/first-admin`); one worker does it. */
+const bootstrap = async (config: Config, database: Database, logger: Logger, worker: number | undefined) => {
+  if (!config.auth || (worker ?? 1) !== 1) return
+  if (config.authSecrets.length === 0 && database.kind === 'server' && process.env.NODE_ENV === 'production')
+    logger.warn('AUTH_SECRET is not set: tokens are signed with a key generated and kept in the database')
+  const { ensureFirstAdmin } = await import('./auth/first-admin')
+  await ensureFirstAdmin(database.sql, config.admin, logger).catch((error) => {
+    logger.error('the first admin could not be created', { error: error instanceof Error ? error.message : String(error) })
+    process.exit(1)
+  })
+}
+
 /** A running service: `stop` drains for up to SHUTDOWN_TIMEOUT, then closes the database. */
 export interface RunningService {
   stop(signal: string): Promise<{ drained: boolean }>
@@ -50,7 +62,10 @@ export const startService = async (config: Config, logger: Logger, database?: Da
   const telemetry = await startTelemetry(config, logger, worker)
   // An embedded database cannot be down for long (in the dev loop it is the session's): migrated
   // before listening, it never answers 503 for want of its schema.
-  if (db.kind === 'embedded') await migrateWhenReachable(db, state, logger)
+  if (db.kind === 'embedded') {
+    await migrateWhenReachable(db, state, logger)
+    if (state.migrated) await bootstrap(config, db, logger, worker)
+  }
   const app = createApp({ config, sql: db.sql, logger, state, rateLimitStore, telemetry }).listen({
     port: config.port,
     hostname: config.host,
@@ -62,7 +77,9 @@ export const startService = async (config: Config, logger: Logger, database?: Da
   // The embedded database is one connection whatever the setting; a server's share is worth seeing.
   const pool = db.kind === 'server' ? config.databasePoolPerWorker : undefined
   logger.info('listening', { url: `http://${config.host}:${server.port}`, database: db.kind, worker, pool })
-  const migrating = state.migrated ? Promise.resolve() : migrateWhenReachable(db, state, logger)
+  const migrating = state.migrated
+    ? Promise.resolve()
+    : migrateWhenReachable(db, state, logger).then(() => (state.migrated ? bootstrap(config, db, logger, worker) : undefined))
   migrating.catch((error) => {
     logger.error('migrations failed', { error: error instanceof Error ? error.message : String(error) })
     process.exit(1)

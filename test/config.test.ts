@@ -33,6 +33,14 @@ describe('configuration', () => {
       metricsPort: 9464,
       metricsHost: '127.0.0.1',
       otlpEndpoint: undefined,
+      auth: true,
+      authSecrets: [],
+      trustedProxies: [],
+      accessTokenTtl: 900,
+      refreshTokenTtl: 2592000,
+      signupOpen: false,
+      admin: undefined,
+      hashConcurrency: 2,
     })
   })
 
@@ -59,6 +67,15 @@ describe('configuration', () => {
         METRICS_HOST: '0.0.0.0',
         OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        AUTH: 'off',
+        AUTH_SECRET: `${'a'.repeat(32)},${'b'.repeat(40)}`,
+        TRUSTED_PROXIES: '10.0.0.0/8,::1',
+        ACCESS_TOKEN_TTL: '60',
+        REFRESH_TOKEN_TTL: '3600',
+        SIGNUP: 'open',
+        ADMIN_EMAIL: 'root@example.com',
+        ADMIN_PASSWORD: 'correct horse battery staple',
+        HASH_CONCURRENCY: '4',
       }),
     ).toEqual({
       port: 9000,
@@ -81,6 +98,14 @@ describe('configuration', () => {
       metricsPort: 0,
       metricsHost: '0.0.0.0',
       otlpEndpoint: 'http://collector:4318',
+      auth: false,
+      authSecrets: ['a'.repeat(32), 'b'.repeat(40)],
+      trustedProxies: ['10.0.0.0/8', '::1'],
+      accessTokenTtl: 60,
+      refreshTokenTtl: 3600,
+      signupOpen: true,
+      admin: { email: 'root@example.com', password: 'correct horse battery staple' },
+      hashConcurrency: 4,
     })
     expect(loadConfig({ DATABASE_URL: '', PORT: '' }).databaseUrl).toBeUndefined()
   })
@@ -90,6 +115,13 @@ describe('configuration', () => {
     ['PORT', '70000', 'invalid configuration: PORT="70000" must be an integer from 0 to 65535, written in decimal digits'],
     ['LOG_LEVEL', 'verbose', 'invalid configuration: LOG_LEVEL="verbose" must be one of debug, info, warn, error'],
     ['DATABASE_URL', 'mysql://x', 'invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL'],
+    ['AUTH_SECRET', 'short-secret', 'invalid configuration: AUTH_SECRET must be one or more comma-separated keys of at least 32 characters each'],
+    ['ADMIN_PASSWORD', 'x'.repeat(600), 'invalid configuration: ADMIN_PASSWORD must not be empty or longer than 512 characters'],
+    ['AUTH', 'maybe', 'invalid configuration: AUTH="maybe" must be on or off'],
+    ['ADMIN_EMAIL', 'root@example.com', 'invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD go together: set both, or neither'],
+    ['ADMIN_PASSWORD', 'a secret phrase of many words', 'invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD go together: set both, or neither'],
+    ['TRUSTED_PROXIES', '10.0.0.0/33', 'invalid configuration: TRUSTED_PROXIES="10.0.0.0/33" must be a comma-separated list of IP addresses or CIDR ranges'],
+    ['TRUSTED_PROXIES', '1.2.3', 'invalid configuration: TRUSTED_PROXIES="1.2.3" must be a comma-separated list of IP addresses or CIDR ranges'],
     ['DATABASE_URL', 'postgres://u:%zz@127.0.0.1/test', 'invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL'],
     ['DATABASE_URL', 'postgres://', 'invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL'],
     // A secret: named, never echoed.

@@ -5,6 +5,7 @@ import postgres from 'postgres'
 import { startEmbeddedPostgres } from '../src/db/embedded'
 import { freePort } from '../src/free-port'
 import { readLines } from './support/lines'
+import { logIn } from './support/process'
 import { copyProject } from './support/project-copy'
 
 // The session builds and starts the app; the first start copies the database template.
@@ -32,6 +33,8 @@ const eventually = async (check: () => Promise<boolean>) => {
   throw new Error('not within 20 s')
 }
 
+const ADMIN = { ADMIN_EMAIL: 'dev@example.com', ADMIN_PASSWORD: 'seven amber kites drift north' }
+
 const notFoundDetail = async (url: string) => ((await (await fetch(`${url}/no-such-route`)).json()) as { detail: string }).detail
 
 // The dev loop's own database is the embedded one: the suites on a server skip it, not to repeat it.
@@ -39,7 +42,7 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
   test('a save reloads the code on the same database; a crash of the app loses nothing; Ctrl-C stops both, exit 0', async () => {
     const session = Bun.spawn([process.execPath, 'run', 'dev'], {
       cwd: project,
-      env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', METRICS_PORT: String(freePort()) },
+      env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', METRICS_PORT: String(freePort()), ...ADMIN },
       stdout: 'pipe',
       stderr: 'pipe',
     })
@@ -56,9 +59,12 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
     await eventually(async () => listening.length === 1)
     const url = listening[0]!
     expect(await notFoundDetail(url)).toBe('No such resource')
+    // A token from before the reloads: the signing key is in the database, so it stays good.
+    const token = await logIn(url, ADMIN.ADMIN_EMAIL, ADMIN.ADMIN_PASSWORD)
+    const authorized = { authorization: `Bearer ${token}` }
     const created = await fetch(`${url}/users`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...authorized },
       body: JSON.stringify({ name: 'Dev Dana', email: 'dana@example.com', age: 33 }),
     })
     expect(created.status).toBe(201)
@@ -68,7 +74,7 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
     edit('src/http/problems.ts', "detail: 'No such resource'", "detail: 'Nothing here'")
     await eventually(async () => (await notFoundDetail(url)) === 'Nothing here')
     expect(listening).toEqual([url, url])
-    expect((await fetch(`${url}/users/${user.id}`)).status).toBe(200)
+    expect((await fetch(`${url}/users/${user.id}`, { headers: authorized })).status).toBe(200)
 
     // A save that does not build: the last good code keeps serving.
     edit('src/http/problems.ts', "detail: 'Nothing here'", "detail: 'Nothing here' +")
@@ -80,7 +86,7 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
     // The app dies: the session starts it again; the database, in the session, kept everything.
     const appPid = Number((await Bun.$`pgrep -f ${join(project, "src/dev/reloader.ts")}`.text()).trim())
     process.kill(appPid, 'SIGKILL')
-    await eventually(async () => listening.length === 4 && (await fetch(`${url}/users/${user.id}`)).status === 200)
+    await eventually(async () => listening.length === 4 && (await fetch(`${url}/users/${user.id}`, { headers: authorized })).status === 200)
     expect(events.find((event) => event.message === 'the app exited; starting it again')).toMatchObject({ level: 'error', code: 137 })
 
     session.kill('SIGINT')
@@ -92,7 +98,10 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
     const embedded = await startEmbeddedPostgres(dataDir)
     const sql = postgres({ host: embedded.socketDir, port: embedded.port, username: 'postgres', database: 'postgres', max: 1 })
     try {
-      expect([...(await sql`select name, email from users`)]).toEqual([{ name: 'Dev Dana', email: 'dana@example.com' }])
+      expect([...(await sql`select name, email from users order by id`)]).toEqual([
+        { name: 'Administrator', email: ADMIN.ADMIN_EMAIL },
+        { name: 'Dev Dana', email: 'dana@example.com' },
+      ])
     } finally {
       await sql.end({ timeout: 5 })
       await embedded.stop()

@@ -54,6 +54,8 @@ const outboundLinksShown = async (page: Page, origin: string) => {
 
 setDefaultTimeout(60_000)
 
+const ADMIN = { ADMIN_EMAIL: 'docs-admin@example.com', ADMIN_PASSWORD: 'violet harbour lantern 42 quietly' }
+
 describe.skipIf(!existsSync(CHROMIUM))(`/docs in headless Chromium, offline (${underTest})`, () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'users-api-docs-'))
   let service: Service
@@ -78,7 +80,7 @@ describe.skipIf(!existsSync(CHROMIUM))(`/docs in headless Chromium, offline (${u
   }
 
   beforeAll(async () => {
-    service = await startService({ DATABASE_URL: undefined, DATA_DIR: dataDir })
+    service = await startService({ DATABASE_URL: undefined, DATA_DIR: dataDir, AUTH: 'on', ...ADMIN })
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       // As this machine requires: no sandbox as root, and no background traffic of Chromium's own.
@@ -165,6 +167,43 @@ describe.skipIf(!existsSync(CHROMIUM))(`/docs in headless Chromium, offline (${u
     expect(await onlineFeaturesShown(page)).toEqual([])
     // The status is a link to MDN's page on it, which no option removes (and hiding it would hide the status).
     expect(await outboundLinksShown(page, origin)).toEqual(['https://developer.mozilla.org/en-US/docs/Web/HTTP/Status/200'])
+    expect(outside()).toEqual([])
+    await page.close()
+  })
+
+  test('logs in through the page’s auth dialog (OAuth 2.0 password flow), then "Test Request" on GET /users/me answers 200', async () => {
+    const origin = originAt('127.0.0.1')
+    const { page, outside } = await openDocs(origin)
+    await page.getByText('Create a user', { exact: true }).first().waitFor({ state: 'visible', timeout: 30_000 })
+    await page.getByRole('button', { name: 'Select Auth Type' }).click()
+    await page.getByRole('option').filter({ hasText: 'oauth2' }).first().click()
+    await page.keyboard.press('Escape')
+    // Scalar's fields: an input, or a code editor (contenteditable) named by its label.
+    const fill = async (label: string, value: string) => {
+      const id = await page.locator('label', { hasText: new RegExp(`^${label}$`) }).first().getAttribute('for')
+      const box = page.locator(`[id="${id}"]`)
+      if ((await box.evaluate((element) => element.tagName)) === 'INPUT') return box.fill(value)
+      await box.locator('[contenteditable]').first().focus()
+      await page.keyboard.type(value)
+    }
+    await fill('Username', ADMIN.ADMIN_EMAIL)
+    await fill('Password', ADMIN.ADMIN_PASSWORD)
+    const [login] = await Promise.all([
+      page.waitForResponse((response) => response.url() === `${origin}/auth/token`),
+      page.getByRole('button', { name: 'Authorize', exact: true }).click(),
+    ])
+    expect(login.status()).toBe(200)
+    expect(login.request().postData()).toStartWith('grant_type=password&username=docs-admin%40example.com&password=')
+    await page.getByText('Read a user (yourself)', { exact: true }).first().click()
+    await page.getByRole('button', { name: 'Test Request (get /users/me)', exact: true }).click()
+    const [me] = await Promise.all([
+      page.waitForResponse((response) => response.url() === `${origin}/users/me` && response.request().method() === 'GET'),
+      page.getByRole('button', { name: 'Send get request to /users/me' }).click(),
+    ])
+    expect(me.status()).toBe(200)
+    expect(await me.json()).toMatchObject({ email: ADMIN.ADMIN_EMAIL, role: 'admin' })
+    expect(me.request().headers().authorization).toStartWith('Bearer ')
+    await page.screenshot({ path: join(tmpdir(), 'users-api-docs-login.png'), fullPage: false })
     expect(outside()).toEqual([])
     await page.close()
   })

@@ -7,6 +7,10 @@ import type { User } from '../src/users/schemas'
 import { startService, waitReady, type Service } from './support/process'
 import { createPrivatePostgres, privatePostgresAvailable, type PrivatePostgres } from './support/private-postgres'
 
+// These tests are about the database, not about access: the services run with AUTH=off, so no
+// token is needed (the token's check is part of each statement, so it adds no query to fault).
+const NO_ACCESS_CONTROL = { AUTH: 'off' }
+
 // Each test starts a service and stops or freezes its database: seconds each.
 setDefaultTimeout(120_000)
 
@@ -113,7 +117,7 @@ describe.skipIf(!privatePostgresAvailable || skipFaults)('database faults (a Pos
     return JSON.parse(created.body) as User
   }
 
-  const env = () => ({ DATABASE_URL: db.url, REQUEST_TIMEOUT: '2000', DATABASE_POOL_MAX: '4', SHUTDOWN_TIMEOUT: '10000', LOG_LEVEL: 'info' })
+  const env = () => ({ DATABASE_URL: db.url, REQUEST_TIMEOUT: '2000', DATABASE_POOL_MAX: '4', SHUTDOWN_TIMEOUT: '10000', LOG_LEVEL: 'info', ...NO_ACCESS_CONTROL })
 
   test('started while the database is down: stays up, answers 503 fast, recovers without a restart', async () => {
     service = await startService(env())
@@ -250,7 +254,7 @@ describe.skipIf(!privatePostgresAvailable || skipFaults)('database faults (a Pos
 describe.skipIf(skipFaults)('the embedded database', () => {
   test('kill -9 during a stream of creates loses nothing a client saw as created', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'users-api-kill9-'))
-    const env = { DATABASE_URL: undefined, DATA_DIR: dataDir, LOG_LEVEL: 'info' }
+    const env = { DATABASE_URL: undefined, DATA_DIR: dataDir, LOG_LEVEL: 'info', ...NO_ACCESS_CONTROL }
     try {
       const acknowledged = await createUntilKilled(await startService(env), 'kill9-embedded')
       expect(acknowledged.length).toBeGreaterThan(10)

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import SwaggerParser from '@apidevtools/swagger-parser'
 import postgres from 'postgres'
-import { buildApp, call, createUser, expectProblem, logLines } from './support/http'
+import { AUTH_ON, STATIC_KEY_CONFIG, buildApp, call, createUser, expectProblem, logLines, staticKeyToken, suiteAdminToken } from './support/http'
 import { serverUrl, testDatabase } from './support/database'
 
 /** Sends raw bytes to a listening app and returns the status line, headers and body. */
@@ -55,6 +55,7 @@ describe('odd requests', () => {
     const server = buildApp(sql).listen({ port: 0, hostname: '127.0.0.1' })
     try {
       const port = server.server!.port!
+      const authorization = `Authorization: Bearer ${await suiteAdminToken()}\r\n`
       for (const head of ['GET /nowhere HTTP/1.0\r\n', 'GET /nowhere HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n']) {
         const reply = await rawRequest(port, `${head}\r\n`)
         expect(reply).toStartWith('HTTP/1.1 404')
@@ -63,7 +64,7 @@ describe('odd requests', () => {
       }
       await createUser()
       await createUser()
-      const listed = await rawRequest(port, 'GET /users?limit=1 HTTP/1.1\r\nHost: x:99999\r\nConnection: close\r\n\r\n')
+      const listed = await rawRequest(port, `GET /users?limit=1 HTTP/1.1\r\nHost: x:99999\r\n${authorization}Connection: close\r\n\r\n`)
       expect(listed).toStartWith('HTTP/1.1 200')
       expect(listed).toMatch(/\r\nlink: <\/users\?limit=1&after=\d+>; rel="next"\r\n/i)
     } finally {
@@ -151,7 +152,9 @@ describe('health', () => {
 describe('database unreachable', () => {
   // A real client aimed at a port where no server listens: every query fails to connect.
   const unreachable = postgres('postgres://postgres@127.0.0.1:9/none', { max: 1, connect_timeout: 1, onnotice: () => {} })
-  const app = buildApp(unreachable)
+  // A configured key (a generated one lives in the database): the token is checked without it.
+  const app = buildApp(unreachable, STATIC_KEY_CONFIG)
+  const withToken = async (json?: unknown) => ({ json, token: await staticKeyToken() })
 
   test('GET / still answers: it never touches the database', async () => {
     expect((await call('GET', '/', {}, app)).status).toBe(200)
@@ -171,7 +174,7 @@ describe('database unreachable', () => {
     ['PATCH', '/users/1', { age: 3 }],
     ['DELETE', '/users/1', undefined],
   ])('%s %s: 503 with Retry-After, no driver message', async (method, path, json) => {
-    const reply = await call(method, path, { json }, app)
+    const reply = await call(method, path, await withToken(json), app)
     const body = expectProblem(reply, 503)
     expect(body.detail).toBe('The database is unavailable; try again shortly')
     expect(reply.headers.get('retry-after')).toBe('5')
@@ -180,13 +183,13 @@ describe('database unreachable', () => {
 
   test('a host name that does not resolve: 503 as well', async () => {
     const nowhere = postgres('postgres://postgres@db.invalid/none', { max: 1, connect_timeout: 2, onnotice: () => {} })
-    const reply = await call('GET', '/users/1', {}, buildApp(nowhere))
+    const reply = await call('GET', '/users/1', await withToken(), buildApp(nowhere, STATIC_KEY_CONFIG))
     expect(expectProblem(reply, 503).detail).toBe('The database is unavailable; try again shortly')
     await nowhere.end({ timeout: 1 })
   })
 
   test('validation still comes first: 422 without the database', async () => {
-    expectProblem(await call('GET', '/users/abc', {}, app), 422)
+    expectProblem(await call('GET', '/users/abc', await withToken(), app), 422)
   })
 })
 
@@ -256,20 +259,41 @@ describe('docs', () => {
       Object.entries(item).map(([method, operation]) => ({ key: `${method.toUpperCase()} ${path}`, operation })),
     )
     const statuses = Object.fromEntries(operations.map(({ key, operation }) => [key, Object.keys(operation.responses).sort()]))
+    // With access control (the default), every users operation can also answer 401 and 403.
+    const guarded = AUTH_ON ? ['401', '403'] : []
+    const sorted = (...codes: string[]) => [...codes, ...guarded].sort()
+    const me: Record<string, string[]> = AUTH_ON
+      ? {
+          'GET /users/me': sorted('200', '404', '422', '429', '500', '503'),
+          'PATCH /users/me': sorted('200', '400', '404', '409', '413', '415', '422', '429', '500', '503'),
+          'DELETE /users/me': sorted('204', '404', '409', '422', '429', '500', '503'),
+          'POST /auth/token': ['200', '400', '401', '413', '415', '422', '429', '500', '503'],
+          'POST /auth/refresh': ['200', '400', '401', '413', '415', '422', '429', '500', '503'],
+          'POST /auth/logout': ['204', '400', '401', '413', '415', '422', '429', '500', '503'],
+        }
+      : {}
     expect(statuses).toEqual({
       'GET /': ['200', '429', '500'],
       'GET /readyz': ['200', '429', '500', '503'],
-      'POST /users': ['201', '400', '409', '413', '415', '422', '429', '500', '503'],
-      'GET /users': ['200', '422', '429', '500', '503'],
-      'GET /users/{id}': ['200', '404', '422', '429', '500', '503'],
-      'PATCH /users/{id}': ['200', '400', '404', '409', '413', '415', '422', '429', '500', '503'],
-      'DELETE /users/{id}': ['204', '404', '422', '429', '500', '503'],
+      'POST /users': sorted('201', '400', '409', '413', '415', '422', '429', '500', '503'),
+      'GET /users': sorted('200', '422', '429', '500', '503'),
+      'GET /users/{id}': sorted('200', '404', '422', '429', '500', '503'),
+      'PATCH /users/{id}': sorted('200', '400', '404', '409', '413', '415', '422', '429', '500', '503'),
+      'DELETE /users/{id}': sorted('204', '404', '409', '422', '429', '500', '503'),
+      ...me,
     })
     const op = (key: string) => operations.find((entry) => entry.key === key)!.operation
     const create = op('POST /users')
     expect(Object.keys(create.requestBody.content)).toEqual(['application/json'])
     const createSchema = create.requestBody.content['application/json'].schema
     expect(createSchema.required.sort()).toEqual(['age', 'email', 'name'])
+    expect(createSchema.properties.password).toMatchObject({ type: 'string', minLength: 15, maxLength: 128 })
+    expect(createSchema.properties.role).toMatchObject({ enum: ['user', 'admin'] })
+    if (AUTH_ON) {
+      expect(create.security).toEqual([{ bearerAuth: [] }, { oauth2: [] }])
+      expect(doc.components.securitySchemes.oauth2.flows.password.tokenUrl).toBe('/auth/token')
+      expect(create.responses['401'].headers['WWW-Authenticate']).toBeDefined()
+    }
     expect(createSchema.additionalProperties).toBe(false)
     expect(createSchema.properties.age).toMatchObject({ type: 'integer', minimum: 1, maximum: 120 })
     expect(createSchema.properties.name).toMatchObject({ type: 'string', minLength: 1, maxLength: 100 })

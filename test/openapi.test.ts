@@ -132,6 +132,7 @@ describe('the response check', () => {
     name: 'Ada',
     email: 'ada@example.com',
     age: 36,
+    role: 'user',
     created_at: '2026-11-23T10:00:00.000Z',
     updated_at: '2026-11-23T10:00:00.000Z',
   }
@@ -164,7 +165,7 @@ describe('the response check', () => {
     expect(violation(() => contract.check('GET', '/users/1', reply(200, { ...user, email: 'a..b@example.com' })))).toContain(
       '/email must match format',
     )
-    expect(violation(() => contract.check('GET', '/users/1', reply(200, { ...user, role: 'admin' })))).toContain('additional properties')
+    expect(violation(() => contract.check('GET', '/users/1', reply(200, { ...user, password: 'secret' })))).toContain('additional properties')
     expect(violation(() => contract.check('GET', '/users', reply(200, Array(1001).fill(user))))).toContain(
       'must NOT have more than 1000 items',
     )

@@ -55,7 +55,8 @@ describe('CORS', () => {
     const reply = await call('GET', '/', { headers: { origin: 'https://evil.example' } })
     expect(reply.headers.get('access-control-allow-origin')).toBeNull()
     expect(reply.headers.get('access-control-allow-credentials')).toBeNull()
-    const preflight = await call('OPTIONS', '/users', { headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } })
+    // A browser's preflight carries no credentials.
+    const preflight = await call('OPTIONS', '/users', { headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' }, token: null })
     expect(preflight.status).toBe(405)
   })
 
@@ -68,8 +69,9 @@ describe('CORS', () => {
     expect(allowed.headers.get('access-control-expose-headers')).toContain('x-request-id')
     const other = await call('GET', '/users?limit=1', { headers: { origin: 'https://evil.example' } }, app)
     expect(other.headers.get('access-control-allow-origin')).toBeNull()
-    const preflight = await call('OPTIONS', '/users', { headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' } }, app)
+    const preflight = await call('OPTIONS', '/users', { headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' }, token: null }, app)
     expect(preflight.status).toBe(204)
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('authorization')
     expect(preflight.headers.get('access-control-allow-origin')).toBe('https://app.example.com')
     expect(preflight.headers.get('access-control-allow-methods')).toBe('GET, HEAD, POST, PATCH, DELETE')
     const error = await call('GET', '/users/abc', { headers: { origin: 'https://app.example.com' } }, app)

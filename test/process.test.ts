@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServerDatabase, serverPrepare, serverUrl } from './support/database'
 import { readLines } from './support/lines'
-import { binaryDir, checkedFetch, runMain, serviceCommand, startService, underTest, waitReady } from './support/process'
+import { binaryDir, checkedFetch, logIn, runMain, serviceCommand, startService, underTest, waitReady } from './support/process'
 import pkg from '../package.json'
 
 // Each test starts processes that open a database: seconds each on a small machine.
@@ -14,25 +14,41 @@ const dataDir = mkdtempSync(join(tmpdir(), 'users-api-process-'))
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
 
 // Without DATABASE_URL: the embedded database, as a new user first runs it.
-const embedded = { DATABASE_URL: undefined, DATA_DIR: dataDir, LOG_LEVEL: 'info' }
+// Access control on, as shipped, whatever AUTH the suite runs with.
+const ADMIN = { AUTH: 'on', ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'violet harbour lantern quietly 42' }
+const embedded = { DATABASE_URL: undefined, DATA_DIR: dataDir, LOG_LEVEL: 'info', ...ADMIN }
 
-const json = (method: string, body: unknown) => ({ method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+let token = ''
+const json = (method: string, body: unknown) => ({
+  method,
+  headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+  body: JSON.stringify(body),
+})
+const authorized = (init: RequestInit = {}) => ({ ...init, headers: { authorization: `Bearer ${token}` } })
 
-/** Create, read, change, list and delete one user through a running service. */
+/** Logs in as the admin of `ADMIN` through a running service, and create, read, change, list and delete one user. */
 const exerciseUsers = async (url: string, email: string) => {
+  token = await logIn(url, ADMIN.ADMIN_EMAIL, ADMIN.ADMIN_PASSWORD)
+  // Plain fetch: the suite checks answers against the first document it loaded, which under
+  // AUTH=off lists no 401.
+  const refused = await fetch(`${url}/users`)
+  expect(refused.status).toBe(401)
+  expect(refused.headers.get('www-authenticate')).toBe('Bearer')
+  const me = await checkedFetch(`${url}/users/me`, authorized())
+  expect(await me.json()).toMatchObject({ email: ADMIN.ADMIN_EMAIL, role: 'admin', name: 'Administrator' })
   const created = await checkedFetch(`${url}/users`, json('POST', { name: 'Smoke Test', email, age: 30 }))
   expect(created.status).toBe(201)
   const user = (await created.json()) as { id: number }
   expect(created.headers.get('location')).toBe(`/users/${user.id}`)
-  const read = await checkedFetch(`${url}/users/${user.id}`)
+  const read = await checkedFetch(`${url}/users/${user.id}`, authorized())
   expect(await read.json()).toEqual(user)
   const patched = await checkedFetch(`${url}/users/${user.id}`, json('PATCH', { age: 31 }))
   expect(patched.status).toBe(200)
   expect(await patched.json()).toMatchObject({ id: user.id, age: 31 })
-  const listed = await checkedFetch(`${url}/users?email=${encodeURIComponent(email)}`)
+  const listed = await checkedFetch(`${url}/users?email=${encodeURIComponent(email)}`, authorized())
   expect(((await listed.json()) as unknown[]).length).toBe(1)
-  expect((await checkedFetch(`${url}/users/${user.id}`, { method: 'DELETE' })).status).toBe(204)
-  expect((await checkedFetch(`${url}/users/${user.id}`)).status).toBe(404)
+  expect((await checkedFetch(`${url}/users/${user.id}`, authorized({ method: 'DELETE' }))).status).toBe(204)
+  expect((await checkedFetch(`${url}/users/${user.id}`, authorized())).status).toBe(404)
   const docs = await fetch(`${url}/docs`)
   expect(docs.status).toBe(200)
   const scalar = await fetch(`${url}/docs/scalar.js`)
@@ -56,7 +72,8 @@ describe(`the service process (${underTest})`, () => {
 
     const second = await startService(embedded)
     try {
-      const read = await checkedFetch(`${second.url}/users/${user.id}`)
+      token = await logIn(second.url, ADMIN.ADMIN_EMAIL, ADMIN.ADMIN_PASSWORD)
+      const read = await checkedFetch(`${second.url}/users/${user.id}`, authorized())
       expect(read.status).toBe(200)
       expect(await read.json()).toEqual(user)
       const events = second.lines.map((line) => JSON.parse(line))
@@ -73,10 +90,10 @@ describe(`the service process (${underTest})`, () => {
     const created = await createServerDatabase(serverUrl!, 'process')
     try {
       // One process (the binary's default is one worker per core; the WORKERS test covers that).
-      const env = { DATABASE_URL: created.url, DATABASE_PREPARE: String(serverPrepare), LOG_LEVEL: 'info', WORKERS: '1', DATABASE_POOL_MAX: '10' }
+      const env = { DATABASE_URL: created.url, DATABASE_PREPARE: String(serverPrepare), LOG_LEVEL: 'info', WORKERS: '1', DATABASE_POOL_MAX: '10', ...ADMIN }
       const migrated = await runMain(['migrate'], env)
       expect(migrated.code).toBe(0)
-      expect(JSON.parse(migrated.stdout)).toMatchObject({ database: 'server', applied: ['0001_create_users'] })
+      expect(JSON.parse(migrated.stdout)).toMatchObject({ database: 'server', applied: ['0001_create_users', '0002_accounts'] })
       const service = await startService(env)
       try {
         expect(JSON.parse(service.lines[0]!)).toMatchObject({ message: 'listening', database: 'server', pool: 10 })
@@ -100,6 +117,7 @@ describe(`the service process (${underTest})`, () => {
         LOG_LEVEL: 'info',
         WORKERS: '2',
         DATABASE_POOL_MAX: '10',
+        ...ADMIN,
       })
       const events = () => service.lines.map((line) => JSON.parse(line))
       try {
@@ -112,7 +130,7 @@ describe(`the service process (${underTest})`, () => {
         expect(listening.map((event) => event.pool)).toEqual([5, 5])
         // Each worker migrates; the advisory lock lets exactly one of them apply the migration.
         const applied = events().filter((event) => event.message === 'migrations applied').flatMap((event) => event.applied)
-        expect(applied).toEqual(['0001_create_users'])
+        expect(applied).toEqual(['0001_create_users', '0002_accounts'])
         await waitReady(service.url)
         await exerciseUsers(service.url, 'workers-smoke@example.com')
         const replies = await Promise.all(Array.from({ length: 20 }, () => fetch(`${service.url}/`)))
@@ -185,6 +203,50 @@ describe(`the service process (${underTest})`, () => {
     }
   })
 
+  test('create-admin reads the password from standard input; unlock; both refuse while the service holds the embedded data', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'users-api-admin-'))
+    try {
+      const env = { DATABASE_URL: undefined, DATA_DIR: dir, LOG_LEVEL: 'info', AUTH: 'on', ADMIN_EMAIL: undefined, ADMIN_PASSWORD: undefined }
+      const password = 'quiet orchard lamp 77 under snow'
+      const weak = await runMain(['create-admin', 'ops@example.com'], env, 'password123\n')
+      expect(weak.code).toBe(1)
+      expect(weak.stderr).not.toContain('password123')
+      const made = await runMain(['create-admin', 'ops@example.com'], env, `${password}\n`)
+      expect(made).toMatchObject({ code: 0, stdout: 'admin ops@example.com created\n' })
+      expect(made.stdout + made.stderr).not.toContain(password)
+      expect(await runMain(['unlock', 'ops@example.com'], env)).toMatchObject({ code: 0, stdout: 'unlocked ops@example.com (0 failed logins forgotten)\n' })
+      const service = await startService(env)
+      try {
+        expect(service.lines.map((line) => JSON.parse(line).message)).not.toContain('no admin yet: set ADMIN_EMAIL and ADMIN_PASSWORD, or run `users-api create-admin EMAIL` (the password on standard input)')
+        const token = await logIn(service.url, 'ops@example.com', password)
+        expect((await fetch(`${service.url}/users/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200)
+        const held = await runMain(['create-admin', 'other@example.com'], env, `${password}\n`)
+        expect(held.code).toBe(1)
+        expect(held.stderr).toContain('is in use by a running service')
+      } finally {
+        expect(await service.stop('SIGTERM')).toBe(0)
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  test('without an admin or ADMIN_EMAIL, one log line says how to make one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'users-api-noadmin-'))
+    try {
+      const service = await startService({ DATABASE_URL: undefined, DATA_DIR: dir, LOG_LEVEL: 'info', AUTH: 'on', ADMIN_EMAIL: undefined, ADMIN_PASSWORD: undefined })
+      try {
+        await waitReady(service.url)
+        const hints = service.lines.map((line) => JSON.parse(line)).filter((event) => event.message.startsWith('no admin yet'))
+        expect(hints).toEqual([expect.objectContaining({ level: 'warn', message: 'no admin yet: set ADMIN_EMAIL and ADMIN_PASSWORD, or run `users-api create-admin EMAIL` (the password on standard input)' })])
+      } finally {
+        expect(await service.stop('SIGTERM')).toBe(0)
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
   test('WORKERS above 1 without DATABASE_URL is refused: the embedded database serves one process', async () => {
     const result = await runMain([], { ...embedded, WORKERS: '2' })
     expect(result.code).toBe(1)
@@ -209,7 +271,7 @@ describe(`the service process (${underTest})`, () => {
       const env = { DATABASE_URL: server.url, DATABASE_PREPARE: String(serverPrepare), LOG_LEVEL: 'info' }
       const first = await runMain(['migrate'], env)
       expect(first.code).toBe(0)
-      expect(JSON.parse(first.stdout)).toMatchObject({ level: 'info', message: 'migrations applied', database: 'server', applied: ['0001_create_users'] })
+      expect(JSON.parse(first.stdout)).toMatchObject({ level: 'info', message: 'migrations applied', database: 'server', applied: ['0001_create_users', '0002_accounts'] })
       const second = await runMain(['migrate'], env)
       expect(second.code).toBe(0)
       expect(JSON.parse(second.stdout)).toMatchObject({ applied: [] })

@@ -63,7 +63,7 @@ describe('PATCH /users/{id}', () => {
   test('an empty object: 422', async () => {
     const user = await createUser()
     const body = expectProblem(await patch(user.id, {}), 422)
-    expect(body.errors).toEqual([{ field: 'body', message: 'must contain at least one of: name, email, age' }])
+    expect(body.errors).toEqual([{ field: 'body', message: 'must contain at least one of: name, email, age, password, current_password, role' }])
   })
 
   test('unknown and invalid fields: 422 listing each, nothing changed', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
+import { claimDataDir } from './data-dir-claim'
 import { EMBEDDED_PORT, embeddedSocketPath } from './embedded-socket'
 import { pgliteAssets } from './pglite-assets'
 import { templateArchive } from './template-file'
@@ -50,6 +51,7 @@ const restoreTemplate = async (dataDir: string, template?: string): Promise<bool
 export const startEmbeddedPostgres = async (dataDir: string, options: EmbeddedOptions = {}): Promise<EmbeddedPostgres> => {
   if (options.fromTemplate !== false) await restoreTemplate(dataDir, options.template)
   mkdirSync(dataDir, { recursive: true })
+  const release = claimDataDir(dataDir)
   const db = await PGlite.create({ dataDir, initDbStartParams: options.initdbArgs, ...(await pgliteAssets()) })
   const socketDir = options.socketDir ?? mkdtempSync(join(tmpdir(), 'users-api-'))
   const server = new PGLiteSocketServer({ db, path: embeddedSocketPath(socketDir), maxConnections: 1 })
@@ -61,6 +63,7 @@ export const startEmbeddedPostgres = async (dataDir: string, options: EmbeddedOp
       await server.stop()
       await db.close()
       rmSync(socketDir, { recursive: true, force: true })
+      release()
     },
   }
 }

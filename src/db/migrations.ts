@@ -1,10 +1,14 @@
 // Imported as text so a compiled binary carries them; test/migrations.test.ts checks that every
 // file in migrations/ is listed here, in order.
 import createUsers from '../../migrations/0001_create_users.sql' with { type: 'text' }
+import accounts from '../../migrations/0002_accounts.sql' with { type: 'text' }
 
 export interface Migration {
   version: string
   sql: string
 }
 
-export const migrations: readonly Migration[] = [{ version: '0001_create_users', sql: createUsers }]
+export const migrations: readonly Migration[] = [
+  { version: '0001_create_users', sql: createUsers },
+  { version: '0002_accounts', sql: accounts },
+]

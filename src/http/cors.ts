@@ -12,7 +12,7 @@ export const corsPolicy = ({ origins }: { origins: string[] }) =>
         origin: origins,
         credentials: false,
         methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
-        allowedHeaders: ['content-type', 'x-request-id'],
-        exposeHeaders: ['x-request-id', 'location', 'link', 'retry-after'],
+        allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
+        exposeHeaders: ['x-request-id', 'location', 'link', 'retry-after', 'www-authenticate'],
         maxAge: 600,
       })

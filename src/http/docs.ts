@@ -64,6 +64,7 @@ export const apiDocs = ({ settings, schemas }: { settings: DocumentedSettings; s
           info: { title: 'Users API', version: pkg.version, description: 'Create, list, read, update and delete users.' },
           tags: [
             { name: 'users', description: 'The users resource' },
+            { name: 'auth', description: 'Logging in and out' },
             { name: 'health', description: 'Liveness and readiness' },
           ],
           components: openApiComponents(settings, schemas),

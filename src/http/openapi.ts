@@ -60,6 +60,35 @@ const retryAfterHeader = {
   },
 }
 
+/** A `WWW-Authenticate` header, as 401 carries it. */
+const wwwAuthenticateHeader = {
+  'WWW-Authenticate': {
+    description: '`Bearer`, with `error="invalid_token"` when a token was sent.',
+    required: true,
+    schema: { type: 'string' as const, maxLength: 40, pattern: '^Bearer( error="invalid_token")?$', example: 'Bearer' },
+  },
+}
+
+
+/**
+ * The security schemes: a bearer JWT, and the OAuth 2.0 password flow at `/auth/token` (what the
+ * docs page's log-in dialog uses). Protected operations list `SECURED` as their `security`.
+ */
+const securitySchemes = {
+  bearerAuth: {
+    type: 'http' as const,
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'An access token from `POST /auth/token`: a JWT (HS256, following RFC8725: the algorithm pinned, `exp` required), valid 15 minutes by default.',
+  },
+  oauth2: {
+    type: 'oauth2' as const,
+    description: 'Log in with an email and password; the access token is a JWT following RFC8725, renewed with the refresh token.',
+    flows: { password: { tokenUrl: '/auth/token', refreshUrl: '/auth/refresh', scopes: {} } },
+  },
+}
+export const SECURED: Record<string, string[]>[] = [{ bearerAuth: [] }, { oauth2: [] }]
+
 /** Sent on every response while rate limiting is on (`RATE_LIMIT`): draft-ietf-httpapi-ratelimit-headers. */
 const rateLimitHeaders = {
   RateLimit: {
@@ -72,10 +101,14 @@ const rateLimitHeaders = {
   },
 }
 
-/** The headers of a response with `status`: the rate limit's on every 2xx and 4xx, `Retry-After` on 429 and 503. */
+/**
+ * The headers of a response with `status`: the rate limit's on every 2xx and 4xx, `Retry-After` on
+ * 429 and 503, `WWW-Authenticate` on 401.
+ */
 const headersFor = (status: number, own: Record<string, unknown> = {}) => ({
   ...own,
   ...(status === 503 || status === 429 ? retryAfterHeader : {}),
+  ...(status === 401 ? wwwAuthenticateHeader : {}),
   ...(status < 500 ? rateLimitHeaders : {}),
 })
 
@@ -107,13 +140,14 @@ export const openApiComponents = (settings: DocumentedSettings, schemas: Record<
   return {
     schemas: { Problem: ProblemSchema, ...schemas },
     responses: Object.fromEntries(statuses.map((status) => [componentName(status), documentedProblemResponse(status, settings)])),
+    securitySchemes,
   }
 }
 
 /** The response of one catalogue entry whose body adds the members of `extra` to `Problem`. */
 export const problemWith = (problem: AnyProblem, extra: TSchema) => ({
   description: describe(problem, { bodyLimit: 0 }),
-  ...(problem.definition.status === 503 || problem.definition.status === 429 ? { headers: retryAfterHeader } : {}),
+  headers: headersFor(problem.definition.status),
   content: { 'application/problem+json': { schema: { allOf: [ref('schemas', 'Problem'), extra] }, example: exampleOf(problem, { bodyLimit: 0 }) } },
 })
 

@@ -22,6 +22,8 @@ export interface FieldError {
 /** The status codes a problem can have, with the `title` each gives its problems. */
 export const STATUS_TITLES = {
   400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   409: 'Conflict',
@@ -45,7 +47,7 @@ interface Definition<A extends unknown[]> {
   /** When a client gets it, for the OpenAPI document. */
   description: string | ((settings: DocumentedSettings) => string)
   detail: string | ((...args: A) => string)
-  errors?: (...args: A) => FieldError[]
+  errors?: (...args: A) => FieldError[] | undefined
   headers?: (...args: A) => Record<string, string>
   /** Extra members of the body, e.g. `database: "down"`. */
   extensions?: (...args: A) => Record<string, unknown>
@@ -91,22 +93,39 @@ const define = <A extends unknown[]>(definition: Definition<A>): ProblemFactory<
   )
 
 const none = (): [] => []
-const retryLater = () => ({ 'retry-after': String(RETRY_AFTER_SECONDS) })
+const UNAUTHORIZED = {
+  missing: 'A bearer token is required',
+  invalid: 'The bearer token is not valid',
+  credentials: 'Wrong email or password',
+  refresh: 'The refresh token is not valid',
+}
+const retryAfter = (seconds: number) => ({ 'retry-after': String(seconds) })
+const retryLater = () => retryAfter(RETRY_AFTER_SECONDS)
 
 export const problems = {
+  invalidForm: define({ status: 400, description: 'A form body (at `/auth/token`) is not UTF-8.', detail: 'The request body is not a valid form', example: none }),
   invalidJson: define({ status: 400, description: 'The body is not parseable JSON.', detail: 'The request body is not valid JSON', example: none }),
-  tooDeep: define({
-    status: 400,
-    description: `The body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep.`,
-    detail: `The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep`,
-    example: none,
-  }),
+  tooDeep: define({ status: 400, description: `The body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep.`, detail: `The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep`, example: none }),
   businessRule: define({
     status: 400,
     description: 'A business rule fails (age outside 1–120).',
     detail: (errors: FieldError[]) => errors.map(({ field, message }) => `${field} ${message}`).join('; '),
     errors: (errors: FieldError[]) => errors,
     example: (): [FieldError[]] => [[{ field: 'age', message: 'must be between 1 and 120' }]],
+  }),
+  unauthorized: define({
+    status: 401,
+    description: 'No bearer token, or one that is malformed, expired, revoked or tampered with; at `/auth/*`, a wrong email or password or a bad refresh token.',
+    detail: (reason: 'missing' | 'invalid' | 'credentials' | 'refresh') => UNAUTHORIZED[reason],
+    headers: (reason) => ({ 'www-authenticate': reason === 'invalid' ? 'Bearer error="invalid_token"' : 'Bearer' }),
+    example: (): ['missing'] => ['missing'],
+  }),
+  forbidden: define({
+    status: 403,
+    description: 'The token is valid, but its user may not make this call, or set this field (e.g. `role`).',
+    detail: (field?: string) => (field ? `You may not set ${field}` : 'You may not do this'),
+    errors: (field?: string) => (field ? [{ field, message: 'may only be set by an admin' }] : undefined),
+    example: none,
   }),
   userNotFound: define({ status: 404, description: 'No user with that id.', detail: 'User not found', example: none }),
   routeNotFound: define({ status: 404, description: 'No such route.', detail: 'No such resource', example: none }),
@@ -117,22 +136,12 @@ export const problems = {
     headers: (_method: string, allow: string[]) => ({ allow: allow.join(', ') }),
     example: (): [string, string[]] => ['PUT', ['DELETE', 'GET', 'HEAD', 'PATCH']],
   }),
-  emailTaken: define({
-    status: 409,
-    description: 'The email is already taken by another user (compared case-insensitively).',
-    detail: 'A user with this email already exists',
-    errors: () => [{ field: 'email', message: 'is already taken' }],
-    example: none,
-  }),
-  bodyTooLarge: define({
-    status: 413,
-    description: ({ bodyLimit }) => `The body is larger than ${bodyLimit} bytes.`,
-    detail: (limit: number) => `The request body must not exceed ${limit} bytes`,
-    example: ({ bodyLimit }): [number] => [bodyLimit],
-  }),
+  emailTaken: define({ status: 409, description: 'The email is already taken by another user (compared case-insensitively).', detail: 'A user with this email already exists', errors: () => [{ field: 'email', message: 'is already taken' }], example: none }),
+  lastAdmin: define({ status: 409, description: 'The change would leave no admin.', detail: 'The last admin cannot be removed or demoted', example: none }),
+  bodyTooLarge: define({ status: 413, description: ({ bodyLimit }) => `The body is larger than ${bodyLimit} bytes.`, detail: (limit: number) => `The request body must not exceed ${limit} bytes`, example: ({ bodyLimit }): [number] => [bodyLimit] }),
   notJson: define({
     status: 415,
-    description: 'The body is not sent as `application/json` (or another `application/*+json` type).',
+    description: 'The body is not sent as `application/json` (or another `application/*+json` type; at `/auth/token`, or a form).',
     detail: 'The request body must be JSON, sent with Content-Type: application/json',
     example: none,
   }),
@@ -141,19 +150,28 @@ export const problems = {
     description: 'The request does not fit the schema; `errors` lists every violation, one per field.',
     detail: 'The request does not fit the schema',
     errors: (errors: FieldError[]) => errors,
-    example: (): [FieldError[]] => [
-      [
-        { field: 'email', message: 'must be a valid email address (local@domain.tld) of at most 254 characters' },
-        { field: 'age', message: 'must be a JSON integer' },
-      ],
-    ],
+    example: (): [FieldError[]] => [[{ field: 'email', message: 'must be a valid email address (local@domain.tld) of at most 254 characters' }, { field: 'age', message: 'must be a JSON integer' }]],
   }),
   tooManyRequests: define({
     status: 429,
     description: 'Too many requests from this client address (only when `RATE_LIMIT` is set); retry after `Retry-After` seconds.',
     detail: 'Too many requests from this client; slow down',
-    headers: (retryAfterSeconds: number) => ({ 'retry-after': String(retryAfterSeconds) }),
+    headers: retryAfter,
     example: (): [number] => [30],
+  }),
+  loginThrottled: define({
+    status: 429,
+    description: 'Too many failed logins for this email (from this client, or from all); retry after `Retry-After` seconds.',
+    detail: 'Too many failed logins; try again later',
+    headers: retryAfter,
+    example: (): [number] => [600],
+  }),
+  hashQueueFull: define({
+    status: 429,
+    description: 'Too many passwords are being checked at once; retry after `Retry-After` seconds.',
+    detail: 'The service is busy checking passwords; try again shortly',
+    headers: retryAfter,
+    example: (): [number] => [1],
   }),
   internal: define({
     status: 500,
@@ -161,20 +179,8 @@ export const problems = {
     detail: 'Something went wrong on our side; the request id identifies it in our logs',
     example: none,
   }),
-  databaseUnavailable: define({
-    status: 503,
-    description: 'The database is unreachable or too slow; retry after `Retry-After` seconds.',
-    detail: 'The database is unavailable; try again shortly',
-    headers: retryLater,
-    example: none,
-  }),
-  notMigrated: define({
-    status: 503,
-    description: 'The migrations have not run yet (the database was down at start-up).',
-    detail: 'The database is not ready yet; try again shortly',
-    headers: retryLater,
-    example: none,
-  }),
+  databaseUnavailable: define({ status: 503, description: 'The database is unreachable or too slow; retry after `Retry-After` seconds.', detail: 'The database is unavailable; try again shortly', headers: retryLater, example: none }),
+  notMigrated: define({ status: 503, description: 'The migrations have not run yet (the database was down at start-up).', detail: 'The database is not ready yet; try again shortly', headers: retryLater, example: none }),
   notReady: define({
     status: 503,
     description:

@@ -3,7 +3,7 @@ import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import type { TSchema } from 'elysia'
 import { breaksBusinessRule, describeBusinessRule, describeRule } from '../schema/strict-types'
 import type { ValidationFailure } from './elysia-internals'
-import { MAX_FIELD_ERRORS, MAX_FIELD_NAME_LENGTH, type FieldError } from './problems'
+import { MAX_FIELD_ERRORS, MAX_FIELD_NAME_LENGTH, problems, type FieldError } from './problems'
 
 // When one field breaks several rules, the most useful message wins.
 const PRIORITY: Partial<Record<ValueErrorType, number>> = {
@@ -78,4 +78,12 @@ export const requestViolations = (failure: ValidationFailure, unchecked: Uncheck
     found.schema.set(failure.part === 'body' ? 'body' : failure.part, { rank: 0, message: 'is not valid' })
   for (const part of unchecked) collect(found, errorsAgainst(part.schema, part.value))
   return found.schema.size > 0 ? { status: 422, errors: list(found.schema) } : { status: 400, errors: list(found.business) }
+}
+
+/** `value` when it fits `schema`; otherwise the 422 (or 400) listing every violation, as for a route's body. */
+export const assertValid = <T>(schema: TSchema, value: unknown): T => {
+  const errors = errorsAgainst(schema, value)
+  if (compiled.get(schema)!.Check(value)) return value as T
+  const { status, errors: found } = requestViolations({ part: 'body', value, errors: () => errors })
+  throw status === 400 ? problems.businessRule(found) : problems.invalidRequest(found)
 }

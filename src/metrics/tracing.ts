@@ -20,7 +20,7 @@ import {
   type Sampler,
 } from '@opentelemetry/sdk-trace'
 import { Elysia } from 'elysia'
-import type { TRACE_SAMPLERS } from '../config'
+import type { TRACE_SAMPLERS } from '../environment'
 import type { QueryObserver } from '../db/observe'
 import { responseStatus } from '../http/request-log'
 import type { Logger } from '../logger'

@@ -74,6 +74,8 @@ TypeRegistry.Set<Record<PropertyKey, any>>('StrictInteger', (schema, value) => N
 
 TypeRegistry.Set<Record<PropertyKey, any>>('DecimalInteger', (schema, value) => typeof value === 'string' && DIGITS.test(value) && inRange(Number(value), schema))
 
+TypeRegistry.Set<Record<PropertyKey, any>>('StrictEnum', (schema, value) => typeof value === 'string' && (schema.enum as string[]).includes(value))
+
 /** Refuses keywords a strict type would put in the document without enforcing them. */
 const onlyKnown = (kind: string, options: object, known: readonly string[]) => {
   const unknown = Object.keys(options).filter((key) => !known.includes(key))
@@ -116,6 +118,12 @@ export const decimalInteger = (rule: IntegerRule) => {
     .Encode((value) => String(value))
 }
 
+/** One of a few fixed strings (e.g. a role). */
+export const strictEnum = <const T extends readonly string[]>(values: T, described: Described = {}) => {
+  onlyKnown('strictEnum', described, DESCRIBED)
+  return t.Unsafe<T[number]>({ [Kind]: 'StrictEnum', type: 'string', enum: [...values], maxLength: Math.max(...values.map((value) => value.length)), ...described })
+}
+
 /** Whether `value` failed `schema` only by breaking a business rule (a 400, not a 422). */
 export const breaksBusinessRule = (schema: Record<PropertyKey, any>, value: unknown) =>
   schema[Kind] === 'StrictInteger' && schema[OutOfRange] === 'business' && Number.isInteger(value)
@@ -131,6 +139,8 @@ export const describeRule = (schema: Record<PropertyKey, any>): string | undefin
       return schema[OutOfRange] === 'business' ? 'must be a JSON integer' : `must be a JSON integer from ${schema.minimum} to ${schema.maximum}`
     case 'DecimalInteger':
       return `must be an integer from ${schema.minimum} to ${schema.maximum}, written in decimal digits`
+    case 'StrictEnum':
+      return `must be one of ${schema.enum.join(', ')}`
   }
 }
 

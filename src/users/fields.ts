@@ -3,7 +3,11 @@
  * document and the error messages all come from these. The `users` table's CHECK constraints say
  * the same in SQL (a test compares them).
  */
-import { jsonInteger, strictText } from '../schema/strict-types'
+import { PASSWORD_LENGTH } from '../auth/passwords'
+import { jsonInteger, strictEnum, strictText } from '../schema/strict-types'
+
+/** The roles a user can have. */
+export const ROLES = ['user', 'admin'] as const
 
 /** Code points of a name after trimming. */
 export const NAME_LENGTH = { minLength: 1, maxLength: 100 } as const
@@ -20,4 +24,7 @@ export const userFields = {
   email: (described: { description?: string; example?: string } = {}) =>
     strictText({ ...EMAIL_LENGTH, trim: true, format: 'email', ...described }),
   age: (described: { description?: string; example?: number } = {}) => jsonInteger({ ...AGE_RANGE, outOfRange: 'business', ...described }),
+  role: (described: { description?: string } = {}) => strictEnum(ROLES, described),
+  /** Write-only; its strength (NFKC, zxcvbn) is checked once the schema holds. */
+  password: (described: { description?: string } = {}) => strictText({ ...PASSWORD_LENGTH, ...described }),
 }

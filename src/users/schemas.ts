@@ -1,7 +1,7 @@
 /** The `t` schemas of the users routes, all built from the field rules in `./fields`. */
 import { t, type Static } from 'elysia'
-import { NO_CONTROL_CHARACTERS, decimalInteger, jsonInteger, strictText } from '../schema/strict-types'
-import { AGE_RANGE, EMAIL_LENGTH, ID_RANGE, NAME_LENGTH, userFields } from './fields'
+import { NO_CONTROL_CHARACTERS, decimalInteger, jsonInteger, strictEnum, strictText } from '../schema/strict-types'
+import { AGE_RANGE, EMAIL_LENGTH, ID_RANGE, NAME_LENGTH, ROLES, userFields } from './fields'
 
 export const DEFAULT_PAGE_SIZE = 100
 export const MAX_PAGE_SIZE = 1000
@@ -16,14 +16,20 @@ const age = userFields.age({
   example: 36,
 })
 
+const role = userFields.role({ description: '`user` (the default) or `admin`; only an admin may set it.' })
+const password = userFields.password({
+  description: 'Write-only, never returned. NFKC-normalised, 15–128 characters, hard to guess (zxcvbn score ≥ 3), not the email or name. Without one, the user cannot log in.',
+})
+const currentPassword = userFields.password({ description: 'The caller’s current password: required to change one’s own password.' })
+
 export const CreateUserBody = t.Object(
-  { name, email, age },
+  { name, email, age, password: t.Optional(password), role: t.Optional(role) },
   { additionalProperties: false, example: { name: 'Ada Lovelace', email: 'ada@example.com', age: 36 } },
 )
 
 export const UpdateUserBody = t.Object(
-  { name: t.Optional(name), email: t.Optional(email), age: t.Optional(age) },
-  { additionalProperties: false, minProperties: 1, description: 'Any non-empty subset of name, email and age.', example: { age: 37 } },
+  { name: t.Optional(name), email: t.Optional(email), age: t.Optional(age), password: t.Optional(password), current_password: t.Optional(currentPassword), role: t.Optional(role) },
+  { additionalProperties: false, minProperties: 1, description: 'Any non-empty subset of name, email, age, password (with current_password for one’s own) and role.', example: { age: 37 } },
 )
 
 export const UserIdParams = t.Object({
@@ -60,6 +66,7 @@ export const User = t.Object(
     name: t.String({ ...NAME_LENGTH, pattern: NO_CONTROL_CHARACTERS, example: 'Ada Lovelace' }),
     email: t.String({ ...EMAIL_LENGTH, format: 'email', example: 'ada@example.com' }),
     age: jsonInteger({ ...AGE_RANGE, example: 36 }),
+    role: strictEnum(ROLES, { example: 'user' }),
     created_at: timestamp('When the user was created, in UTC.'),
     updated_at: timestamp('When the user last changed, in UTC.'),
   },

@@ -1,16 +1,23 @@
 import type { PendingQuery, Sql } from 'postgres'
+import { callerIsCurrent, type Caller, type Role } from '../auth/tokens'
 import { withDeadline } from '../db/deadline'
 import { isUniqueViolation } from '../db/errors'
 import { problems } from '../http/problems'
-import { DEFAULT_PAGE_SIZE, type CreateUserInput, type ListUsersFilters, type UpdateUserInput, type User } from './schemas'
+import { DEFAULT_PAGE_SIZE, type ListUsersFilters, type User } from './schemas'
 
 interface UserRow {
   id: string
   name: string
   email: string
   age: number
+  role: Role
   created_at: Date
   updated_at: Date
+}
+
+/** Whether the caller's `sub` and `ver` still hold (always true without access control). */
+interface Checked {
+  caller_ok: boolean
 }
 
 export interface UserPage {
@@ -18,6 +25,17 @@ export interface UserPage {
   /** The `after` of the next page; absent on the last page. */
   nextAfter?: number
 }
+
+/** What is stored for a new user: the fields, and the password's hash rather than the password. */
+export interface NewUser {
+  name: string
+  email: string
+  age: number
+  role?: Role
+  passwordHash?: string
+}
+
+export type UserChanges = Partial<NewUser>
 
 const EMAIL_INDEX = 'users_email_lower_key'
 
@@ -27,6 +45,7 @@ const toUser = (row: UserRow): User => ({
   name: row.name,
   email: row.email,
   age: row.age,
+  role: row.role,
   created_at: row.created_at.toISOString(),
   updated_at: row.updated_at.toISOString(),
 })
@@ -36,71 +55,127 @@ const conflictIfEmailTaken = (error: unknown) => (isUniqueViolation(error, EMAIL
 
 const escapeLike = (value: string) => value.replace(/[\\%_]/g, '\\$&')
 
+/** A token whose user is gone or whose version moved (password or role changed) is refused. */
+const refuseStale = <R extends Checked>(row: R | undefined): R => {
+  if (!row?.caller_ok) throw problems.unauthorized('invalid')
+  return row
+}
+
 /**
- * The users, on top of the one `sql` client: the field rules (`./fields`) are checked before a
- * call reaches here; the rules that need the data (a unique email, a user that exists) are
- * checked here. Every query gives up after `timeoutMs` (a 503 for the client) instead of waiting
- * for a stalled database or a full pool.
+ * The users, on top of the one `sql` client: the field rules (`./fields`) and who may make the
+ * call (`../auth/guard`) are checked before a call reaches here; the rules that need the data (a
+ * unique email, a user that exists, the last admin) are checked here. With a `caller`, every
+ * statement also checks that the caller still exists with the token's version: in the same
+ * statement, so that costs no extra round trip. Every query gives up after `timeoutMs` (a 503).
  */
 export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }) => {
-  const columns = sql`id, name, email, age, created_at, updated_at`
+  const columns = sql`id, name, email, age, role, created_at, updated_at`
   const withinDeadline = <Q extends PendingQuery<any>>(query: () => Q) => withDeadline(query, timeoutMs)
+  const callerOk = (caller: Caller | undefined) => callerIsCurrent(sql, caller)
 
   return {
-    async create(input: CreateUserInput): Promise<User> {
+    async create(input: NewUser, caller?: Caller): Promise<User> {
       try {
-        const [row] = await withinDeadline(() => sql<UserRow[]>`
-          insert into users (name, email, age)
-          values (${input.name}, ${input.email}, ${input.age})
-          returning ${columns}`)
-        return toUser(row!)
+        const [row] = await withinDeadline(() => sql<(UserRow & Checked)[]>`
+          with checked as (select ${callerOk(caller)} as caller_ok),
+          inserted as (
+            insert into users (name, email, age, role, password_hash)
+            select ${input.name}, ${input.email}, ${input.age}, ${input.role ?? 'user'}, ${input.passwordHash ?? null}
+            from checked where caller_ok
+            returning ${columns})
+          select checked.caller_ok, inserted.* from checked left join inserted on true`)
+        return toUser(refuseStale(row))
       } catch (error) {
         throw conflictIfEmailTaken(error)
       }
     },
 
-    async get(id: number): Promise<User> {
-      const [row] = await withinDeadline(() => sql<UserRow[]>`select ${columns} from users where id = ${id}`)
-      if (!row) throw problems.userNotFound()
-      return toUser(row)
+    async get(id: number, caller?: Caller): Promise<User> {
+      // Reading oneself: the row read is the caller's, so one lookup checks both (none: the token is stale).
+      if (caller?.id === id) {
+        const [own] = await withinDeadline(() => sql<UserRow[]>`select ${columns} from users where id = ${id} and token_version = ${caller.ver}`)
+        if (!own) throw problems.unauthorized('invalid')
+        return toUser(own)
+      }
+      const [row] = await withinDeadline(() => sql<(UserRow & Checked)[]>`
+        select checked.caller_ok, u.id, u.name, u.email, u.age, u.role, u.created_at, u.updated_at
+        from (select ${callerOk(caller)} as caller_ok) checked
+        left join users u on u.id = ${id} and checked.caller_ok`)
+      if (!refuseStale(row).id) throw problems.userNotFound()
+      return toUser(row!)
     },
 
     /** One page in id order; fetches one row more than asked to know whether another page exists. */
-    async list(filters: ListUsersFilters): Promise<UserPage> {
+    async list(filters: ListUsersFilters, caller?: Caller): Promise<UserPage> {
       const limit = filters.limit ?? DEFAULT_PAGE_SIZE
-      const rows = await withinDeadline(() => sql<UserRow[]>`
-        select ${columns} from users
-        where id > ${filters.after ?? 0}
-          ${filters.email === undefined ? sql`` : sql`and lower(email) = lower(${filters.email})`}
-          ${filters.name === undefined ? sql`` : sql`and name ilike ${`%${escapeLike(filters.name)}%`}`}
-          ${filters.min_age === undefined ? sql`` : sql`and age >= ${filters.min_age}::int8`}
-          ${filters.max_age === undefined ? sql`` : sql`and age <= ${filters.max_age}::int8`}
-        order by id
-        limit ${limit + 1}`)
-      const users = rows.slice(0, limit).map(toUser)
-      return rows.length > limit ? { users, nextAfter: users.at(-1)!.id } : { users }
+      const rows = await withinDeadline(() => sql<(UserRow & Checked)[]>`
+        select checked.caller_ok, page.* from (select ${callerOk(caller)} as caller_ok) checked
+        left join lateral (
+          select ${columns} from users
+          where id > ${filters.after ?? 0}
+            ${filters.email === undefined ? sql`` : sql`and lower(email) = lower(${filters.email})`}
+            ${filters.name === undefined ? sql`` : sql`and name ilike ${`%${escapeLike(filters.name)}%`}`}
+            ${filters.min_age === undefined ? sql`` : sql`and age >= ${filters.min_age}::int8`}
+            ${filters.max_age === undefined ? sql`` : sql`and age <= ${filters.max_age}::int8`}
+          order by id
+          limit ${limit + 1}) page on checked.caller_ok
+        order by page.id`)
+      const found = rows.filter((row) => refuseStale(row).id !== null)
+      const users = found.slice(0, limit).map(toUser)
+      return found.length > limit ? { users, nextAfter: users.at(-1)!.id } : { users }
     },
 
-    async update(id: number, changes: UpdateUserInput): Promise<User> {
+    /**
+     * Changes some fields. A new password or role moves the user's token version (their tokens
+     * die) and a new password revokes their refresh tokens. Demoting the last admin is a 409,
+     * even when two admins demote each other at once: the admins are locked first.
+     */
+    async update(id: number, changes: UserChanges, caller?: Caller): Promise<User> {
+      const demoting = changes.role === 'user'
+      const newPassword = changes.passwordHash !== undefined
       try {
-        const [row] = await withinDeadline(() => sql<UserRow[]>`
-          update users set
-            name = coalesce(${changes.name ?? null}, name),
-            email = coalesce(${changes.email ?? null}, email),
-            age = coalesce(${changes.age ?? null}::int, age),
-            updated_at = clock_timestamp()
-          where id = ${id}
-          returning ${columns}`)
-        if (!row) throw problems.userNotFound()
-        return toUser(row)
+        const [row] = await withinDeadline(() => sql<(UserRow & Checked & { last_admin: boolean })[]>`
+          with checked as (select ${callerOk(caller)} as caller_ok),
+          admins as (select id from users where role = 'admin' and ${demoting} order by id for update),
+          blocked as (
+            select ${demoting} and exists (select 1 from users where id = ${id} and role = 'admin')
+              and (select count(*) from admins) <= 1 as last_admin),
+          updated as (
+            update users set
+              name = coalesce(${changes.name ?? null}, name),
+              email = coalesce(${changes.email ?? null}, email),
+              age = coalesce(${changes.age ?? null}::int, age),
+              role = coalesce(${changes.role ?? null}, role),
+              password_hash = coalesce(${changes.passwordHash ?? null}, password_hash),
+              token_version = token_version + case
+                when ${newPassword} or role is distinct from coalesce(${changes.role ?? null}, role) then 1 else 0 end,
+              updated_at = clock_timestamp()
+            where id = ${id} and (select caller_ok from checked) and not (select last_admin from blocked)
+            returning ${columns}),
+          revoked as (
+            update refresh_tokens set revoked_at = clock_timestamp()
+            where ${newPassword} and user_id in (select id from updated) and revoked_at is null)
+          select checked.caller_ok, blocked.last_admin, updated.*
+          from checked cross join blocked left join updated on true`)
+        if (refuseStale(row).id) return toUser(row!)
+        throw row!.last_admin ? problems.lastAdmin() : problems.userNotFound()
       } catch (error) {
         throw conflictIfEmailTaken(error)
       }
     },
 
-    async remove(id: number): Promise<void> {
-      const { count } = await withinDeadline(() => sql`delete from users where id = ${id}`)
-      if (count === 0) throw problems.userNotFound()
+    /** Deletes a user, unless they are the last admin (409). */
+    async remove(id: number, caller?: Caller): Promise<void> {
+      const [row] = await withinDeadline(() => sql<(Checked & { deleted: boolean; last_admin: boolean })[]>`
+        with checked as (select ${callerOk(caller)} as caller_ok),
+        admins as (select id from users where role = 'admin' order by id for update),
+        blocked as (
+          select exists (select 1 from users where id = ${id} and role = 'admin') and (select count(*) from admins) <= 1 as last_admin),
+        deleted as (
+          delete from users where id = ${id} and (select caller_ok from checked) and not (select last_admin from blocked) returning id)
+        select checked.caller_ok, blocked.last_admin, exists (select 1 from deleted) as deleted from checked cross join blocked`)
+      if (refuseStale(row).deleted) return
+      throw row!.last_admin ? problems.lastAdmin() : problems.userNotFound()
     },
   }
 }

@@ -71,7 +71,7 @@ class Create implements fc.AsyncCommand<Model, Real> {
       return void expect(expectProblem(reply, 409).errors).toEqual([{ field: 'email', message: 'is already taken' }])
     expect(reply.status).toBe(201)
     const user = reply.body as User
-    expect(user).toEqual({ ...input, name: input.name.trim(), id: user.id, created_at: user.created_at, updated_at: user.created_at })
+    expect(user).toEqual({ ...input, name: input.name.trim(), role: 'user', id: user.id, created_at: user.created_at, updated_at: user.created_at })
     expect(model.ids.every((id) => id < user.id)).toBe(true)
     model.users.set(user.id, user)
     model.ids.push(user.id)

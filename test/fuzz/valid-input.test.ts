@@ -36,6 +36,7 @@ describe('fuzz: valid input', () => {
             name: name.stored,
             email: address.stored,
             age,
+            role: 'user',
             created_at: user.created_at,
             updated_at: user.created_at,
           })

@@ -82,6 +82,13 @@ export const testDatabase = (): Promise<TestDatabase> =>
     return database
   })())
 
+/** A database of a test's own (same kind as the suite's), migrated; `close` drops it. */
+export const openFreshDatabase = async () => {
+  const database = serverUrl ? await openServer(serverUrl) : await openEmbedded()
+  await migrate(database.sql)
+  return database
+}
+
 export const closeTestDatabase = async () => {
   if (opened) await (await opened).close()
 }

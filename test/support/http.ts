@@ -1,6 +1,7 @@
 import { treaty } from '@elysia/eden'
 import type { Sql } from 'postgres'
 import { createApp, type App, type ServiceState } from '../../src/app'
+import { createTokens, loadSigningKeys } from '../../src/auth/tokens'
 import { loadConfig, type Config } from '../../src/config'
 import type { Problem } from '../../src/http/problems'
 import { createLogger } from '../../src/logger'
@@ -15,7 +16,10 @@ export const logLines: Record<string, any>[] = []
  * The settings the suite's app runs with, read and checked by the service's own `loadConfig`:
  * the defaults, rate limiting off unless a test asks for it.
  */
-const SUITE_CONFIG = loadConfig({ BODY_LIMIT: '65536', RATE_LIMIT: '0' })
+const SUITE_CONFIG = loadConfig({ BODY_LIMIT: '65536', RATE_LIMIT: '0', AUTH: process.env.AUTH, ACCESS_TOKEN_TTL: '3600' })
+
+/** Whether the suite runs with access control (CI runs it once with `AUTH=off`). */
+export const AUTH_ON = SUITE_CONFIG.auth
 
 export const BODY_LIMIT = SUITE_CONFIG.bodyLimit
 
@@ -25,6 +29,67 @@ export const buildApp = (sql: Sql, config: Partial<Config> = {}, state?: Service
   createApp({ config: { ...SUITE_CONFIG, ...config }, sql, logger: testLogger(), state })
 
 let suiteApp: App | undefined
+let suiteAdmin: Promise<Awaited<ReturnType<typeof createAccount>>> | undefined
+
+/** A password that passes the service's rules, different each call. */
+export const strongPassword = () => `violet ${crypto.randomUUID().slice(0, 8)} harbour lantern`
+
+/**
+ * Makes an account straight in the database (the service's hashing, without its queue) and logs
+ * in through `POST /auth/token`; undefined token without access control.
+ */
+export const createAccount = async (role: 'user' | 'admin' = 'user', password = strongPassword()) =>
+  accountIn((await testDatabase()).sql, await testApp(), role, password)
+
+/** `createAccount` on another database and app. */
+export const accountIn = async (sql: Sql, app: Target, role: 'user' | 'admin' = 'user', password = strongPassword()) => {
+  const tag = unique()
+  const email = `${role}-${tag}@example.com`
+  const hash = await Bun.password.hash(password.normalize('NFKC'), { algorithm: 'argon2id' })
+  const [row] = await sql<{ id: string }[]>`
+    insert into users (name, email, age, role, password_hash) values (${`${role} ${tag}`}, ${email}, 30, ${role}, ${hash}) returning id`
+  const id = Number(row!.id)
+  if (!AUTH_ON) return { id, email, password, token: undefined }
+  const reply = await app.handle(
+    new Request('http://localhost/auth/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) }),
+  )
+  if (reply.status !== 200) throw new Error(`login gave ${reply.status}: ${await reply.text()}`)
+  const { access_token, refresh_token } = (await reply.json()) as { access_token: string; refresh_token: string }
+  return { id, email, password, token: access_token, refreshToken: refresh_token }
+}
+
+const STATIC_SECRET = 'a fixed test key, at least thirty-two bytes long'
+/** Settings with a configured key, for apps whose database is unreachable (a generated key lives there). */
+export const STATIC_KEY_CONFIG = { authSecrets: [STATIC_SECRET] }
+/** An admin token (user 1) signed with `STATIC_KEY_CONFIG`'s key. */
+export const staticKeyToken = () =>
+  createTokens(() => loadSigningKeys(undefined as never, [STATIC_SECRET]), { accessTokenTtl: 600 }).sign({ id: 1, role: 'admin', ver: 1 })
+
+/** The token of the suite's admin, made once per run (and again if a test removed it). */
+export const suiteAdminToken = async () => (await (suiteAdmin ??= createAccount('admin'))).token
+
+/**
+ * Whether a test deleted the suite's admin or changed its role or password (fuzzing sends
+ * `DELETE /users/1`, and so on): then the next `suiteAdminToken()` makes a new one.
+ */
+const suiteAdminGone = async () => {
+  const admin = await suiteAdmin
+  if (!AUTH_ON || !admin) return false
+  const [row] = await (await testDatabase()).sql`select 1 from users where id = ${admin.id} and role = 'admin' and token_version = 1`
+  if (row) return false
+  suiteAdmin = undefined
+  return true
+}
+
+/**
+ * `send` with the suite admin's token; a 401 because a test removed that admin (see
+ * `suiteAdminGone`) is sent once more with a new admin's token. Any other 401 stands.
+ */
+const asSuiteAdmin = async <R extends { response: Response }>(send: (token: string | undefined) => Promise<R>): Promise<R> => {
+  const first = await send(await suiteAdminToken())
+  if (first.response.status !== 401 || !(await suiteAdminGone())) return first
+  return send(await suiteAdminToken())
+}
 
 /** The app on the suite's database. */
 const testApp = async () => (suiteApp ??= buildApp((await testDatabase()).sql))
@@ -38,6 +103,11 @@ export interface Reply {
 }
 
 export interface CallOptions {
+  /**
+   * The bearer token to send: by default the suite admin's (see `./accounts`), so tests of other
+   * rules act as an admin; `null` sends none. An `Authorization` in `headers` wins.
+   */
+  token?: string | null
   /** Sent as JSON with `Content-Type: application/json`. */
   json?: unknown
   /** Sent as is. */
@@ -65,13 +135,19 @@ const handleChecked = async (app: Target, request: Request) => {
  * The response is checked against the OpenAPI document.
  */
 export const call = async (method: string, path: string, options: CallOptions = {}, target?: Target): Promise<Reply> => {
-  const headers = new Headers(options.headers)
-  let body = options.body
-  if (options.json !== undefined) {
-    body = JSON.stringify(options.json)
-    if (!headers.has('content-type')) headers.set('content-type', 'application/json')
+  const app = target ?? (await testApp())
+  const send = (token: string | null | undefined) => {
+    const headers = new Headers(options.headers)
+    if (token && !headers.has('authorization')) headers.set('authorization', `Bearer ${token}`)
+    let body = options.body
+    if (options.json !== undefined) {
+      body = JSON.stringify(options.json)
+      if (!headers.has('content-type')) headers.set('content-type', 'application/json')
+    }
+    return handleChecked(app, new Request(`http://localhost${path}`, { method, headers, body }))
   }
-  const { response, text } = await handleChecked(target ?? (await testApp()), new Request(`http://localhost${path}`, { method, headers, body }))
+  const asAdmin = options.token === undefined && !new Headers(options.headers).has('authorization')
+  const { response, text } = asAdmin ? await asSuiteAdmin(send) : await send(options.token)
   let parsed: unknown
   try {
     parsed = text === '' ? undefined : JSON.parse(text)
@@ -81,8 +157,12 @@ export const call = async (method: string, path: string, options: CallOptions = 
   return { status: response.status, headers: response.headers, text, body: parsed }
 }
 
-/** `request` through the suite's app as it is, its response checked against the document like `call`'s. */
-export const handleRequest = async (request: Request): Promise<Response> => (await handleChecked(await testApp(), request)).response
+/** `request` through the suite's app (with the suite admin's token unless it has one), its response checked against the document like `call`'s. */
+export const handleRequest = async (request: Request): Promise<Response> => {
+  const token = await suiteAdminToken()
+  if (token && !request.headers.has('authorization')) request.headers.set('authorization', `Bearer ${token}`)
+  return (await handleChecked(await testApp(), request)).response
+}
 
 /** The contract of the suite's app. */
 export const testContract = async () => loadContract(loadDocument(await testApp()))
@@ -102,7 +182,12 @@ export const api = treaty<App>('http://localhost', {
   throwHttpError: (error) => error.value instanceof Error,
   // Treaty asks for Bun's `fetch`, `preconnect` included, but only calls it with a URL string.
   fetcher: (async (url: string, init?: RequestInit) => {
-    const { response, text } = await handleChecked(await testApp(), new Request(url, init))
+    const app = await testApp()
+    const { response, text } = await asSuiteAdmin((token) => {
+      const request = new Request(url, init)
+      if (token && !request.headers.has('authorization')) request.headers.set('authorization', `Bearer ${token}`)
+      return handleChecked(app, request)
+    })
     rawTexts.set(response, text)
     return response
   }) as typeof fetch,

@@ -33,9 +33,9 @@ const environment = (overrides: Record<string, string | undefined>) => {
   return env
 }
 
-/** Runs `bun src/main.ts` with `args` to its end. */
-export const runMain = async (args: string[], env: Record<string, string | undefined>) => {
-  const child = Bun.spawn([...command, ...args], { cwd, env: environment(env), stdout: 'pipe', stderr: 'pipe' })
+/** Runs `bun src/main.ts` with `args` to its end, `stdin` its standard input. */
+export const runMain = async (args: string[], env: Record<string, string | undefined>, stdin?: string) => {
+  const child = Bun.spawn([...command, ...args], { cwd, env: environment(env), stdout: 'pipe', stderr: 'pipe', stdin: stdin === undefined ? 'ignore' : new TextEncoder().encode(stdin) })
   const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
   return { code, stdout, stderr }
 }
@@ -81,6 +81,20 @@ export const waitReady = async (url: string, timeoutMs = 20_000) => {
     await Bun.sleep(50)
   }
   throw new Error(`${url} not ready after ${timeoutMs} ms`)
+}
+
+/**
+ * Logs in at a running service and returns the access token; retries for a while, since the first
+ * admin of a server database is created just after the migrations.
+ */
+export const logIn = async (url: string, email: string, password: string, timeoutMs = 20_000) => {
+  const start = performance.now()
+  for (;;) {
+    const response = await fetch(`${url}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) })
+    if (response.status === 200) return ((await response.json()) as { access_token: string }).access_token
+    if (performance.now() - start > timeoutMs) throw new Error(`log-in at ${url} gave ${response.status}: ${await response.text()}`)
+    await Bun.sleep(200)
+  }
 }
 
 /** `fetch` from a running service, the response checked against the OpenAPI document it serves. */

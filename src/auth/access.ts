@@ -1,0 +1,34 @@
+/**
+ * Access control, assembled from the configuration: with `AUTH=off` the guard and `/auth/*` are
+ * empty plugins (the users API is open, `role` and `password` still stored).
+ */
+import { Elysia } from 'elysia'
+import type { Sql } from 'postgres'
+import type { Config } from '../config'
+import type { ClientAddress } from '../http/client-address'
+import { createAccountRules } from './accounts'
+import { accessGuard } from './guard'
+import { createLogins } from './logins'
+import { createHasher } from './passwords'
+import { authRoutes } from './routes'
+import { createTokens, loadSigningKeys } from './tokens'
+
+export type AccessConfig = Pick<
+  Config,
+  'auth' | 'authSecrets' | 'accessTokenTtl' | 'refreshTokenTtl' | 'signupOpen' | 'hashConcurrency' | 'requestTimeout' | 'bodyLimit'
+>
+
+export const createAccess = (sql: Sql, config: AccessConfig, clientOf: ClientAddress) => {
+  const hasher = createHasher({ concurrency: config.hashConcurrency })
+  const tokens = createTokens(() => loadSigningKeys(sql, config.authSecrets), config)
+  const logins = createLogins(sql, { hasher, tokens, ...config, timeoutMs: config.requestTimeout })
+  return {
+    hasher,
+    tokens,
+    accounts: createAccountRules({ sql, hasher, logins, auth: config.auth }),
+    /** Who may call what on `/users` (see `./guard`); nothing with `AUTH=off`. */
+    guard: () => (config.auth ? accessGuard({ tokens, signupOpen: config.signupOpen }) : new Elysia({ name: 'access-guard' })),
+    /** `/auth/*`; absent (404) with `AUTH=off`. */
+    routes: () => (config.auth ? authRoutes({ logins, clientOf }) : new Elysia({ name: 'auth' })),
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The rules on the fields only some callers may write, applied after the request is validated
+ * (the guard has already decided who may make the call): only an admin sets `role` (403); a new
+ * password must be strong (422) and is hashed here, so the service never sees it; changing one's
+ * own password needs `current_password` (422, and a wrong one counts as a failed login).
+ */
+import type { Sql } from 'postgres'
+import { problems } from '../http/problems'
+import type { CreateUserInput, UpdateUserInput } from '../users/schemas'
+import type { NewUser, UserChanges } from '../users/service'
+import type { Logins } from './logins'
+import { passwordWeakness, type Hasher } from './passwords'
+import { callerIsCurrent, type Caller } from './tokens'
+
+const invalid = (field: string, message: string) => problems.invalidRequest([{ field, message }])
+
+export const createAccountRules = ({ sql, hasher, logins, auth }: { sql: Sql; hasher: Hasher; logins?: Logins; auth: boolean }) => {
+  const strongHash = async (password: string, owner: { email?: string; name?: string }) => {
+    const weakness = await passwordWeakness(password, owner)
+    if (weakness) throw invalid('password', weakness)
+    return hasher.hash(password)
+  }
+
+  return {
+    /** A new user from a create body; without a caller under access control, it is a sign-up. */
+    async forCreate({ password, ...fields }: CreateUserInput, caller: Caller | undefined): Promise<NewUser> {
+      if (auth && !caller) {
+        if (fields.role !== undefined) throw problems.forbidden('role')
+        if (password === undefined) throw invalid('password', 'is required to sign up')
+      }
+      return { ...fields, ...(password === undefined ? {} : { passwordHash: await strongHash(password, fields) }) }
+    },
+
+    /** The changes of an update body to user `id`, by `caller` from address `client`. */
+    async forUpdate(id: number, { password, current_password, ...fields }: UpdateUserInput, caller: Caller | undefined, client: string): Promise<UserChanges> {
+      if (auth && fields.role !== undefined && caller?.role !== 'admin') throw problems.forbidden('role')
+      if (password === undefined) return fields
+      // The caller is checked here too (a stale token is a 401, not a verdict on the password).
+      const [target] = await sql<{ caller_ok: boolean; email: string | null; name: string; password_hash: string | null }[]>`
+        select ${callerIsCurrent(sql, caller)} as caller_ok,
+          u.email, u.name, u.password_hash
+        from (select 1) one left join users u on u.id = ${id}`
+      if (!target?.caller_ok) throw problems.unauthorized('invalid')
+      if (target.email === null) throw problems.userNotFound()
+      const passwordHash = await strongHash(password, { email: fields.email ?? target.email, name: fields.name ?? target.name })
+      if (auth && caller?.id === id) {
+        if (current_password === undefined) throw invalid('current_password', 'is required to change your own password')
+        if (!(await hasher.verify(current_password, target.password_hash))) {
+          await logins?.recordFailure(target.email, client)
+          throw invalid('current_password', 'is not your current password')
+        }
+      }
+      return { ...fields, passwordHash }
+    },
+  }
+}
+
+export type AccountRules = ReturnType<typeof createAccountRules>

@@ -1,0 +1,68 @@
+/**
+ * `users-api create-admin EMAIL` and `users-api unlock EMAIL`. The password is read from standard
+ * input: typed without echo on a terminal, or the first line of a pipe.
+ */
+import type { Config } from '../config'
+import { openDatabase } from '../db/connect'
+import { migrate } from '../db/migrate'
+import { WeakPassword, createOrPromoteAdmin, unlockEmail } from './first-admin'
+
+const readHidden = (prompt: string) =>
+  new Promise<string>((resolve) => {
+    const stdin = process.stdin
+    process.stderr.write(prompt)
+    stdin.setRawMode(true)
+    let typed = ''
+    const onData = (chunk: Buffer) => {
+      for (const char of chunk.toString('utf8')) {
+        if (char === '\u0003') process.exit(130)
+        if (char === '\r' || char === '\n') {
+          stdin.setRawMode(false)
+          stdin.off('data', onData)
+          stdin.pause()
+          process.stderr.write('\n')
+          return resolve(typed)
+        }
+        typed = char === '\u007f' || char === '\b' ? [...typed].slice(0, -1).join('') : typed + char
+      }
+    }
+    stdin.on('data', onData)
+  })
+
+const readPassword = async () => {
+  if (process.stdin.isTTY) return readHidden('password (not shown): ')
+  return (await Bun.stdin.text()).split(/\r?\n/, 1)[0] ?? ''
+}
+
+const withDatabase = async <T>(config: Config, work: (sql: Awaited<ReturnType<typeof openDatabase>>['sql']) => Promise<T>) => {
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, poolMax: 1, prepare: config.databasePrepare, statementTimeoutMs: config.requestTimeout })
+  try {
+    await migrate(database.sql)
+    return await work(database.sql)
+  } finally {
+    await database.close()
+  }
+}
+
+/** Runs `create-admin` or `unlock` for `email`; returns the exit code. */
+export const runAccountCommand = async (command: 'create-admin' | 'unlock', email: string, config: Config): Promise<number> => {
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
+    console.error(`${command}: not an email address`)
+    return 2
+  }
+  try {
+    if (command === 'unlock') {
+      const forgotten = await withDatabase(config, (sql) => unlockEmail(sql, email))
+      console.log(`unlocked ${email} (${forgotten} failed logins forgotten)`)
+      return 0
+    }
+    const password = await readPassword()
+    const outcome = await withDatabase(config, (sql) => createOrPromoteAdmin(sql, email, password))
+    console.log(outcome === 'created' ? `admin ${email} created` : `${email} is now an admin, with the new password`)
+    return 0
+  } catch (error) {
+    if (error instanceof WeakPassword) console.error(`${command}: ${error.message}`)
+    else console.error(`${command} failed: ${error instanceof Error ? error.message : String(error)}`)
+    return 1
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The first admin: from `ADMIN_EMAIL` and `ADMIN_PASSWORD` at start (only while no admin exists,
+ * never changing an existing user), or by `users-api create-admin EMAIL` (creates the admin, or
+ * makes an existing user an admin with that password: the way back in).
+ */
+import type { Sql } from 'postgres'
+import type { Logger } from '../logger'
+import { normalizePassword, passwordWeakness } from './passwords'
+
+const NAME = 'Administrator'
+const AGE = 30
+
+/** Thrown for a password that breaks the rules; the message never contains it. */
+export class WeakPassword extends Error {
+  override name = 'WeakPassword'
+}
+
+const strongHash = async (email: string, password: string, variable: string) => {
+  const weakness = await passwordWeakness(password, { email, name: NAME })
+  if (weakness) throw new WeakPassword(`${variable} ${weakness}`)
+  return Bun.password.hash(normalizePassword(password), { algorithm: 'argon2id' })
+}
+
+/** At start: creates the configured admin if there is no admin yet; says how to make one if nothing is configured. */
+export const ensureFirstAdmin = async (sql: Sql, admin: { email: string; password: string } | undefined, logger: Logger) => {
+  const [found] = await sql<{ exists: boolean }[]>`select exists (select 1 from users where role = 'admin') as exists`
+  if (found?.exists) return
+  if (!admin) {
+    logger.warn('no admin yet: set ADMIN_EMAIL and ADMIN_PASSWORD, or run `users-api create-admin EMAIL` (the password on standard input)')
+    return
+  }
+  const hash = await strongHash(admin.email, admin.password, 'ADMIN_PASSWORD')
+  const created = await sql`
+    insert into users (name, email, age, role, password_hash)
+    select ${NAME}, ${admin.email}, ${AGE}, 'admin', ${hash}
+    where not exists (select 1 from users where role = 'admin')
+    on conflict (lower(email)) do nothing
+    returning id`
+  if (created.length > 0) logger.info('first admin created', { email: admin.email })
+  else logger.warn('ADMIN_EMAIL belongs to an existing user, who was left unchanged: use `users-api create-admin EMAIL` to make them an admin')
+}
+
+/** Creates the admin `email`, or makes that user an admin with this password (their tokens end). */
+export const createOrPromoteAdmin = async (sql: Sql, email: string, password: string): Promise<'created' | 'promoted'> => {
+  const hash = await strongHash(email, password, 'the password')
+  const [row] = await sql<{ created: boolean }[]>`
+    insert into users (name, email, age, role, password_hash) values (${NAME}, ${email}, ${AGE}, 'admin', ${hash})
+    on conflict (lower(email)) do update set
+      role = 'admin', password_hash = excluded.password_hash, token_version = users.token_version + 1, updated_at = clock_timestamp()
+    returning (xmax = 0) as created`
+  await sql`update refresh_tokens set revoked_at = clock_timestamp() where revoked_at is null and user_id = (select id from users where lower(email) = lower(${email}))`
+  return row!.created ? 'created' : 'promoted'
+}
+
+/** Forgets the failed logins of `email` (every client): it is no longer throttled. */
+export const unlockEmail = async (sql: Sql, email: string) => (await sql`delete from login_failures where email = lower(${email})`).count

@@ -1,0 +1,58 @@
+/**
+ * Who may do what, in one place. The guard runs when a request arrives, before its body is read
+ * or validated, so the order is always 401 (the token) → 403 (who may make this call on whom,
+ * from the token alone, no database) → 400/413/415/422 (the request). What needs the data (the
+ * caller still exists with the token's version) is checked by the statement that does the work.
+ */
+import { Elysia } from 'elysia'
+import { problems } from '../http/problems'
+import type { Caller, Tokens } from './tokens'
+
+const callers = new WeakMap<Request, Caller>()
+
+/** The caller the guard let through for `request`; undefined without a token (or without access control). */
+export const callerOf = (request: Request): Caller | undefined => callers.get(request)
+
+const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+) *$/i
+
+/** The path of a request URL, without parsing all of it. */
+const pathOf = (url: string) => {
+  const start = url.indexOf('/', url.indexOf('//') + 2)
+  if (start === -1) return '/'
+  const end = url.search(/[?#]/)
+  return url.slice(start, end === -1 ? undefined : end)
+}
+
+/**
+ * The users API's paths: the collection, or one user (`me` is the caller). Undefined: not guarded;
+ * any other path is an unknown route (404), and the users routes refuse a request that reaches
+ * them without a caller all the same.
+ */
+const targetOf = (path: string): { id?: string } | undefined => {
+  if (path === '/users' || path === '/users/') return {}
+  const match = /^\/users\/([^/]+)\/?$/.exec(path)
+  return match ? { id: match[1]! } : undefined
+}
+
+/**
+ * `accessGuard({ tokens, signupOpen })`: the users API needs a bearer token: an admin may do
+ * anything; a user may read, change (not their role) and delete their own record; with
+ * `signupOpen`, anyone may create a `user` without a token.
+ */
+export const accessGuard = ({ tokens, signupOpen }: { tokens: Tokens; signupOpen: boolean }) =>
+  new Elysia({ name: 'access-guard' }).onRequest(async ({ request }) => {
+    // A CORS preflight carries no credentials by design: the CORS plugin answers it.
+    if (request.method === 'OPTIONS') return
+    const target = targetOf(pathOf(request.url))
+    if (!target) return
+    const header = request.headers.get('authorization')
+    if (header === null) {
+      if (target.id === undefined && request.method === 'POST' && signupOpen) return
+      throw problems.unauthorized('missing')
+    }
+    const token = BEARER.exec(header)?.[1]
+    const caller = token === undefined ? undefined : await tokens.verify(token)
+    if (!caller) throw problems.unauthorized('invalid')
+    if (caller.role !== 'admin' && target.id !== 'me' && target.id !== String(caller.id)) throw problems.forbidden()
+    callers.set(request, caller)
+  })

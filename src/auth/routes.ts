@@ -1,0 +1,95 @@
+/**
+ * `/auth/*`: log in (JSON, or the OAuth 2.0 password grant as a form), refresh, log out. No token
+ * is needed here. Every answer, errors included, says `Cache-Control: no-store`.
+ */
+import { Elysia, type TSchema } from 'elysia'
+import type { ClientAddress } from '../http/client-address'
+import { FORM_BODY } from '../http/json-body'
+import { jsonResponse, responses, schemaRef } from '../http/openapi'
+import { assertValid } from '../http/validation-errors'
+import type { Logins } from './logins'
+import { LoginForm, LoginJson, RefreshBody } from './schemas'
+
+const NO_STORE = {
+  'Cache-Control': { description: 'Always `no-store`: tokens are not to be cached.', required: true, schema: { type: 'string' as const, enum: ['no-store'], maxLength: 8 } },
+}
+const TokenPairRef = schemaRef('TokenPair')
+const TOKEN_EXAMPLE = { access_token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl', token_type: 'Bearer', expires_in: 900, refresh_token: 'q0Zx3nW8yJ4bT1uV7cR2kL9mP5sD6fG0hA3eB8iO1nU' }
+const jsonBodyOf = (schema: TSchema, example?: unknown) => ({ required: true, content: { 'application/json': { schema, ...(example ? { example } : {}) } } })
+
+/** The email and password of a login, from JSON or a form (the body parser has dealt with anything else). */
+const readLogin = (body: unknown) => {
+  if (typeof body === 'object' && body !== null && FORM_BODY in body) {
+    const { [FORM_BODY]: _, ...fields } = body as Record<string | symbol, unknown>
+    const form = assertValid<LoginForm>(LoginForm, fields)
+    return { email: form.username.trim(), password: form.password }
+  }
+  const login = assertValid<LoginJson>(LoginJson, body)
+  return { email: login.email.trim(), password: login.password }
+}
+
+const readRefresh = (body: unknown) => assertValid<RefreshBody>(RefreshBody, body).refresh_token
+
+const AUTH_URL = /^[a-z]+:\/\/[^/]*\/auth\//i
+
+/** The paths where the body parser also takes a form. */
+export const FORM_PATHS = ['/auth/token']
+
+export const authRoutes = ({ logins, clientOf }: { logins: Logins; clientOf: ClientAddress }) =>
+  new Elysia({ name: 'auth', prefix: '/auth' })
+    // Before the body is read, so that its errors (413, 415, 400) say it too.
+    .onRequest(({ request, set }) => {
+      if (AUTH_URL.test(request.url)) set.headers['cache-control'] = 'no-store'
+    })
+    .post(
+      '/token',
+      ({ body, request, server }) => {
+        const { email, password } = readLogin(body)
+        return logins.login(email, password, clientOf(request, server))
+      },
+      {
+        detail: {
+          summary: 'Log in',
+          description:
+            'Trades an email and password for an access token and a refresh token. A wrong password, an unknown email and an account without a password get the same 401. ' +
+            'After 5 failures for one email from one client within 15 minutes, that pair gets 429 until the oldest leaves the window; after 100 from all clients within 24 hours, the email does.',
+          tags: ['auth'],
+          security: [],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: LoginJson, example: LoginJson.example },
+              'application/x-www-form-urlencoded': { schema: LoginForm, example: { grant_type: 'password', username: 'ada@example.com', password: 'correct horse battery staple' } },
+            },
+          },
+          responses: responses({ 200: jsonResponse('Logged in.', TokenPairRef, { headers: NO_STORE, example: TOKEN_EXAMPLE }) }, 400, 401, 413, 415, 422, 503),
+        },
+      },
+    )
+    .post('/refresh', ({ body }) => logins.refresh(readRefresh(body)), {
+      detail: {
+        summary: 'Trade a refresh token for a new pair',
+        description: 'The refresh token is single use: it is retired now. Presenting a retired one again revokes every token of its login.',
+        tags: ['auth'],
+        security: [],
+        requestBody: jsonBodyOf(RefreshBody, { refresh_token: TOKEN_EXAMPLE.refresh_token }),
+        responses: responses({ 200: jsonResponse('A new pair.', TokenPairRef, { headers: NO_STORE, example: TOKEN_EXAMPLE }) }, 400, 401, 413, 415, 422, 503),
+      },
+    })
+    .post(
+      '/logout',
+      async ({ body, set }) => {
+        await logins.logout(readRefresh(body))
+        set.status = 204
+      },
+      {
+        detail: {
+          summary: 'Log out',
+          description: 'Revokes the refresh token and every token of its login.',
+          tags: ['auth'],
+          security: [],
+          requestBody: jsonBodyOf(RefreshBody, { refresh_token: TOKEN_EXAMPLE.refresh_token }),
+          responses: responses({ 204: { description: 'Logged out; no body.' } }, 400, 401, 413, 415, 422, 503),
+        },
+      },
+    )

@@ -1,0 +1,137 @@
+import { describe, expect, test } from 'bun:test'
+import { AUTH_ON, accountIn, buildApp, call, createAccount, expectProblem, newUser, strongPassword } from '../support/http'
+import { openFreshDatabase } from '../support/database'
+
+// Every cell of the access table, for `/users/{id}` and `/users/me`, and the order of the checks.
+describe.skipIf(!AUTH_ON)('who may do what', () => {
+  const expect401 = (reply: Awaited<ReturnType<typeof call>>, sent: boolean) => {
+    expectProblem(reply, 401)
+    expect(reply.headers.get('www-authenticate')).toBe(sent ? 'Bearer error="invalid_token"' : 'Bearer')
+  }
+
+  test('no token: 401 with WWW-Authenticate: Bearer, on every users operation', async () => {
+    const target = await createAccount()
+    for (const [method, path, json] of [
+      ['GET', '/users', undefined],
+      ['POST', '/users', newUser()],
+      ['GET', `/users/${target.id}`, undefined],
+      ['PATCH', `/users/${target.id}`, { age: 40 }],
+      ['DELETE', `/users/${target.id}`, undefined],
+      ['GET', '/users/me', undefined],
+      ['PATCH', '/users/me', { age: 40 }],
+      ['DELETE', '/users/me', undefined],
+    ] as const) {
+      const reply = await call(method, path, { json, token: null })
+      expect401(reply, false)
+      expect(reply.body.detail).toBe('A bearer token is required')
+    }
+    // Still there: nothing was deleted.
+    expect((await call('GET', `/users/${target.id}`)).status).toBe(200)
+  })
+
+  test('an admin may do anything to anyone, any role included', async () => {
+    const other = await createAccount()
+    expect((await call('GET', '/users?limit=1')).status).toBe(200)
+    expect((await call('GET', `/users/${other.id}`)).body).toMatchObject({ id: other.id, role: 'user' })
+    const promoted = await call('PATCH', `/users/${other.id}`, { json: { role: 'admin', name: 'Now Admin' } })
+    expect(promoted.status).toBe(200)
+    expect(promoted.body).toMatchObject({ id: other.id, role: 'admin', name: 'Now Admin' })
+    const created = await call('POST', '/users', { json: newUser({ role: 'admin', password: strongPassword() }) })
+    expect(created.status).toBe(201)
+    expect(created.body.role).toBe('admin')
+    expect(created.body).not.toHaveProperty('password')
+    expect((await call('DELETE', `/users/${created.body.id}`)).status).toBe(204)
+  })
+
+  test('a user may read, change and delete themself, by id and as /users/me', async () => {
+    const self = await createAccount()
+    const as = { token: self.token }
+    expect((await call('GET', `/users/${self.id}`, as)).body).toMatchObject({ id: self.id, email: self.email, role: 'user' })
+    const me = await call('GET', '/users/me', as)
+    expect(me.status).toBe(200)
+    expect(me.body).toMatchObject({ id: self.id, email: self.email })
+    expect((await call('PATCH', `/users/${self.id}`, { ...as, json: { age: 41 } })).body).toMatchObject({ id: self.id, age: 41 })
+    expect((await call('PATCH', '/users/me', { ...as, json: { name: 'Me Myself' } })).body).toMatchObject({ id: self.id, name: 'Me Myself', age: 41 })
+    expect((await call('DELETE', '/users/me', as)).status).toBe(204)
+    // Deleted: the token's user is gone, so the token is refused.
+    expect401(await call('GET', '/users/me', as), true)
+    expect((await call('GET', `/users/${self.id}`)).status).toBe(404)
+  })
+
+  test('a user may not touch another user, list, or create: 403 from the token alone', async () => {
+    const self = await createAccount()
+    const other = await createAccount()
+    const as = { token: self.token }
+    for (const [method, path, json] of [
+      ['GET', '/users', undefined],
+      ['POST', '/users', newUser()],
+      ['GET', `/users/${other.id}`, undefined],
+      ['PATCH', `/users/${other.id}`, { age: 40 }],
+      ['DELETE', `/users/${other.id}`, undefined],
+      // Not an id at all: still not theirs.
+      ['GET', '/users/abc', undefined],
+    ] as const) {
+      const reply = await call(method, path, { ...as, json })
+      expect(expectProblem(reply, 403).detail).toBe('You may not do this')
+    }
+    expect((await call('GET', `/users/${other.id}`)).body.age).toBe(30)
+  })
+
+  test('other paths under /users are unknown routes (404) for anyone, token or not', async () => {
+    const self = await createAccount()
+    for (const path of [`/users//${self.id}`, `/users/${self.id}/x`, '/users/me/x', '/usersx'])
+      for (const token of [null, self.token, undefined]) expectProblem(await call('GET', path, { token }), 404)
+    expect((await call('GET', `/users/${self.id}`)).status).toBe(200)
+  })
+
+  test('a user may not set a role, not even their own: 403 naming role', async () => {
+    const self = await createAccount()
+    const reply = await call('PATCH', '/users/me', { token: self.token, json: { role: 'admin' } })
+    expect(expectProblem(reply, 403).errors).toEqual([{ field: 'role', message: 'may only be set by an admin' }])
+    expect((await call('GET', `/users/${self.id}`)).body.role).toBe('user')
+  })
+
+  test('order: 401 before 400/413/415/422; 403 before them too; 422 before 403 for a field', async () => {
+    const self = await createAccount()
+    const other = await createAccount()
+    // No token, broken JSON, a text body, a bad id: 401 first.
+    expect401(await call('POST', '/users', { body: '{', headers: { 'content-type': 'application/json' }, token: null }), false)
+    expect401(await call('POST', '/users', { body: 'x', headers: { 'content-type': 'text/plain' }, token: null }), false)
+    expect401(await call('PATCH', '/users/abc', { json: {}, token: 'not.a.token' }), true)
+    // A user on another user's record with a broken body: 403, the body is never read.
+    expectProblem(await call('PATCH', `/users/${other.id}`, { body: '{', headers: { 'content-type': 'application/json' }, token: self.token }), 403)
+    expectProblem(await call('PATCH', `/users/${other.id}`, { body: 'x'.repeat(70_000), headers: { 'content-type': 'application/json' }, token: self.token }), 403)
+    // Their own record: the request is judged before the field rule.
+    const invalid = await call('PATCH', '/users/me', { token: self.token, json: { role: 'admin', age: 'old' } })
+    expect(expectProblem(invalid, 422).errors).toEqual([{ field: 'age', message: 'must be a JSON integer' }])
+  })
+
+  test('the last admin cannot be demoted or deleted (409), even when two admins demote each other at once', async () => {
+    const database = await openFreshDatabase()
+    try {
+      const app = buildApp(database.sql)
+      const [first, second] = [await accountIn(database.sql, app, 'admin'), await accountIn(database.sql, app, 'admin')]
+      const [a, b] = await Promise.all([
+        call('PATCH', `/users/${second.id}`, { token: first.token, json: { role: 'user' } }, app),
+        call('PATCH', `/users/${first.id}`, { token: second.token, json: { role: 'user' } }, app),
+      ])
+      // One wins. The other is refused: 409 when both ran at once (the admins are locked and
+      // counted again), or 401 when it came second (its caller was demoted: the token is stale).
+      expect([a.status, b.status].filter((status) => status === 200)).toEqual([200])
+      const refused = a.status === 200 ? b : a
+      expect([401, 409]).toContain(refused.status)
+      if (refused.status === 409) expect(expectProblem(refused, 409).detail).toBe('The last admin cannot be removed or demoted')
+      const admins = await database.sql`select id from users where role = 'admin'`
+      expect(admins.length).toBe(1)
+      const last = Number(admins[0]!.id)
+      const lastToken = last === first.id ? first.token : second.token
+      expectProblem(await call('DELETE', `/users/${last}`, { token: lastToken }, app), 409)
+      expectProblem(await call('DELETE', '/users/me', { token: lastToken }, app), 409)
+      const demoteSelf = await call('PATCH', '/users/me', { token: lastToken, json: { role: 'user' } }, app)
+      expect(expectProblem(demoteSelf, 409).detail).toBe('The last admin cannot be removed or demoted')
+      expect((await database.sql`select count(*)::int as n from users where role = 'admin'`)[0]!.n).toBe(1)
+    } finally {
+      await database.close()
+    }
+  }, 60_000)
+})

@@ -1,0 +1,70 @@
+import { describe, expect, test } from 'bun:test'
+import { WeakPassword, createOrPromoteAdmin, ensureFirstAdmin } from '../../src/auth/first-admin'
+import { createLogger } from '../../src/logger'
+import { openFreshDatabase, testDatabase } from '../support/database'
+import { AUTH_ON, call, createAccount, expectProblem, strongPassword } from '../support/http'
+
+const capture = () => {
+  const lines: Record<string, any>[] = []
+  return { lines, logger: createLogger('debug', { write: (line: string) => void lines.push(JSON.parse(line)) }) }
+}
+
+describe('the first admin', () => {
+  test('ADMIN_EMAIL/ADMIN_PASSWORD: created only while no admin exists, never changing an existing user', async () => {
+    const database = await openFreshDatabase()
+    try {
+      const { sql } = database
+      const password = strongPassword()
+      const none = capture()
+      await ensureFirstAdmin(sql, undefined, none.logger)
+      expect(none.lines.map((line) => [line.level, line.message])).toEqual([
+        ['warn', 'no admin yet: set ADMIN_EMAIL and ADMIN_PASSWORD, or run `users-api create-admin EMAIL` (the password on standard input)'],
+      ])
+      await sql`insert into users (name, email, age) values ('Taken', 'taken@example.com', 50)`
+      const taken = capture()
+      await ensureFirstAdmin(sql, { email: 'TAKEN@example.com', password }, taken.logger)
+      expect(taken.lines.map((line) => line.level)).toEqual(['warn'])
+      expect([...(await sql`select name, age, role, password_hash from users where email = 'taken@example.com'`)]).toEqual([{ name: 'Taken', age: 50, role: 'user', password_hash: null }])
+      const made = capture()
+      await ensureFirstAdmin(sql, { email: 'root@example.com', password }, made.logger)
+      expect(made.lines).toEqual([expect.objectContaining({ level: 'info', message: 'first admin created', email: 'root@example.com' })])
+      expect([...(await sql`select name, age, role from users where email = 'root@example.com'`)]).toEqual([{ name: 'Administrator', age: 30, role: 'admin' }])
+      // An admin exists now: nothing more happens, whatever the settings say.
+      const again = capture()
+      await ensureFirstAdmin(sql, { email: 'other@example.com', password }, again.logger)
+      expect(again.lines).toEqual([])
+      expect(JSON.stringify([...none.lines, ...taken.lines, ...made.lines])).not.toContain(password)
+    } finally {
+      await database.close()
+    }
+  }, 60_000)
+
+  test('a weak ADMIN_PASSWORD stops start-up with the rule, never the password', async () => {
+    const { sql } = await testDatabase()
+    const failure = await ensureFirstAdmin(sql, { email: 'weak-admin@example.com', password: 'password12345678' }, capture().logger).then(
+      () => undefined,
+      (error) => error,
+    )
+    // The suite's database already has an admin: nothing is checked there. A fresh one would refuse it.
+    if (failure) {
+      expect(failure).toBeInstanceOf(WeakPassword)
+      expect(failure.message).not.toContain('password12345678')
+    }
+    await expect(createOrPromoteAdmin(sql, 'weak-admin@example.com', 'password12345678')).rejects.toThrow(
+      new WeakPassword('the password is too easy to guess: use a longer phrase of unrelated words'),
+    )
+  })
+
+  test.skipIf(!AUTH_ON)('create-admin on an existing user: an admin with the new password; their old tokens end', async () => {
+    const { sql } = await testDatabase()
+    const account = await createAccount()
+    const password = strongPassword()
+    expect(await createOrPromoteAdmin(sql, account.email.toUpperCase(), password)).toBe('promoted')
+    expectProblem(await call('GET', '/users/me', { token: account.token }), 401)
+    expectProblem(await call('POST', '/auth/refresh', { json: { refresh_token: account.refreshToken }, token: null }), 401)
+    const login = await call('POST', '/auth/token', { json: { email: account.email, password }, token: null })
+    expect(login.status).toBe(200)
+    expect((await call('GET', '/users/me', { token: login.body.access_token })).body).toMatchObject({ id: account.id, role: 'admin' })
+    expect(await createOrPromoteAdmin(sql, `new-admin-${Date.now()}@example.com`, password)).toBe('created')
+  })
+})

@@ -1,0 +1,244 @@
+import { describe, expect, test } from 'bun:test'
+import { unlockEmail } from '../../src/auth/first-admin'
+import { HASH_QUEUE_LIMIT, createHasher } from '../../src/auth/passwords'
+import { testDatabase } from '../support/database'
+import { AUTH_ON, buildApp, call, createAccount, expectProblem, logLines, newUser, strongPassword, unique } from '../support/http'
+
+const form = (fields: Record<string, string>) => ({
+  body: new URLSearchParams(fields).toString(),
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  token: null,
+})
+const login = (email: string, password: string) => call('POST', '/auth/token', { json: { email, password }, token: null })
+
+describe.skipIf(!AUTH_ON)('logging in', () => {
+  test('JSON or an OAuth 2.0 password-grant form: a token pair, Cache-Control: no-store', async () => {
+    const account = await createAccount()
+    for (const reply of [
+      await login(account.email.toUpperCase(), account.password),
+      await call('POST', '/auth/token', form({ grant_type: 'password', username: account.email, password: account.password })),
+    ]) {
+      expect(reply.status).toBe(200)
+      expect(reply.headers.get('cache-control')).toBe('no-store')
+      expect(reply.body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 3600, refresh_token: expect.any(String) })
+      expect(Buffer.from(reply.body.refresh_token, 'base64url').length).toBeGreaterThanOrEqual(32)
+      expect((await call('GET', '/users/me', { token: reply.body.access_token })).body.id).toBe(account.id)
+    }
+    const badGrant = await call('POST', '/auth/token', form({ grant_type: 'client_credentials', username: account.email, password: 'x' }))
+    expect(expectProblem(badGrant, 422).errors).toEqual([{ field: 'grant_type', message: 'must be one of password' }])
+    expect(badGrant.headers.get('cache-control')).toBe('no-store')
+    expectProblem(await call('POST', '/auth/token', { body: 'email=a', headers: { 'content-type': 'text/plain' }, token: null }), 415)
+    expectProblem(await call('POST', '/auth/token', { body: '{', headers: { 'content-type': 'application/json' }, token: null }), 400)
+  })
+
+  test('a wrong password, an unknown email and an account without a password get the same 401', async () => {
+    const account = await createAccount()
+    const { sql } = await testDatabase()
+    const passwordless = `nopass-${unique()}@example.com`
+    await sql`insert into users (name, email, age) values ('No Pass', ${passwordless}, 30)`
+    const replies = [await login(account.email, 'wrong password, certainly'), await login(`nobody-${unique()}@example.com`, 'whatever it is'), await login(passwordless, 'whatever it is')]
+    for (const reply of replies) {
+      expect(reply.status).toBe(401)
+      expect(reply.headers.get('www-authenticate')).toBe('Bearer')
+      expect(reply.headers.get('cache-control')).toBe('no-store')
+    }
+    expect(new Set(replies.map((reply) => reply.text)).size).toBe(1)
+    expect(replies[0]!.body.detail).toBe('Wrong email or password')
+  })
+
+  test('refresh: a new pair, the old token retired; reusing it revokes the whole family', async () => {
+    const account = await createAccount()
+    const first = await call('POST', '/auth/refresh', { json: { refresh_token: account.refreshToken }, token: null })
+    expect(first.status).toBe(200)
+    expect(first.headers.get('cache-control')).toBe('no-store')
+    expect(first.body.refresh_token).not.toBe(account.refreshToken)
+    expect((await call('GET', '/users/me', { token: first.body.access_token })).status).toBe(200)
+    // The retired token again: refused, and its family (the new token too) is revoked.
+    const reuse = await call('POST', '/auth/refresh', { json: { refresh_token: account.refreshToken }, token: null })
+    expect(expectProblem(reuse, 401).detail).toBe('The refresh token is not valid')
+    expectProblem(await call('POST', '/auth/refresh', { json: { refresh_token: first.body.refresh_token }, token: null }), 401)
+    expectProblem(await call('POST', '/auth/refresh', { json: { refresh_token: 'x'.repeat(43) }, token: null }), 401)
+    expect(expectProblem(await call('POST', '/auth/refresh', { json: {}, token: null }), 422).errors).toEqual([{ field: 'refresh_token', message: 'is required' }])
+  })
+
+  test('logout revokes the family: 204, then the refresh token is refused', async () => {
+    const account = await createAccount()
+    const out = await call('POST', '/auth/logout', { json: { refresh_token: account.refreshToken }, token: null })
+    expect(out.status).toBe(204)
+    expect(out.text).toBe('')
+    expect(out.headers.get('cache-control')).toBe('no-store')
+    expectProblem(await call('POST', '/auth/refresh', { json: { refresh_token: account.refreshToken }, token: null }), 401)
+    expectProblem(await call('POST', '/auth/logout', { json: { refresh_token: 'y'.repeat(43) }, token: null }), 401)
+  })
+
+  test('5 failures for one email from one client: 429 with Retry-After, even with the right password; unlock ends it', async () => {
+    const account = await createAccount()
+    for (let i = 0; i < 5; i++) expectProblem(await login(account.email, `wrong guess number ${i}`), 401)
+    const throttled = await login(account.email, account.password)
+    expect(expectProblem(throttled, 429).detail).toBe('Too many failed logins; try again later')
+    const retryAfter = Number(throttled.headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThan(800)
+    expect(retryAfter).toBeLessThanOrEqual(900)
+    // An unknown email is counted exactly the same way.
+    const nobody = `nobody-${unique()}@example.com`
+    for (let i = 0; i < 5; i++) expectProblem(await login(nobody, `wrong guess number ${i}`), 401)
+    expectProblem(await login(nobody, 'anything at all'), 429)
+    expect(await unlockEmail((await testDatabase()).sql, account.email)).toBe(5)
+    expect((await login(account.email, account.password)).status).toBe(200)
+  })
+
+  test('a success clears the pair: 4 failures, a success, 4 more failures: still no 429', async () => {
+    const account = await createAccount()
+    for (let i = 0; i < 4; i++) expectProblem(await login(account.email, `wrong guess number ${i}`), 401)
+    expect((await login(account.email, account.password)).status).toBe(200)
+    for (let i = 0; i < 4; i++) expectProblem(await login(account.email, `wrong guess again ${i}`), 401)
+    expect((await login(account.email, account.password)).status).toBe(200)
+  })
+
+  test('an unknown email costs about what a wrong password does (a dummy hash is checked)', async () => {
+    const account = await createAccount()
+    const timed = async (email: string) => {
+      const started = performance.now()
+      expectProblem(await login(email, 'surely not the password'), 401)
+      return performance.now() - started
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[1]!
+    const wrong: number[] = []
+    const unknown: number[] = []
+    for (let i = 0; i < 3; i++) {
+      wrong.push(await timed(account.email))
+      unknown.push(await timed(`nobody-${unique()}@example.com`))
+    }
+    await unlockEmail((await testDatabase()).sql, account.email)
+    // The same argon2id work either way: within a factor of 3 even on a busy machine (no hash: ~1 ms).
+    expect(median(unknown) / median(wrong)).toBeGreaterThan(1 / 3)
+    expect(median(unknown) / median(wrong)).toBeLessThan(3)
+  })
+
+  test('a wrong current_password counts as a failed login', async () => {
+    const account = await createAccount()
+    for (let i = 0; i < 5; i++) {
+      const reply = await call('PATCH', '/users/me', { token: account.token, json: { password: strongPassword(), current_password: `not it ${i} at all` } })
+      expectProblem(reply, 422)
+    }
+    expectProblem(await login(account.email, account.password), 429)
+  })
+})
+
+describe.skipIf(!AUTH_ON)('sign-up', () => {
+  test('SIGNUP=open: anyone creates a user without a token; password required, role refused', async () => {
+    const { sql } = await testDatabase()
+    const app = buildApp(sql, { signupOpen: true })
+    const password = strongPassword()
+    const created = await call('POST', '/users', { json: newUser({ password }), token: null }, app)
+    expect(created.status).toBe(201)
+    expect(created.body.role).toBe('user')
+    expect(created.text).not.toContain(password)
+    expect((await login(created.body.email, password)).status).toBe(200)
+    expect(expectProblem(await call('POST', '/users', { json: newUser(), token: null }, app), 422).errors).toEqual([{ field: 'password', message: 'is required to sign up' }])
+    expect(expectProblem(await call('POST', '/users', { json: newUser({ password, role: 'admin' }), token: null }, app), 403).errors).toEqual([
+      { field: 'role', message: 'may only be set by an admin' },
+    ])
+    // Everything else still needs a token.
+    expectProblem(await call('GET', '/users', { token: null }, app), 401)
+    // Closed (the default): 401.
+    expectProblem(await call('POST', '/users', { json: newUser({ password }), token: null }), 401)
+    // The document says the token is optional there, and only there.
+    const document = (await call('GET', '/openapi.json', {}, app)).body
+    expect(document.paths['/users'].post.security).toEqual([{ bearerAuth: [] }, { oauth2: [] }, {}])
+    expect(document.paths['/users'].get.security).toEqual([{ bearerAuth: [] }, { oauth2: [] }])
+  })
+})
+
+describe('AUTH=off', () => {
+  test('no token needed; /auth/* and /users/me are 404; role and password still stored', async () => {
+    const { sql } = await testDatabase()
+    const app = buildApp(sql, { auth: false })
+    const handle = (method: string, path: string, body?: unknown) =>
+      app.handle(new Request(`http://localhost${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) }))
+    const password = strongPassword()
+    const created = await handle('POST', '/users', newUser({ role: 'admin', password }))
+    expect(created.status).toBe(201)
+    const user = (await created.json()) as { id: number; role: string }
+    expect(user.role).toBe('admin')
+    expect((await sql`select password_hash from users where id = ${user.id}`)[0]!.password_hash).toStartWith('$argon2id$')
+    expect((await handle('GET', `/users/${user.id}`)).status).toBe(200)
+    for (const [method, path] of [['POST', '/auth/token'], ['POST', '/auth/refresh'], ['POST', '/auth/logout'], ['GET', '/users/me'], ['DELETE', '/users/me']]) {
+      const reply = await handle(method!, path!)
+      expect(reply.status).toBe(404)
+      expect(reply.headers.get('content-type')).toBe('application/problem+json')
+    }
+    const document = (await (await handle('GET', '/openapi.json')).json()) as { paths: Record<string, unknown> }
+    expect(Object.keys(document.paths).filter((path) => path.startsWith('/auth') || path === '/users/me')).toEqual([])
+  })
+})
+
+describe('password hashing', () => {
+  test(`at most HASH_CONCURRENCY at once and ${HASH_QUEUE_LIMIT} waiting; beyond that 429 with Retry-After`, async () => {
+    const hasher = createHasher({ concurrency: 1 })
+    const results = await Promise.allSettled(Array.from({ length: HASH_QUEUE_LIMIT + 3 }, (_, i) => hasher.verify(`attempt ${i}`, null)))
+    const refused = results.filter((result) => result.status === 'rejected').map((result) => (result as PromiseRejectedResult).reason)
+    expect(refused.length).toBe(2)
+    for (const problem of refused) expect(problem).toMatchObject({ status: 429, headers: { 'retry-after': '1' } })
+    expect(results.filter((result) => result.status === 'fulfilled' && result.value === false).length).toBe(HASH_QUEUE_LIMIT + 1)
+  }, 120_000)
+
+  test('no log line holds a password or a token', async () => {
+    const account = await createAccount()
+    await login(account.email, account.password)
+    await call('PATCH', '/users/me', { token: account.token, json: { password: strongPassword(), current_password: account.password } })
+    const text = JSON.stringify(logLines)
+    expect(logLines.length).toBeGreaterThan(0)
+    expect(text).not.toContain(account.password)
+    if (account.token) expect(text).not.toContain(account.token.split('.')[2])
+    if (account.refreshToken) expect(text).not.toContain(account.refreshToken)
+  })
+})
+
+describe.skipIf(!AUTH_ON)('throttling across clients', () => {
+  test('100 failures for one email within 24 hours throttle it for every client', async () => {
+    const account = await createAccount()
+    const { sql } = await testDatabase()
+    await sql`insert into login_failures (email, client, failed_at)
+      select lower(${account.email}), 'client-' || g, clock_timestamp() - interval '1 hour' from generate_series(1, 100) g`
+    const throttled = await login(account.email, account.password)
+    expectProblem(throttled, 429)
+    const retryAfter = Number(throttled.headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThan(82_000)
+    expect(retryAfter).toBeLessThanOrEqual(82_800)
+    expect(await unlockEmail(sql, account.email)).toBe(100)
+    expect((await login(account.email, account.password)).status).toBe(200)
+  })
+
+  test('TRUSTED_PROXIES: the proxy’s X-Forwarded-For names the client; otherwise it is ignored', async () => {
+    const { sql } = await testDatabase()
+    const account = await createAccount()
+    const attempt = async (port: number, forwardedFor: string, password: string) =>
+      (await fetch(`http://127.0.0.1:${port}/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor },
+        body: JSON.stringify({ email: account.email, password }),
+      })).status
+    const behindProxy = buildApp(sql, { trustedProxies: ['127.0.0.1'] }).listen({ port: 0, hostname: '127.0.0.1' })
+    try {
+      const port = behindProxy.server!.port!
+      for (let i = 0; i < 5; i++) expect(await attempt(port, '203.0.113.7', `wrong guess ${i}`)).toBe(401)
+      expect(await attempt(port, '203.0.113.7', account.password)).toBe(429)
+      // Another client behind the same proxy is not throttled.
+      expect(await attempt(port, '198.51.100.9', account.password)).toBe(200)
+      expect((await sql`select distinct client from login_failures where email = lower(${account.email})`).map((row) => row.client)).toEqual(['203.0.113.7'])
+    } finally {
+      await behindProxy.stop(true)
+    }
+    // Without TRUSTED_PROXIES a client's own X-Forwarded-For is ignored: the socket's address counts.
+    await unlockEmail(sql, account.email)
+    const direct = buildApp(sql).listen({ port: 0, hostname: '127.0.0.1' })
+    try {
+      const port = direct.server!.port!
+      for (let i = 0; i < 5; i++) expect(await attempt(port, `192.0.2.${i}`, `wrong guess ${i}`)).toBe(401)
+      expect(await attempt(port, '192.0.2.99', account.password)).toBe(429)
+    } finally {
+      await direct.stop(true)
+    }
+  })
+})

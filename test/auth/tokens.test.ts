@@ -1,0 +1,129 @@
+import { describe, expect, test } from 'bun:test'
+import { SignJWT, decodeJwt } from 'jose'
+import { createTokens, loadSigningKeys } from '../../src/auth/tokens'
+import { openFreshDatabase, testDatabase } from '../support/database'
+import { AUTH_ON, call, createAccount, expectProblem, strongPassword } from '../support/http'
+
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
+
+describe.skipIf(!AUTH_ON)('access tokens', () => {
+  test('a token has sub, role, ver, iat, exp and a kid; HS256', async () => {
+    const account = await createAccount()
+    const [header, payload] = account.token!.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()))
+    expect(header).toMatchObject({ alg: 'HS256', typ: 'JWT' })
+    expect(typeof header.kid).toBe('string')
+    expect(payload).toEqual({ sub: String(account.id), role: 'user', ver: 1, iat: expect.any(Number), exp: payload.iat + 3600 })
+  })
+
+  test('forged tokens are 401 invalid_token: alg none, another key, a tampered payload, expired, junk', async () => {
+    const account = await createAccount()
+    const [header, payload, signature] = account.token!.split('.') as [string, string, string]
+    const claims = decodeJwt(account.token!)
+    const admin = { ...claims, role: 'admin' }
+    const { sql } = await testDatabase()
+    const [key] = await loadSigningKeys(sql, [])
+    const forged = [
+      `${b64({ alg: 'none', typ: 'JWT' })}.${b64(admin)}.`,
+      `${b64({ alg: 'none', typ: 'JWT', kid: JSON.parse(Buffer.from(header, 'base64url').toString()).kid })}.${b64(admin)}.x`,
+      await new SignJWT(admin).setProtectedHeader({ alg: 'HS256', kid: key!.kid }).sign(crypto.getRandomValues(new Uint8Array(32))),
+      `${header}.${b64(admin)}.${signature}`,
+      await new SignJWT({ role: 'user', ver: 1 }).setProtectedHeader({ alg: 'HS256', kid: key!.kid }).setSubject(String(account.id)).setIssuedAt(Math.floor(Date.now() / 1000) - 100).setExpirationTime(Math.floor(Date.now() / 1000) - 10).sign(key!.key),
+      await new SignJWT({ role: 'user', ver: 1 }).setProtectedHeader({ alg: 'HS512', kid: key!.kid }).setSubject(String(account.id)).setIssuedAt().setExpirationTime('1h').sign(new Uint8Array(64)),
+      `${header}.${payload}`,
+      'junk',
+    ]
+    for (const token of forged) {
+      for (const path of ['/users/me', `/users/${account.id}`]) {
+        const reply = await call('GET', path, { token })
+        expect(expectProblem(reply, 401).detail).toBe('The bearer token is not valid')
+        expect(reply.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"')
+      }
+    }
+    // A scheme other than Bearer is no token of ours either.
+    const basic = await call('GET', '/users/me', { headers: { authorization: 'Basic dXNlcjpwYXNz' } })
+    expect(expectProblem(basic, 401).detail).toBe('The bearer token is not valid')
+    expect((await call('GET', '/users/me', { token: account.token })).status).toBe(200)
+  })
+
+  test('a password change ends the access token and the refresh tokens; current_password is required and checked', async () => {
+    const account = await createAccount()
+    const missing = await call('PATCH', '/users/me', { token: account.token, json: { password: strongPassword() } })
+    expect(expectProblem(missing, 422).errors).toEqual([{ field: 'current_password', message: 'is required to change your own password' }])
+    const wrong = await call('PATCH', '/users/me', { token: account.token, json: { password: strongPassword(), current_password: 'not my password at all' } })
+    expect(expectProblem(wrong, 422).errors).toEqual([{ field: 'current_password', message: 'is not your current password' }])
+    expect(wrong.text).not.toContain('not my password at all')
+    const fresh = strongPassword()
+    const changed = await call('PATCH', '/users/me', { token: account.token, json: { password: fresh, current_password: account.password } })
+    expect(changed.status).toBe(200)
+    expect(changed.text).not.toContain(fresh)
+    expect(changed.body).not.toHaveProperty('password')
+    expectProblem(await call('GET', '/users/me', { token: account.token }), 401)
+    expectProblem(await call('POST', '/auth/refresh', { json: { refresh_token: account.refreshToken }, token: null }), 401)
+    expectProblem(await call('POST', '/auth/token', { json: { email: account.email, password: account.password }, token: null }), 401)
+    expect((await call('POST', '/auth/token', { json: { email: account.email, password: fresh }, token: null })).status).toBe(200)
+  })
+
+  test('an admin sets another user’s password without current_password; a role change ends that user’s tokens', async () => {
+    const account = await createAccount()
+    const fresh = strongPassword()
+    expect((await call('PATCH', `/users/${account.id}`, { json: { password: fresh } })).status).toBe(200)
+    expectProblem(await call('GET', '/users/me', { token: account.token }), 401)
+    const again = await call('POST', '/auth/token', { json: { email: account.email, password: fresh }, token: null })
+    expect(again.status).toBe(200)
+    const token = again.body.access_token
+    expect((await call('PATCH', `/users/${account.id}`, { json: { role: 'admin' } })).body.role).toBe('admin')
+    // The old token still says `user`: its version moved with the role, so it is refused at once.
+    expectProblem(await call('GET', '/users/me', { token }), 401)
+  })
+
+  test('weak passwords: 422 naming password, the password never echoed', async () => {
+    const account = await createAccount()
+    for (const weak of ['short', 'password1234567890', 'aaaaaaaaaaaaaaaaaaaa', account.email, 'qwertyuiopasdfghjkl']) {
+      const reply = await call('PATCH', `/users/${account.id}`, { json: { password: weak } })
+      expect(expectProblem(reply, 422).errors![0]!.field).toBe('password')
+      expect(reply.text).not.toContain(weak)
+    }
+    const created = await call('POST', '/users', { json: { name: 'Weak Pat', email: `weak-${Date.now()}@example.com`, age: 30, password: 'letmein12345678' } })
+    expect(expectProblem(created, 422).errors).toEqual([{ field: 'password', message: 'is too easy to guess: use a longer phrase of unrelated words' }])
+    expect(created.text).not.toContain('letmein12345678')
+  })
+})
+
+describe('signing keys', () => {
+  test('generated once per database: concurrent first starts agree; a new database gets another key', async () => {
+    const first = await openFreshDatabase()
+    const second = await openFreshDatabase()
+    try {
+      const keys = await Promise.all([loadSigningKeys(first.sql, []), loadSigningKeys(first.sql, []), loadSigningKeys(first.sql, [])])
+      const raw = async (sql: typeof first.sql) => (await sql`select id, encode(secret, 'hex') as secret from signing_keys`).map((row) => `${row.id}:${row.secret}`)
+      expect(keys.map((set) => set.map((key) => key.kid))).toEqual([['generated-1'], ['generated-1'], ['generated-1']])
+      const [stored] = await raw(first.sql)
+      expect(await raw(first.sql)).toEqual([stored!])
+      await loadSigningKeys(second.sql, [])
+      expect(await raw(second.sql)).not.toEqual([stored!])
+      // No migration carries a key: a freshly migrated database has none until the service starts.
+      const third = await openFreshDatabase()
+      expect((await third.sql`select count(*)::int as n from signing_keys`)[0]!.n).toBe(0)
+      await third.close()
+    } finally {
+      await first.close()
+      await second.close()
+    }
+  }, 60_000)
+
+  test('AUTH_SECRET with several keys: the first signs, all verify; a token of a dropped key is refused', async () => {
+    const [oldKey, newKey] = ['an old signing key of at least 32 characters', 'a new signing key, also of 32 characters or more']
+    const unused = undefined as never
+    const before = createTokens(() => loadSigningKeys(unused, [oldKey]), { accessTokenTtl: 60 })
+    const rotated = createTokens(() => loadSigningKeys(unused, [newKey, oldKey]), { accessTokenTtl: 60 })
+    const after = createTokens(() => loadSigningKeys(unused, [newKey]), { accessTokenTtl: 60 })
+    const caller = { id: 7, role: 'user' as const, ver: 3 }
+    const oldToken = await before.sign(caller)
+    const newToken = await rotated.sign(caller)
+    expect(await rotated.verify(oldToken)).toEqual(caller)
+    expect(await rotated.verify(newToken)).toEqual(caller)
+    expect(await after.verify(newToken)).toEqual(caller)
+    expect(await after.verify(oldToken)).toBeUndefined()
+    expect(decodeJwt(newToken)).toMatchObject({ sub: '7', role: 'user', ver: 3 })
+  })
+})
