@@ -54,6 +54,8 @@ describe(`Prometheus scraping ${underTest}`, () => {
       DATABASE_PREPARE: String(serverPrepare),
       WORKERS: '2',
       METRICS_PORT: String(metricsPort),
+      // What is counted, not who may ask: access control has its own suites.
+      AUTH: 'off',
     })
     const prometheus = await startPrometheus(`127.0.0.1:${metricsPort}`)
     try {
