@@ -20,8 +20,6 @@ export interface WorkerSettings {
   workers: number
   port: number
   host: string
-  /** `RATE_LIMIT`: the primary adds up what the workers let through (see rate-limit/group.ts). */
-  rateLimit: number
 }
 
 /**
@@ -71,16 +69,16 @@ export interface WorkerHooks {
 export const superviseWorkers = async (settings: WorkerSettings, logger: Logger, hooks?: WorkerHooks): Promise<never> => {
   const port = sharedPort(settings)
   logger.info('starting workers', { workers: settings.workers, port })
-  const addUp = groupTotals({ limit: settings.rateLimit })
+  const addUp = groupTotals()
   const children: Bun.Subprocess[] = []
   // One IPC channel per worker carries both: the rate limit's reports here, the rest to `hooks`.
-  const receive = (message: RateLimitReport | undefined, from: Bun.Subprocess) => {
+  const receive = (message: RateLimitReport | undefined) => {
     if (message?.kind !== 'rate-limit/report') return hooks?.onMessage(message)
-    const answer = addUp(message)
-    if (!answer) return
-    for (const child of answer.to === 'all' ? children : [from])
+    const total = addUp(message)
+    if (!total) return
+    for (const child of children)
       try {
-        child.send(answer.total)
+        child.send(total)
       } catch {
         // An exiting worker: its count no longer matters.
       }

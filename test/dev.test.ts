@@ -13,7 +13,15 @@ setDefaultTimeout(60_000)
 
 const project = copyProject()
 const dataDir = join(project, 'data')
-afterAll(() => rmSync(project, { recursive: true, force: true }))
+let session: Bun.Subprocess | undefined
+afterAll(async () => {
+  // A failed test must not leave the session running (it stops its app, then its database).
+  if (session && session.exitCode === null) {
+    session.kill('SIGINT')
+    await Promise.race([session.exited, Bun.sleep(10_000)])
+  }
+  rmSync(project, { recursive: true, force: true })
+})
 
 /** Replaces `from` by `to` in one of the copy's source files. */
 const edit = (file: string, from: string, to: string) => {
@@ -40,22 +48,23 @@ const notFoundDetail = async (url: string) => ((await (await fetch(`${url}/no-su
 // The dev loop's own database is the embedded one: the suites on a server skip it, not to repeat it.
 describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
   test('a save reloads the code on the same database; a crash of the app loses nothing; Ctrl-C stops both, exit 0', async () => {
-    const session = Bun.spawn([process.execPath, 'run', 'dev'], {
+    const dev = Bun.spawn([process.execPath, 'run', 'dev'], {
       cwd: project,
       env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', METRICS_PORT: String(freePort()), ...ADMIN },
       stdout: 'pipe',
       stderr: 'pipe',
     })
+    session = dev
     const events: Record<string, unknown>[] = []
     const listening: string[] = []
     void (async () => {
-      for await (const line of readLines(session.stdout)) {
+      for await (const line of readLines(dev.stdout)) {
         const event = JSON.parse(line)
         events.push(event)
         if (event.message === 'listening') listening.push(event.url)
       }
     })()
-    const errors = new Response(session.stderr).text()
+    const errors = new Response(dev.stderr).text()
     await eventually(async () => listening.length === 1)
     const url = listening[0]!
     expect(await notFoundDetail(url)).toBe('No such resource')
@@ -89,8 +98,8 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
     await eventually(async () => listening.length === 4 && (await fetch(`${url}/users/${user.id}`, { headers: authorized })).status === 200)
     expect(events.find((event) => event.message === 'the app exited; starting it again')).toMatchObject({ level: 'error', code: 137 })
 
-    session.kill('SIGINT')
-    expect(await session.exited).toBe(0)
+    dev.kill('SIGINT')
+    expect(await dev.exited).toBe(0)
     expect(events.at(-1)).toMatchObject({ message: 'dev session stopped' })
     expect(await errors).toContain('dev: build failed')
 

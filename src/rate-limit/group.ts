@@ -1,7 +1,8 @@
 /**
  * One limit for a process group. Each worker decides alone, at once, and tells the primary what it
- * let through in batches; the primary adds the batches up and answers with the group's total (to
- * every worker once the client has reached the limit). A worker never waits for the primary: it
+ * let through in batches; the primary adds the batches up and tells every worker the group's new
+ * total (a worker told only its own totals could overshoot by the others' batches unseen since its
+ * last report). A worker never waits for the primary: it
  * refuses once the total it knows plus what it has not reported yet reaches the limit. So a client
  * gets at least `limit` requests through in a window and at most `limit + workers × batch`.
  */
@@ -66,20 +67,17 @@ export const groupWorkerStore = ({ limit, windowSeconds, batch }: Limit & { batc
   return store
 }
 
-/**
- * The primary's side: adds up reports and says to whom the new total goes (`all` once the
- * client has reached the limit, so that every worker stops letting it through).
- */
-export const groupTotals = ({ limit }: Pick<Limit, 'limit'>) => {
+/** The primary's side: adds up reports; the new total is for every worker. */
+export const groupTotals = () => {
   const counters = windowCounters()
   let latest = -1
-  return (report: RateLimitReport): { total: RateLimitTotal; to: 'reporter' | 'all' } | undefined => {
+  return (report: RateLimitReport): RateLimitTotal | undefined => {
     // A report from a window that has ended is of no use to anyone.
     if (report.index < latest) return undefined
     latest = report.index
     const totals = counters.of(report.index)
     const total = (totals.get(report.client) ?? 0) + report.count
     totals.set(report.client, total)
-    return { total: { kind: 'rate-limit/total', index: report.index, client: report.client, total }, to: total >= limit ? 'all' : 'reporter' }
+    return { kind: 'rate-limit/total', index: report.index, client: report.client, total }
   }
 }

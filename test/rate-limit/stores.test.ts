@@ -48,13 +48,13 @@ const appWith = (limit: number, store: Parameters<typeof rateLimit>[0]['store'])
 
 /** Two workers and their primary, wired together in this process as IPC wires them. */
 const processGroup = (limit: number, batch: number) => {
-  const addUp = groupTotals({ limit })
+  const addUp = groupTotals()
   const workers: ReturnType<typeof groupWorkerStore>[] = []
-  const deliver = (report: RateLimitReport, from: number) => {
-    const answer = addUp(report)
-    if (answer) for (const worker of answer.to === 'all' ? workers : [workers[from]!]) worker.receive(answer.total)
+  const deliver = (report: RateLimitReport) => {
+    const total = addUp(report)
+    if (total) for (const worker of workers) worker.receive(total)
   }
-  for (let index = 0; index < 2; index++) workers.push(groupWorkerStore({ limit, ...WINDOW, batch }, (report) => deliver(report, index)))
+  for (let index = 0; index < 2; index++) workers.push(groupWorkerStore({ limit, ...WINDOW, batch }, deliver))
   return workers
 }
 
