@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { Problem } from '../http/problems'
+import { Problem, problems } from '../http/problems'
 import { responseStatus } from '../http/request-log'
 import type { ServiceMetrics } from './registry'
 
@@ -10,10 +10,15 @@ const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 
 
 type Observe = (seconds: number) => void
 
+// Told apart by their details, as the catalogue makes them.
+const RATE_LIMITED = problems.tooManyRequests(1).detail
+const LOGIN_THROTTLED = problems.loginThrottled(1).detail
+const BAD_CREDENTIALS = problems.unauthorized('credentials').detail
+
 /**
  * `httpMetrics({ metrics })`: times every request into `http_server_request_duration_seconds`
  * by method, route template (`/users/:id`; `unmatched` when no route matched) and status code;
- * counts rate-limit refusals; reports the requests in flight when scraped.
+ * counts rate-limit refusals and refused logins; reports the requests in flight when scraped.
  */
 export const httpMetrics = ({ metrics }: { metrics: ServiceMetrics }) => {
   const started = new WeakMap<Request, number>()
@@ -36,7 +41,10 @@ export const httpMetrics = ({ metrics }: { metrics: ServiceMetrics }) => {
       server ??= current
     })
     .onError({ as: 'global' }, ({ error }) => {
-      if (error instanceof Problem && error.status === 429) metrics.rateLimited.inc()
+      if (!(error instanceof Problem)) return
+      if (error.detail === RATE_LIMITED) metrics.rateLimited.inc()
+      else if (error.detail === LOGIN_THROTTLED) metrics.loginsThrottled.inc()
+      else if (error.detail === BAD_CREDENTIALS) metrics.loginsFailed.inc()
     })
     .onAfterResponse({ as: 'global' }, ({ request, route, set, responseValue }) => {
       const start = started.get(request)

@@ -16,6 +16,8 @@ export interface ServiceMetrics {
   processRegistry: Registry
   requestDuration: Histogram<'method' | 'route' | 'status_code'>
   rateLimited: Counter
+  loginsFailed: Counter
+  loginsThrottled: Counter
   queryDuration: Histogram<'operation'>
   queryErrors: Counter<'operation' | 'kind'>
   /** Read when scraped: set by the parts that know (the HTTP plugin, the query observer). */
@@ -79,6 +81,8 @@ export const createServiceMetrics = ({ worker, poolMax }: { worker?: string; poo
       registers,
     }),
     rateLimited: new Counter({ name: 'http_server_rate_limited_total', help: 'Requests refused with 429 by the rate limit.', registers }),
+    loginsFailed: new Counter({ name: 'auth_logins_failed_total', help: 'Logins refused for a wrong email or password (401 at /auth/token).', registers }),
+    loginsThrottled: new Counter({ name: 'auth_logins_throttled_total', help: 'Logins refused with 429 after too many failures for the email.', registers }),
     queryDuration: new Histogram({
       name: 'db_client_operation_duration_seconds',
       help: 'Time a query took, waiting for a connection included, by SQL operation.',

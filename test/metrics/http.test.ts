@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
 import { routeTable } from '../../src/http/elysia-internals'
 import { problemResponses } from '../../src/http/errors'
+import { problems } from '../../src/http/problems'
 import { rateLimit } from '../../src/http/rate-limit'
 import { httpMetrics } from '../../src/metrics/http'
 import { createServiceMetrics } from '../../src/metrics/registry'
@@ -76,6 +77,25 @@ describe('httpMetrics({ metrics })', () => {
     expect(statuses).toEqual([200, 200, 429, 429])
     expect(sampleValue(await text(), 'http_server_rate_limited_total')).toBe(2)
     expect(await countReaching({ method: 'GET', route: 'unmatched', status_code: '429' }, 2)).toBe(2)
+  })
+})
+
+describe('httpMetrics, refused logins', () => {
+  test('counted apart: failed (401 for wrong credentials) and throttled (429, not a rate-limit refusal)', async () => {
+    const own = createServiceMetrics({ poolMax: 1 })
+    const logins: Elysia = new Elysia()
+    logins
+      .use(httpMetrics({ metrics: own }))
+      .use(problemResponses({ logger: captureLog().logger, routes: () => routeTable(logins) }))
+      .post('/login/:outcome', ({ params }) => {
+        throw params.outcome === 'throttled' ? problems.loginThrottled(600) : problems.unauthorized(params.outcome === 'failed' ? 'credentials' : 'missing')
+      })
+    const statuses = []
+    for (const outcome of ['failed', 'failed', 'throttled', 'no-token']) statuses.push((await logins.handle(new Request(`http://localhost/login/${outcome}`, { method: 'POST' }))).status)
+    expect(statuses).toEqual([401, 401, 429, 401])
+    const after = await own.registry.metrics()
+    expect([sampleValue(after, 'auth_logins_failed_total'), sampleValue(after, 'auth_logins_throttled_total')]).toEqual([2, 1])
+    expect(sampleValue(after, 'http_server_rate_limited_total')).toBe(0)
   })
 })
 
