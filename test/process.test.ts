@@ -161,9 +161,14 @@ describe(`the service process (${underTest})`, () => {
         LOG_LEVEL: 'info',
       })
       try {
-        // A connection each, so the kernel spreads them over both workers.
+        // A connection each, so the kernel spreads them over both workers; a few milliseconds apart,
+        // as the bound is stated: a burst faster than the reports travel between the processes can
+        // overshoot by what arrives meanwhile (docs/api.md).
         const statuses: number[] = []
-        for (let i = 0; i < 2 * limit; i++) statuses.push((await fetch(`${service.url}/`, { headers: { connection: 'close' } })).status)
+        for (let i = 0; i < 2 * limit; i++) {
+          statuses.push((await fetch(`${service.url}/`, { headers: { connection: 'close' } })).status)
+          await Bun.sleep(3)
+        }
         const passed = statuses.filter((status) => status === 200).length
         expect(passed).toBeGreaterThanOrEqual(limit)
         expect(passed).toBeLessThanOrEqual(limit + 2 * batch)
