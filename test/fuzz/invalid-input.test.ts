@@ -10,7 +10,7 @@ import fc from 'fast-check'
 import type { User } from '../../src/users/schemas'
 import { MAX_ID, oddBody, oddId, queryParameter, validAge, validEmail, validName, type OddRequest } from '../support/arbitraries'
 import { fuzz } from '../support/fuzz'
-import { BODY_LIMIT, call, createUser, expectProblem, type Reply } from '../support/http'
+import { BODY_LIMIT, call, createUser, expectProblem, suiteAdminIds, type Reply } from '../support/http'
 
 const TIMEOUT = 300_000
 
@@ -42,10 +42,11 @@ describe('fuzz: invalid and odd input', () => {
     sentinel = await createUser()
   })
 
+  // The suite's own admin, made again when a request deleted it (`DELETE /users/1`...), is not one.
   const expectNothingCreated = async () => {
-    const after = await call('GET', `/users?after=${sentinel.id}&limit=1`)
+    const after = await call('GET', `/users?after=${sentinel.id}&limit=100`)
     expect(after.status).toBe(200)
-    expect(after.body).toEqual([])
+    expect((after.body as User[]).filter((user) => !suiteAdminIds.has(user.id))).toEqual([])
   }
 
   test(

@@ -65,8 +65,15 @@ export const STATIC_KEY_CONFIG = { authSecrets: [STATIC_SECRET] }
 export const staticKeyToken = () =>
   createTokens(() => loadSigningKeys(undefined as never, [STATIC_SECRET]), { accessTokenTtl: 600 }).sign({ id: 1, role: 'admin', ver: 1 })
 
+/** The ids of the admins the suite made for itself (a test that removed one gets another). */
+export const suiteAdminIds = new Set<number>()
+
 /** The token of the suite's admin, made once per run (and again if a test removed it). */
-export const suiteAdminToken = async () => (await (suiteAdmin ??= createAccount('admin'))).token
+export const suiteAdminToken = async () => {
+  const admin = await (suiteAdmin ??= createAccount('admin'))
+  suiteAdminIds.add(admin.id)
+  return admin.token
+}
 
 /**
  * Whether a test deleted the suite's admin or changed its role or password (fuzzing sends
