@@ -6,7 +6,7 @@
  */
 import autocannon from 'autocannon'
 import { readFileSync } from 'node:fs'
-import { measure, type LoadOptions, type LoadResult } from './load'
+import { measure, median, type LoadOptions, type LoadResult } from './load'
 import type { Server } from './processes'
 import type { Table } from './report'
 import type { Scenario } from './scenarios'
@@ -43,7 +43,6 @@ const logIn = async (url: string, email: string, password: string): Promise<stri
 }
 
 const randomId = (users: number) => 1 + Math.floor(Math.random() * users)
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 const rssMbOf = (pid: number) => {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))

@@ -29,9 +29,11 @@ const runAutocannon = (url: string, scenario: Scenario, connections: number, dur
     requests: [{ setupRequest: (request) => ({ ...request, ...scenario.next() }) }],
   })
 
+/** The middle value (the upper of the two middle ones for an even count). */
+export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+
 /** Several measurements of one server as one: throughput over all, the median of p50 and p99. */
 export const combine = (results: LoadResult[]): LoadResult => {
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
   const sum = (pick: (result: LoadResult) => number) => results.reduce((total, result) => total + pick(result), 0)
   const seconds = sum((result) => result.requests / result.rps)
   return {

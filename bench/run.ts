@@ -17,7 +17,7 @@ import { migrate } from '../src/db/migrate'
 import { freePort } from '../src/free-port'
 import { measureStartup } from './startup'
 import { assertLocal, createBenchDatabase, DEFAULT_SERVER_URL, seedUsers } from './database'
-import { combine, measure, type LoadOptions, type LoadResult } from './load'
+import { combine, measure, median, type LoadOptions, type LoadResult } from './load'
 import { sampleMemory, startServer, type Server } from './processes'
 import { markdownTable, ratio, writeResults, type Table } from './report'
 import { BENCH_ADMIN, accessBench } from './access'
@@ -224,7 +224,6 @@ const FEATURE_VARIANTS: { name: string; on: Record<string, string>; off: Record<
 
 const featureCosts = async (benchUrl: string) => {
   const scenario = scenarios(SEEDED_USERS)[0]!
-  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
   const rows: (string | number)[][] = []
   const data: Record<string, { on: number[]; off: number[] }> = {}
   for (const variant of FEATURE_VARIANTS) {

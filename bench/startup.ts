@@ -12,6 +12,7 @@ import { pgliteAssets } from '../src/db/pglite-assets'
 import { freePort } from '../src/free-port'
 import { copyProject } from '../test/support/project-copy'
 import { readLines } from '../test/support/lines'
+import { median } from './load'
 
 const POLL_MS = 2
 const GIVE_UP_MS = 60_000
@@ -25,7 +26,6 @@ export interface StartupFigure {
   goal: string
 }
 
-const median = (runs: number[]) => [...runs].sort((a, b) => a - b)[Math.floor(runs.length / 2)]!
 
 /** Milliseconds until GET http://127.0.0.1:port/ answers 200, polled every 2 ms. */
 const untilAnswer = async (port: number, started: number) => {

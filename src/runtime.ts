@@ -8,6 +8,16 @@ import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 
 /** A compiled binary runs its code from Bun's embedded file system. */
+/** Whether a process `pid` is alive (one of another user's, which cannot be signalled, counts). */
+export const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
 export const runningCompiled = () => Bun.main.startsWith('/$bunfs/')
 
 const readText = (path: string) => {

@@ -1,20 +1,12 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { isAlive } from '../runtime'
 
 const LOCK_FILE = 'users-api.pid'
 
 /** The data directory is in use by another live process (PGlite would corrupt it). */
 class DataDirInUse extends Error {
   override name = 'DataDirInUse'
-}
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 /**

@@ -10,6 +10,7 @@ import { rm } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { embeddedSocketPath } from '../db/embedded-socket'
 import type { RunningService } from '../serve'
+import { isAlive } from '../runtime'
 import { exitWithParent } from '../workers'
 
 type ServiceModule = typeof import('./service')
@@ -94,15 +95,6 @@ const schedule = () => {
   })
 }
 
-/** True while a process `pid` runs. */
-const isRunning = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.on(signal, async () => {
     await reloading
@@ -115,7 +107,7 @@ exitWithParent()
 
 // What a killed reloader left behind.
 for (const name of readdirSync(CACHE_DIR, { withFileTypes: true }))
-  if (name.isDirectory() && /^dev-\d+$/.test(name.name) && !isRunning(Number(name.name.slice(4)))) await rm(join(CACHE_DIR, name.name), { recursive: true, force: true })
+  if (name.isDirectory() && /^dev-\d+$/.test(name.name) && !isAlive(Number(name.name.slice(4)))) await rm(join(CACHE_DIR, name.name), { recursive: true, force: true })
 
 for (const dir of SOURCES) watch(dir, { recursive: true }, schedule)
 schedule()
