@@ -20,12 +20,13 @@ import type { Logger } from './logger'
 import type { Telemetry } from './metrics/setup'
 import type { RateLimitStore } from './rate-limit/window'
 import { usersRoutes, userSchemas } from './users/routes'
+import { createIdempotentCreate, keepBodyRejections } from './users/idempotency'
 import { createUserService } from './users/service'
 
 export type { ServiceState }
 
 export interface AppDependencies {
-  config: Pick<Config, 'rateLimit' | 'rateLimitWindow' | 'corsOrigins' | 'trustedProxies'> & AccessConfig
+  config: Pick<Config, 'rateLimit' | 'rateLimitWindow' | 'corsOrigins' | 'trustedProxies' | 'requireIfMatch'> & AccessConfig
   sql: Sql
   logger: Logger
   state?: ServiceState
@@ -39,6 +40,8 @@ export const createApp = ({ config, sql, logger, state = { migrated: true, drain
   const app = new Elysia({ normalize: false })
   const clientOf = clientAddress(config.trustedProxies)
   const access = createAccess(sql, config, clientOf)
+  const timeoutMs = config.requestTimeout
+  const idempotent = createIdempotentCreate(sql, { timeoutMs })
   return app
     .use(requestLog({ logger, fields: telemetry?.logFields }))
     .use(telemetry?.plugin ?? new Elysia({ name: 'telemetry' }))
@@ -49,11 +52,13 @@ export const createApp = ({ config, sql, logger, state = { migrated: true, drain
     .use(access.guard())
     .use(jsonBody({ limit: config.bodyLimit, formPaths: FORM_PATHS }))
     .use(strictQueryEncoding())
-    .use(problemResponses({ logger, routes: () => routeTable(app) }))
+    .use(problemResponses({ logger, routes: () => routeTable(app), bodyRejected: keepBodyRejections(idempotent) }))
     .use(apiDocs({ settings: { bodyLimit: config.bodyLimit }, schemas: { ...userSchemas, TokenPair } }))
     .use(health({ sql, state, timeoutMs: config.requestTimeout }))
     .use(access.routes())
-    .use(usersRoutes({ users: createUserService(sql, { timeoutMs: config.requestTimeout }), accounts: access.accounts, state, auth: config.auth, signupOpen: config.signupOpen, clientOf }))
+    .use(
+      usersRoutes({ users: createUserService(sql, { timeoutMs }), idempotent, accounts: access.accounts, state, clientOf, ...config }),
+    )
 }
 
 export type App = ReturnType<typeof createApp>

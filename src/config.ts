@@ -73,6 +73,8 @@ export interface Config {
   signupOpen: boolean
   hashConcurrency: number
   admin?: { email: string; password: string }
+  /** PATCH and DELETE of a user need `If-Match` (428 without). */
+  requireIfMatch: boolean
 }
 
 /** The start-up refusal: one line per bad variable, naming it. */
@@ -142,5 +144,6 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
     signupOpen: parsed.SIGNUP === 'open',
     admin: parsed.ADMIN_EMAIL && parsed.ADMIN_PASSWORD ? { email: parsed.ADMIN_EMAIL.trim(), password: parsed.ADMIN_PASSWORD } : undefined,
     hashConcurrency: parsed.HASH_CONCURRENCY,
+    requireIfMatch: parsed.REQUIRE_IF_MATCH === 'true',
   }
 }

@@ -54,6 +54,7 @@ export const EnvSchema = t.Object({
   ADMIN_EMAIL: t.Optional(t.String({ pattern: '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$', maxLength: 254 })),
   ADMIN_PASSWORD: t.Optional(t.String({ minLength: 1, maxLength: 512 })),
   HASH_CONCURRENCY: decimalInteger({ minimum: 1, maximum: 64 }),
+  REQUIRE_IF_MATCH: t.Union([t.Literal('true'), t.Literal('false')]),
 })
 
 export const DEFAULTS = {
@@ -73,6 +74,7 @@ export const DEFAULTS = {
   METRICS_HOST: '127.0.0.1',
   // Access control, as shipped: on, sign-up closed.
   AUTH: 'on', SIGNUP: 'closed', ACCESS_TOKEN_TTL: '900', REFRESH_TOKEN_TTL: '2592000', HASH_CONCURRENCY: '2',
+  REQUIRE_IF_MATCH: 'false',
 }
 
 /** How to put right a variable whose schema alone would explain it badly. */
@@ -95,6 +97,7 @@ export const RULE_TEXT: Record<string, string> = {
   AUTH_SECRET: 'must be one or more comma-separated keys of at least 32 characters each',
   TRUSTED_PROXIES: 'must be a comma-separated list of IP addresses or CIDR ranges',
   SIGNUP: 'must be open or closed',
+  REQUIRE_IF_MATCH: 'must be true or false',
   ADMIN_EMAIL: 'must be a valid email address',
   ADMIN_PASSWORD: 'must not be empty or longer than 512 characters',
 }

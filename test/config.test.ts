@@ -41,6 +41,7 @@ describe('configuration', () => {
       signupOpen: false,
       admin: undefined,
       hashConcurrency: 2,
+      requireIfMatch: false,
     })
   })
 
@@ -76,6 +77,7 @@ describe('configuration', () => {
         ADMIN_EMAIL: 'root@example.com',
         ADMIN_PASSWORD: 'correct horse battery staple',
         HASH_CONCURRENCY: '4',
+        REQUIRE_IF_MATCH: 'true',
       }),
     ).toEqual({
       port: 9000,
@@ -106,6 +108,7 @@ describe('configuration', () => {
       signupOpen: true,
       admin: { email: 'root@example.com', password: 'correct horse battery staple' },
       hashConcurrency: 4,
+      requireIfMatch: true,
     })
     expect(loadConfig({ DATABASE_URL: '', PORT: '' }).databaseUrl).toBeUndefined()
   })

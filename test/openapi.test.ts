@@ -137,6 +137,8 @@ describe('the response check', () => {
     updated_at: '2026-11-23T10:00:00.000Z',
   }
   const problem = (status: number, title: string) => ({ type: 'about:blank', title, status, detail: 'x' })
+  // What every single-user response carries.
+  const tagged = { etag: '"1-1"', 'cache-control': 'private' }
   const violation = (run: () => void) => {
     expect(run).toThrow(ContractViolation)
     try {
@@ -147,9 +149,10 @@ describe('the response check', () => {
   }
 
   test('passes what the document describes', () => {
-    contract.check('GET', '/users/1', reply(200, user))
-    contract.check('HEAD', '/users/1', { ...reply(200, undefined), text: '' })
-    contract.check('POST', '/users', reply(201, user, { location: '/users/1' }))
+    contract.check('GET', '/users/1', reply(200, user, tagged))
+    contract.check('GET', '/users/1', { status: 304, headers: new Headers(tagged), text: '' })
+    contract.check('HEAD', '/users/1', { ...reply(200, undefined, tagged), text: '' })
+    contract.check('POST', '/users', reply(201, user, { location: '/users/1', ...tagged }))
     contract.check('DELETE', '/users/1', { status: 204, headers: new Headers(), text: '' })
     contract.check('PUT', '/users/1', reply(405, problem(405, 'Method Not Allowed'), { allow: 'GET' }))
     contract.check('GET', '/nowhere', reply(404, problem(404, 'Not Found')))
@@ -161,11 +164,11 @@ describe('the response check', () => {
   })
 
   test('fails a body that does not fit the schema', () => {
-    expect(violation(() => contract.check('GET', '/users/1', reply(200, { ...user, id: '1' })))).toContain('/id must be integer')
-    expect(violation(() => contract.check('GET', '/users/1', reply(200, { ...user, email: 'a..b@example.com' })))).toContain(
+    expect(violation(() => contract.check('GET', '/users/1', reply(200, { ...user, id: '1' }, tagged)))).toContain('/id must be integer')
+    expect(violation(() => contract.check('GET', '/users/1', reply(200, { ...user, email: 'a..b@example.com' }, tagged)))).toContain(
       '/email must match format',
     )
-    expect(violation(() => contract.check('GET', '/users/1', reply(200, { ...user, password: 'secret' })))).toContain('additional properties')
+    expect(violation(() => contract.check('GET', '/users/1', reply(200, { ...user, password: 'secret' }, tagged)))).toContain('additional properties')
     expect(violation(() => contract.check('GET', '/users', reply(200, Array(1001).fill(user))))).toContain(
       'must NOT have more than 1000 items',
     )
@@ -175,10 +178,12 @@ describe('the response check', () => {
   })
 
   test('fails a missing required header, a wrong header and an undocumented media type', () => {
-    expect(violation(() => contract.check('POST', '/users', reply(201, user)))).toContain('required header Location')
-    expect(violation(() => contract.check('POST', '/users', reply(201, user, { location: '/elsewhere' })))).toContain('header Location')
+    expect(violation(() => contract.check('POST', '/users', reply(201, user, tagged)))).toContain('required header Location')
+    expect(violation(() => contract.check('POST', '/users', reply(201, user, { ...tagged, location: '/elsewhere' })))).toContain('header Location')
+    expect(violation(() => contract.check('GET', '/users/1', reply(200, user, { 'cache-control': 'private' })))).toContain('required header ETag')
+    expect(violation(() => contract.check('GET', '/users/1', reply(200, user, { ...tagged, etag: 'W/"1-1"' })))).toContain('header ETag')
     expect(violation(() => contract.check('GET', '/users/1', reply(503, problem(503, 'Service Unavailable'))))).toContain('Retry-After')
-    expect(violation(() => contract.check('GET', '/users/1', reply(200, user, { 'content-type': 'text/plain' })))).toContain('text/plain')
+    expect(violation(() => contract.check('GET', '/users/1', reply(200, user, { ...tagged, 'content-type': 'text/plain' })))).toContain('text/plain')
     expect(
       violation(() => contract.check('GET', '/users/1', reply(404, problem(404, 'Not Found'), { 'content-type': 'application/json' }))),
     ).toContain('application/json')

@@ -3,7 +3,7 @@ import { Elysia, type TSchema } from 'elysia'
 // Served by the service itself, so /docs works offline and from the compiled binary.
 import scalarBundle from '../../node_modules/@scalar/api-reference/dist/browser/standalone.js' with { type: 'file' }
 import { openApiComponents } from './openapi'
-import type { DocumentedSettings } from './problems'
+import type { DocumentedSettings } from './problem'
 import pkg from '../../package.json'
 
 const SCALAR_PATH = '/docs/scalar.js'

@@ -3,7 +3,8 @@ import { isDatabaseUnavailable } from '../db/errors'
 import type { Logger } from '../logger'
 import { allowedMethods } from './allowed-methods'
 import { parserError, validationFailure, type RouteEntry } from './elysia-internals'
-import { Problem, problems } from './problems'
+import { Problem } from './problem'
+import { problems } from './problems'
 import { requestViolations, type UncheckedPart } from './validation-errors'
 
 interface ErrorContext {
@@ -56,32 +57,46 @@ const problemResponse = (problem: Problem, gathered: Record<string, unknown>) =>
 }
 
 /**
+ * A second look at a request refused for its body (a 400 or 422 after parsing): the problem to
+ * send, e.g. the one kept for its `Idempotency-Key`.
+ */
+export type BodyRejection = (request: Request, problem: Problem) => Promise<Problem>
+
+/**
  * The one place where errors become responses: every error of the app, as its problem+json.
  * Unexpected errors are logged with the request id and answered with a generic 500 that says
  * nothing of their cause. `routes` gives the app's route table (405's `Allow`, and the schemas of
  * parts Elysia did not check).
  */
-export const problemResponses = ({ logger, routes }: { logger: Logger; routes: () => readonly RouteEntry[] }) =>
+export const problemResponses = ({ logger, routes, bodyRejected }: { logger: Logger; routes: () => readonly RouteEntry[]; bodyRejected?: BodyRejection }) =>
   new Elysia({ name: 'problem-responses' }).onError(
     { as: 'global' },
     // Destructured on purpose: Elysia reads this parameter list to decide what to prepare for every
     // request, and a whole `context` makes it parse cookies and copy headers on each one (profiled:
     // about a fifth of the time of GET /).
-    ({ error, request, path, route, query, body, set }: ErrorContext): Response => {
+    async ({ error, request, path, route, query, body, set }: ErrorContext): Promise<Response> => {
       const context: ErrorContext = { error, request, path, route, query, body, set }
       const requestId = String(set.headers['x-request-id'] ?? '')
       const log = (message: string, failure: unknown) => {
         const { name, message: text, stack } = failure instanceof Error ? failure : { name: 'Error', message: String(failure), stack: undefined }
         logger.error(message, { request_id: requestId, error: { name, message: text, stack } })
       }
+      let failure = error
       let problem: Problem | undefined
       try {
         problem = toProblem(context, routes())
-      } catch (failure) {
-        log('error handler failed', failure)
+        if (problem && bodyRejected && error instanceof ValidationError) {
+          const refused: Problem = problem
+          problem = await bodyRejected(request, refused).catch((rejection: unknown) => {
+            failure = rejection
+            return toProblem({ ...context, error: rejection }, routes())
+          })
+        }
+      } catch (handlerFailure) {
+        log('error handler failed', handlerFailure)
       }
-      if (problem?.status === 503) logger.warn('database unavailable', { request_id: requestId, error: String(error) })
-      if (!problem) log('unexpected error', error)
+      if (problem?.status === 503) logger.warn('database unavailable', { request_id: requestId, error: String(failure) })
+      if (!problem) log('unexpected error', failure)
       const answer = problem ?? problems.internal()
       // The request log reads the status from here.
       set.status = answer.status

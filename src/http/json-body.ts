@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
-import { MAX_JSON_DEPTH, Problem, problems } from './problems'
+import { MAX_JSON_DEPTH, Problem } from './problem'
+import { problems } from './problems'
 
 const FORM = 'application/x-www-form-urlencoded'
 

@@ -5,16 +5,8 @@
  */
 import { t, type TSchema } from 'elysia'
 import { NO_CONTROL_CHARACTERS, jsonInteger } from '../schema/strict-types'
-import {
-  MAX_FIELD_ERRORS,
-  MAX_FIELD_NAME_LENGTH,
-  RETRY_AFTER_SECONDS,
-  STATUS_TITLES,
-  problems,
-  type DocumentedSettings,
-  type ProblemFactory,
-  type ProblemStatus,
-} from './problems'
+import { MAX_FIELD_ERRORS, MAX_FIELD_NAME_LENGTH, RETRY_AFTER_SECONDS, STATUS_TITLES, type DocumentedSettings, type ProblemFactory, type ProblemStatus } from './problem'
+import { problems } from './problems'
 
 const FieldError = t.Object({
   field: t.String({

@@ -4,93 +4,7 @@
  * (`problems.userNotFound()`) and the OpenAPI responses (`./openapi.ts`) both come from here.
  */
 
-/** At most this many field errors are listed; the OpenAPI document says so too. */
-export const MAX_FIELD_ERRORS = 100
-/** Field names are echoed up to this many characters. */
-export const MAX_FIELD_NAME_LENGTH = 100
-/** What a 503's `Retry-After` says. */
-export const RETRY_AFTER_SECONDS = 5
-/** The deepest nesting a JSON body may have (RFC 8259 §9 lets a parser set one). */
-export const MAX_JSON_DEPTH = 32
-
-/** One violated rule: `field` names the body field, path parameter or query parameter at fault. */
-export interface FieldError {
-  field: string
-  message: string
-}
-
-/** The status codes a problem can have, with the `title` each gives its problems. */
-export const STATUS_TITLES = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  405: 'Method Not Allowed',
-  409: 'Conflict',
-  413: 'Content Too Large',
-  415: 'Unsupported Media Type',
-  422: 'Unprocessable Content',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  503: 'Service Unavailable',
-} as const
-
-export type ProblemStatus = keyof typeof STATUS_TITLES
-
-/** What the documentation of a problem may depend on: the running configuration. */
-export interface DocumentedSettings {
-  bodyLimit: number
-}
-
-interface Definition<A extends unknown[]> {
-  status: ProblemStatus
-  /** When a client gets it, for the OpenAPI document. */
-  description: string | ((settings: DocumentedSettings) => string)
-  detail: string | ((...args: A) => string)
-  errors?: (...args: A) => FieldError[] | undefined
-  headers?: (...args: A) => Record<string, string>
-  /** Extra members of the body, e.g. `database: "down"`. */
-  extensions?: (...args: A) => Record<string, unknown>
-  /** The arguments of the documentation's example. */
-  example: (settings: DocumentedSettings) => NoInfer<A>
-}
-
-/** An error a client can act on. Thrown anywhere in a request, it becomes its problem+json response. */
-export class Problem extends Error {
-  readonly title: string
-  constructor(
-    readonly status: ProblemStatus,
-    readonly detail: string,
-    readonly errors: FieldError[] | undefined,
-    readonly headers: Record<string, string>,
-    readonly extensions: Record<string, unknown>,
-  ) {
-    super(detail)
-    this.name = 'Problem'
-    this.title = STATUS_TITLES[status]
-  }
-
-  /** The response body. */
-  toJSON() {
-    return { ...this.extensions, type: 'about:blank', title: this.title, status: this.status, detail: this.detail, ...(this.errors ? { errors: this.errors } : {}) }
-  }
-}
-
-/** A catalogue entry: call it to make the error; `definition` documents it. */
-export type ProblemFactory<A extends unknown[]> = ((...args: A) => Problem) & { definition: Definition<A> }
-
-const define = <A extends unknown[]>(definition: Definition<A>): ProblemFactory<A> =>
-  Object.assign(
-    (...args: A) =>
-      new Problem(
-        definition.status,
-        typeof definition.detail === 'string' ? definition.detail : definition.detail(...args),
-        definition.errors?.(...args),
-        definition.headers?.(...args) ?? {},
-        definition.extensions?.(...args) ?? {},
-      ),
-    { definition },
-  )
+import { RETRY_AFTER_SECONDS, MAX_JSON_DEPTH, define, type FieldError } from './problem'
 
 const none = (): [] => []
 const UNAUTHORIZED = {
@@ -138,6 +52,19 @@ export const problems = {
   }),
   emailTaken: define({ status: 409, description: 'The email is already taken by another user (compared case-insensitively).', detail: 'A user with this email already exists', errors: () => [{ field: 'email', message: 'is already taken' }], example: none }),
   lastAdmin: define({ status: 409, description: 'The change would leave no admin.', detail: 'The last admin cannot be removed or demoted', example: none }),
+  idempotencyInProgress: define({
+    status: 409,
+    description: 'A request with this `Idempotency-Key` is still running; retry once it has finished.',
+    detail: 'A request with this Idempotency-Key is still in progress',
+    errors: () => [{ field: 'Idempotency-Key', message: 'is in use by a request still in progress' }],
+    example: none,
+  }),
+  preconditionFailed: define({
+    status: 412,
+    description: '`If-Match` does not match the user’s current `ETag`: it changed since it was read. Read it again, then decide.',
+    detail: 'The user has changed since it was read: If-Match does not match its ETag',
+    example: none,
+  }),
   bodyTooLarge: define({ status: 413, description: ({ bodyLimit }) => `The body is larger than ${bodyLimit} bytes.`, detail: (limit: number) => `The request body must not exceed ${limit} bytes`, example: ({ bodyLimit }): [number] => [bodyLimit] }),
   notJson: define({
     status: 415,
@@ -151,6 +78,19 @@ export const problems = {
     detail: 'The request does not fit the schema',
     errors: (errors: FieldError[]) => errors,
     example: (): [FieldError[]] => [[{ field: 'email', message: 'must be a valid email address (local@domain.tld) of at most 254 characters' }, { field: 'age', message: 'must be a JSON integer' }]],
+  }),
+  idempotencyKeyReused: define({
+    status: 422,
+    description: 'This `Idempotency-Key` was used with a different request body.',
+    detail: 'The Idempotency-Key was already used with a different request body',
+    errors: () => [{ field: 'Idempotency-Key', message: 'was already used with a different request body' }],
+    example: none,
+  }),
+  preconditionRequired: define({
+    status: 428,
+    description: 'The service requires `If-Match` on every change (`REQUIRE_IF_MATCH`): read the user and send its `ETag`.',
+    detail: 'This request needs an If-Match header with the user’s ETag',
+    example: none,
   }),
   tooManyRequests: define({
     status: 429,

@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
-import { problems, type FieldError } from './problems'
+import { type FieldError } from './problem'
+import { problems } from './problems'
 
 const decode = (text: string) => decodeURIComponent(text.replace(/\+/g, ' '))
 

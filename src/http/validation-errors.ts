@@ -3,7 +3,8 @@ import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import type { TSchema } from 'elysia'
 import { breaksBusinessRule, describeBusinessRule, describeRule } from '../schema/strict-types'
 import type { ValidationFailure } from './elysia-internals'
-import { MAX_FIELD_ERRORS, MAX_FIELD_NAME_LENGTH, problems, type FieldError } from './problems'
+import { MAX_FIELD_ERRORS, MAX_FIELD_NAME_LENGTH, type FieldError } from './problem'
+import { problems } from './problems'
 
 // When one field breaks several rules, the most useful message wins.
 const PRIORITY: Partial<Record<ValueErrorType, number>> = {

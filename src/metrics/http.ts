@@ -1,5 +1,6 @@
 import { Elysia } from 'elysia'
-import { Problem, problems } from '../http/problems'
+import { Problem } from '../http/problem'
+import { problems } from '../http/problems'
 import { responseStatus } from '../http/request-log'
 import type { ServiceMetrics } from './registry'
 

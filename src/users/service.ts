@@ -3,6 +3,7 @@ import { callerIsCurrent, type Caller, type Role } from '../auth/tokens'
 import { withDeadline } from '../db/deadline'
 import { isUniqueViolation } from '../db/errors'
 import { problems } from '../http/problems'
+import { preconditionSql, refusal, unchangedSql, type Unchanged, type WriteCondition } from './preconditions'
 import { DEFAULT_PAGE_SIZE, type ListUsersFilters, type User } from './schemas'
 
 interface UserRow {
@@ -13,6 +14,13 @@ interface UserRow {
   role: Role
   created_at: Date
   updated_at: Date
+  version: number
+}
+
+/** A user and the version their row is at (the `ETag` is made from it). */
+export interface VersionedUser {
+  user: User
+  version: number
 }
 
 /** Whether the caller's `sub` and `ver` still hold (always true without access control). */
@@ -49,6 +57,7 @@ const toUser = (row: UserRow): User => ({
   created_at: row.created_at.toISOString(),
   updated_at: row.updated_at.toISOString(),
 })
+const versioned = (row: UserRow): VersionedUser => ({ user: toUser(row), version: row.version })
 
 // The unique index decides, so two concurrent writers of one email cannot both succeed.
 const conflictIfEmailTaken = (error: unknown) => (isUniqueViolation(error, EMAIL_INDEX) ? problems.emailTaken() : error)
@@ -69,12 +78,12 @@ const refuseStale = <R extends Checked>(row: R | undefined): R => {
  * statement, so that costs no extra round trip. Every query gives up after `timeoutMs` (a 503).
  */
 export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }) => {
-  const columns = sql`id, name, email, age, role, created_at, updated_at`
+  const columns = sql`id, name, email, age, role, created_at, updated_at, version`
   const withinDeadline = <Q extends PendingQuery<any>>(query: () => Q) => withDeadline(query, timeoutMs)
   const callerOk = (caller: Caller | undefined) => callerIsCurrent(sql, caller)
 
   return {
-    async create(input: NewUser, caller?: Caller): Promise<User> {
+    async create(input: NewUser, caller?: Caller): Promise<VersionedUser> {
       try {
         const [row] = await withinDeadline(() => sql<(UserRow & Checked)[]>`
           with checked as (select ${callerOk(caller)} as caller_ok),
@@ -84,25 +93,25 @@ export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }
             from checked where caller_ok
             returning ${columns})
           select checked.caller_ok, inserted.* from checked left join inserted on true`)
-        return toUser(refuseStale(row))
+        return versioned(refuseStale(row))
       } catch (error) {
         throw conflictIfEmailTaken(error)
       }
     },
 
-    async get(id: number, caller?: Caller): Promise<User> {
+    async get(id: number, caller?: Caller): Promise<VersionedUser> {
       // Reading oneself: the row read is the caller's, so one lookup checks both (none: the token is stale).
       if (caller?.id === id) {
         const [own] = await withinDeadline(() => sql<UserRow[]>`select ${columns} from users where id = ${id} and token_version = ${caller.ver}`)
         if (!own) throw problems.unauthorized('invalid')
-        return toUser(own)
+        return versioned(own)
       }
       const [row] = await withinDeadline(() => sql<(UserRow & Checked)[]>`
-        select checked.caller_ok, u.id, u.name, u.email, u.age, u.role, u.created_at, u.updated_at
+        select checked.caller_ok, u.id, u.name, u.email, u.age, u.role, u.created_at, u.updated_at, u.version
         from (select ${callerOk(caller)} as caller_ok) checked
         left join users u on u.id = ${id} and checked.caller_ok`)
       if (!refuseStale(row).id) throw problems.userNotFound()
-      return toUser(row!)
+      return versioned(row!)
     },
 
     /** One page in id order; fetches one row more than asked to know whether another page exists. */
@@ -130,11 +139,11 @@ export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }
      * die) and a new password revokes their refresh tokens. Demoting the last admin is a 409,
      * even when two admins demote each other at once: the admins are locked first.
      */
-    async update(id: number, changes: UserChanges, caller?: Caller): Promise<User> {
+    async update(id: number, changes: UserChanges, caller?: Caller, condition: WriteCondition = {}): Promise<VersionedUser> {
       const demoting = changes.role === 'user'
       const newPassword = changes.passwordHash !== undefined
       try {
-        const [row] = await withinDeadline(() => sql<(UserRow & Checked & { last_admin: boolean })[]>`
+        const [row] = await withinDeadline(() => sql<(UserRow & Checked & Unchanged)[]>`
           with checked as (select ${callerOk(caller)} as caller_ok),
           admins as (select id from users where role = 'admin' and ${demoting} order by id for update),
           blocked as (
@@ -149,33 +158,36 @@ export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }
               password_hash = coalesce(${changes.passwordHash ?? null}, password_hash),
               token_version = token_version + case
                 when ${newPassword} or role is distinct from coalesce(${changes.role ?? null}, role) then 1 else 0 end,
-              updated_at = clock_timestamp()
-            where id = ${id} and (select caller_ok from checked) and not (select last_admin from blocked)
+              updated_at = clock_timestamp(),
+              version = version + 1
+            where id = ${id} and (select caller_ok from checked) and not (select last_admin from blocked) and ${preconditionSql(sql, condition)}
             returning ${columns}),
           revoked as (
             update refresh_tokens set revoked_at = clock_timestamp()
             where ${newPassword} and user_id in (select id from updated) and revoked_at is null)
-          select checked.caller_ok, blocked.last_admin, updated.*
+          select checked.caller_ok, blocked.last_admin, ${unchangedSql(sql, id)}, updated.*
           from checked cross join blocked left join updated on true`)
-        if (refuseStale(row).id) return toUser(row!)
-        throw row!.last_admin ? problems.lastAdmin() : problems.userNotFound()
+        if (refuseStale(row).id) return versioned(row!)
+        throw refusal(row!, condition)
       } catch (error) {
         throw conflictIfEmailTaken(error)
       }
     },
 
     /** Deletes a user, unless they are the last admin (409). */
-    async remove(id: number, caller?: Caller): Promise<void> {
-      const [row] = await withinDeadline(() => sql<(Checked & { deleted: boolean; last_admin: boolean })[]>`
+    async remove(id: number, caller?: Caller, condition: WriteCondition = {}): Promise<void> {
+      const [row] = await withinDeadline(() => sql<(Checked & Unchanged & { deleted: boolean })[]>`
         with checked as (select ${callerOk(caller)} as caller_ok),
         admins as (select id from users where role = 'admin' order by id for update),
         blocked as (
           select exists (select 1 from users where id = ${id} and role = 'admin') and (select count(*) from admins) <= 1 as last_admin),
         deleted as (
-          delete from users where id = ${id} and (select caller_ok from checked) and not (select last_admin from blocked) returning id)
-        select checked.caller_ok, blocked.last_admin, exists (select 1 from deleted) as deleted from checked cross join blocked`)
+          delete from users where id = ${id} and (select caller_ok from checked) and not (select last_admin from blocked) and ${preconditionSql(sql, condition)}
+          returning id)
+        select checked.caller_ok, blocked.last_admin, ${unchangedSql(sql, id)}, exists (select 1 from deleted) as deleted
+        from checked cross join blocked`)
       if (refuseStale(row).deleted) return
-      throw row!.last_admin ? problems.lastAdmin() : problems.userNotFound()
+      throw refusal(row!, condition)
     },
   }
 }

@@ -1,0 +1,54 @@
+/**
+ * The `Idempotency-Key` request header (draft-ietf-httpapi-idempotency-key-header): 1–255
+ * printable ASCII characters, bare or in the draft's quoted form (a structured-field string), and
+ * the fingerprint of the body it came with.
+ */
+import { problems } from './problems'
+
+/** A request that carries a valid key: the key, and the SHA-256 of its body as parsed. */
+export interface IdempotencyKey {
+  key: string
+  fingerprint: string
+}
+
+const PRINTABLE = /^[\x20-\x7e]{1,255}$/
+// An sf-string's inside: printable ASCII but `"` and `\`, which come escaped.
+const QUOTED = /^"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"$/
+const INVALID = [{ field: 'Idempotency-Key', message: 'must be 1–255 printable ASCII characters, bare or in double quotes' }]
+
+/** The key a header names (unquoted), or a 422 naming the header. */
+const parseKey = (header: string) => {
+  const quoted = QUOTED.exec(header)
+  const key = quoted ? quoted[1]!.replace(/\\(["\\])/g, '$1') : header
+  if (!PRINTABLE.test(key)) throw problems.invalidRequest(INVALID)
+  return key
+}
+
+/** A JSON value written with its object keys sorted: equal for equal values, whatever the order and white space sent. */
+const canonical = (value: unknown): string => {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
+  if (value !== null && typeof value === 'object') {
+    const object = value as Record<string, unknown>
+    return `{${Object.keys(object)
+      .sort()
+      .map((name) => `${JSON.stringify(name)}:${canonical(object[name])}`)
+      .join(',')}}`
+  }
+  return JSON.stringify(value) ?? 'null'
+}
+
+const keys = new WeakMap<Request, IdempotencyKey>()
+
+/**
+ * Reads the header of a request whose body was parsed (before it is validated, so an invalid body
+ * has a fingerprint too): a malformed key is a 422 naming the header.
+ */
+export const readIdempotencyKey = (request: Request, body: unknown) => {
+  const header = request.headers.get('idempotency-key')
+  if (header === null) return
+  const key = parseKey(header)
+  keys.set(request, { key, fingerprint: new Bun.CryptoHasher('sha256').update(canonical(body)).digest('hex') })
+}
+
+/** The key `readIdempotencyKey` found on `request`; undefined without one. */
+export const idempotencyKeyOf = (request: Request): IdempotencyKey | undefined => keys.get(request)

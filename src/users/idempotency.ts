@@ -1,0 +1,118 @@
+/**
+ * `POST /users` with `Idempotency-Key`: the first request with a key runs and its answer is kept
+ * for 24 hours; a retry with the same body gets that answer again and creates nothing. The key's
+ * row and the user are written in one transaction, under a lock on the key, so a retry that comes
+ * while the first still runs gets a 409 (on a server; the embedded database's one connection runs
+ * them one after the other, and the retry is a replay).
+ */
+import type { Sql, TransactionSql } from 'postgres'
+import { callerOf } from '../auth/guard'
+import type { Caller } from '../auth/tokens'
+import { DatabaseTimeout } from '../db/deadline'
+import { entityTag } from '../http/conditional'
+import type { BodyRejection } from '../http/errors'
+import { idempotencyKeyOf, type IdempotencyKey } from '../http/idempotency-key'
+import { Problem, type ProblemStatus } from '../http/problem'
+import { problems } from '../http/problems'
+import { createUserService, type NewUser } from './service'
+
+/** An answer as kept: replayed exactly (status, body, `Location`, `ETag`). */
+export interface KeptAnswer {
+  status: number
+  body: string
+  location: string | null
+  etag: string | null
+}
+
+export interface Outcome {
+  answer: KeptAnswer
+  replayed: boolean
+}
+
+const SWEEP_INTERVAL_MS = 60_000
+
+const problemAnswer = (problem: Problem): KeptAnswer => ({ status: problem.status, body: JSON.stringify(problem), location: null, etag: null })
+
+export const createIdempotentCreate = (sql: Sql, { timeoutMs }: { timeoutMs: number }) => {
+  let lastSweep = 0
+  // Expired keys are already ignored; deleting them, a batch at a time, keeps the table small.
+  const sweep = () => {
+    if (performance.now() - lastSweep < SWEEP_INTERVAL_MS && lastSweep !== 0) return
+    lastSweep = performance.now()
+    sql`delete from idempotency_keys where ctid = any(array(
+          select ctid from idempotency_keys where created_at < now() - interval '24 hours' limit 1000))`.catch(() => {})
+  }
+
+  /**
+   * Runs `answer` once per key, in a transaction holding the key's lock: a kept answer is
+   * replayed (another body: 422), else `answer` runs and what it answers is kept. Waiting for a
+   * connection counts against the deadline; a transaction that could not start in time never does.
+   */
+  const once = (owner: number, { key, fingerprint }: IdempotencyKey, answer: (tx: TransactionSql) => Promise<KeptAnswer>): Promise<Outcome> => {
+    let abandoned = false
+    let timer: Timer | undefined
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abandoned = true
+        reject(new DatabaseTimeout(timeoutMs))
+      }, timeoutMs)
+    })
+    const run = sql.begin(async (tx): Promise<Outcome> => {
+      if (abandoned) throw new DatabaseTimeout(timeoutMs)
+      const [lock] = await tx<{ locked: boolean }[]>`select pg_try_advisory_xact_lock(hashtextextended(${`${owner}:${key}`}, 0)) as locked`
+      if (!lock!.locked) throw problems.idempotencyInProgress()
+      const [kept] = await tx<(KeptAnswer & { fingerprint: string })[]>`
+        select fingerprint, status, body, location, etag from idempotency_keys
+        where owner = ${owner} and key = ${key} and created_at > now() - interval '24 hours'`
+      if (kept) {
+        if (kept.fingerprint !== fingerprint) throw problems.idempotencyKeyReused()
+        return { answer: { status: kept.status, body: kept.body, location: kept.location, etag: kept.etag }, replayed: true }
+      }
+      const fresh = await answer(tx)
+      await tx`
+        insert into idempotency_keys (owner, key, fingerprint, status, body, location, etag)
+        values (${owner}, ${key}, ${fingerprint}, ${fresh.status}, ${fresh.body}, ${fresh.location}, ${fresh.etag})
+        on conflict (owner, key) do update set fingerprint = excluded.fingerprint, status = excluded.status, body = excluded.body,
+          location = excluded.location, etag = excluded.etag, created_at = now()`
+      return { answer: fresh, replayed: false }
+    }) as Promise<Outcome>
+    run.catch(() => {})
+    sweep()
+    return Promise.race([run, expired]).finally(() => clearTimeout(timer))
+  }
+
+  return {
+    /** Creates the user once per key; a 409 (email taken) is an answer too, and kept. */
+    create: (key: IdempotencyKey, input: NewUser, caller?: Caller) =>
+      once(caller?.id ?? 0, key, async (tx) => {
+        try {
+          const { user, version } = await tx.savepoint((inner) => createUserService(inner as unknown as Sql, { timeoutMs }).create(input, caller))
+          return { status: 201, body: JSON.stringify(user), location: `/users/${user.id}`, etag: entityTag(user.id, version) }
+        } catch (error) {
+          if (error instanceof Problem && error.status === 409) return problemAnswer(error)
+          throw error
+        }
+      }),
+
+    /** Keeps a 400 or 422 about a parsed body as the key's answer (or replays the one kept). */
+    reject: (key: IdempotencyKey, problem: Problem, caller?: Caller) => once(caller?.id ?? 0, key, async () => problemAnswer(problem)),
+  }
+}
+
+export type IdempotentCreate = ReturnType<typeof createIdempotentCreate>
+
+/** A kept answer that was a problem, to throw again: the same status and body, marked when replayed. */
+export const keptProblem = ({ status, body }: KeptAnswer, replayed: boolean): Problem => {
+  const { type: _type, title: _title, status: _status, detail, errors, ...extensions } = JSON.parse(body) as ReturnType<Problem['toJSON']>
+  return new Problem(status as ProblemStatus, detail, errors, replayed ? { 'idempotent-replayed': 'true' } : {}, extensions)
+}
+
+/** For `problemResponses`: a create refused for its body keeps that answer under its key, or replays the one kept. */
+export const keepBodyRejections =
+  (idempotent: IdempotentCreate): BodyRejection =>
+  async (request, problem) => {
+    const key = idempotencyKeyOf(request)
+    if (!key || (problem.status !== 400 && problem.status !== 422)) return problem
+    const { answer, replayed } = await idempotent.reject(key, problem, callerOf(request))
+    return keptProblem(answer, replayed)
+  }

@@ -1,0 +1,181 @@
+import { describe, expect, test } from 'bun:test'
+import { AUTH_ON, buildApp, call, createAccount, createUser, expectProblem, type Reply } from './support/http'
+import { testDatabase } from './support/database'
+
+const etagOf = (reply: Reply) => reply.headers.get('etag')!
+const expectUnchanged = async (id: number, etag: string) => {
+  const reply = await call('GET', `/users/${id}`)
+  expect(reply.status).toBe(200)
+  expect(reply.headers.get('etag')).toBe(etag)
+}
+
+describe('ETag', () => {
+  test('every single-user answer carries the version as a strong ETag, private to the caller', async () => {
+    const created = await call('POST', '/users', { json: { name: 'Tag', email: `tag-${crypto.randomUUID()}@example.com`, age: 30 } })
+    expect(created.status).toBe(201)
+    const id = created.body.id
+    expect(created.headers.get('etag')).toBe(`"${id}-1"`)
+    expect(created.headers.get('cache-control')).toBe('private')
+    const read = await call('GET', `/users/${id}`)
+    expect(read.status).toBe(200)
+    expect(read.headers.get('etag')).toBe(`"${id}-1"`)
+    expect(read.headers.get('cache-control')).toBe('private')
+    expect(read.headers.get('vary')).toBeNull()
+    const patched = await call('PATCH', `/users/${id}`, { json: { age: 31 } })
+    expect(patched.status).toBe(200)
+    expect(patched.headers.get('etag')).toBe(`"${id}-2"`)
+    expect((await call('GET', `/users/${id}`)).headers.get('etag')).toBe(`"${id}-2"`)
+  })
+
+  test('two changes within one millisecond still give two ETags', async () => {
+    const user = await createUser()
+    const [first, second] = [await call('PATCH', `/users/${user.id}`, { json: { age: 40 } }), await call('PATCH', `/users/${user.id}`, { json: { age: 40 } })]
+    expect([first.status, second.status]).toEqual([200, 200])
+    expect(etagOf(first)).toBe(`"${user.id}-2"`)
+    expect(etagOf(second)).toBe(`"${user.id}-3"`)
+  })
+
+  test.skipIf(!AUTH_ON)('/users/me varies by token', async () => {
+    const account = await createAccount()
+    const reply = await call('GET', '/users/me', { token: account.token })
+    expect(reply.status).toBe(200)
+    expect(reply.headers.get('etag')).toBe(`"${account.id}-1"`)
+    expect(reply.headers.get('cache-control')).toBe('private')
+    expect(reply.headers.get('vary')).toBe('Authorization')
+    const again = await call('GET', '/users/me', { token: account.token, headers: { 'if-none-match': `"${account.id}-1"` } })
+    expect(again.status).toBe(304)
+    expect(again.headers.get('vary')).toBe('Authorization')
+  })
+})
+
+describe('If-None-Match', () => {
+  test.each([
+    ['the current tag', (id: number) => `"${id}-1"`],
+    ['its weak form (weak comparison)', (id: number) => `W/"${id}-1"`],
+    ['a list holding it', (id: number) => `"${id}-7", "${id}-1"`],
+    ['*', () => '*'],
+  ])('%s: 304 with the ETag and no body', async (_, header) => {
+    const user = await createUser()
+    const reply = await call('GET', `/users/${user.id}`, { headers: { 'if-none-match': header(user.id) } })
+    expect(reply.status).toBe(304)
+    expect(reply.text).toBe('')
+    expect(reply.headers.get('etag')).toBe(`"${user.id}-1"`)
+    expect(reply.headers.get('cache-control')).toBe('private')
+    expect(reply.headers.get('content-type')).toBeNull()
+  })
+
+  test.each([
+    ['a stale tag', (id: number) => `"${id}-0"`],
+    ["another user's tag", (id: number) => `"${id + 1}-1"`],
+    ['a malformed value', (id: number) => `${id}-1`],
+  ])('%s: 200 with the user', async (_, header) => {
+    const user = await createUser()
+    const reply = await call('GET', `/users/${user.id}`, { headers: { 'if-none-match': header(user.id) } })
+    expect(reply.status).toBe(200)
+    expect(reply.body).toEqual(user)
+  })
+
+  test('a missing user is 404 whatever the header', async () => {
+    expectProblem(await call('GET', '/users/9007199254740991', { headers: { 'if-none-match': '*' } }), 404)
+  })
+})
+
+describe('If-Match', () => {
+  test('PATCH with the current tag: 200; with a stale one: 412 and nothing changes', async () => {
+    const user = await createUser({ age: 20 })
+    const ok = await call('PATCH', `/users/${user.id}`, { json: { age: 21 }, headers: { 'if-match': `"${user.id}-1"` } })
+    expect(ok.status).toBe(200)
+    expect(ok.body.age).toBe(21)
+    const stale = await call('PATCH', `/users/${user.id}`, { json: { age: 22 }, headers: { 'if-match': `"${user.id}-1"` } })
+    expect(expectProblem(stale, 412)).toEqual({
+      type: 'about:blank',
+      title: 'Precondition Failed',
+      status: 412,
+      detail: 'The user has changed since it was read: If-Match does not match its ETag',
+    })
+    const read = await call('GET', `/users/${user.id}`)
+    expect(read.body.age).toBe(21)
+    expect(etagOf(read)).toBe(`"${user.id}-2"`)
+  })
+
+  test.each([
+    ['a weak tag (strong comparison)', (id: number) => `W/"${id}-1"`],
+    ["another user's tag", (id: number) => `"${id + 1}-1"`],
+    ['a malformed value', (id: number) => `${id}-1`],
+    ['an empty list', () => ','],
+  ])('%s: 412', async (_, header) => {
+    const user = await createUser()
+    expectProblem(await call('PATCH', `/users/${user.id}`, { json: { age: 50 }, headers: { 'if-match': header(user.id) } }), 412)
+    expectProblem(await call('DELETE', `/users/${user.id}`, { headers: { 'if-match': header(user.id) } }), 412)
+    await expectUnchanged(user.id, `"${user.id}-1"`)
+  })
+
+  test('* matches any existing user; a list matches any of its tags', async () => {
+    const user = await createUser()
+    expect((await call('PATCH', `/users/${user.id}`, { json: { age: 50 }, headers: { 'if-match': '*' } })).status).toBe(200)
+    const listed = await call('PATCH', `/users/${user.id}`, { json: { age: 51 }, headers: { 'if-match': `"${user.id}-9", "${user.id}-2"` } })
+    expect(listed.status).toBe(200)
+    expect(etagOf(listed)).toBe(`"${user.id}-3"`)
+    const gone = await call('DELETE', `/users/${user.id}`, { headers: { 'if-match': '*' } })
+    expect(gone.status).toBe(204)
+  })
+
+  test('DELETE with a stale tag: 412 and the user stays; with the current one: 204', async () => {
+    const user = await createUser()
+    await call('PATCH', `/users/${user.id}`, { json: { age: 33 } })
+    expectProblem(await call('DELETE', `/users/${user.id}`, { headers: { 'if-match': `"${user.id}-1"` } }), 412)
+    await expectUnchanged(user.id, `"${user.id}-2"`)
+    expect((await call('DELETE', `/users/${user.id}`, { headers: { 'if-match': `"${user.id}-2"` } })).status).toBe(204)
+  })
+
+  test('a missing user is 404 whatever the preconditions', async () => {
+    expectProblem(await call('PATCH', '/users/9007199254740991', { json: { age: 5 }, headers: { 'if-match': '"9007199254740991-1"' } }), 404)
+    expectProblem(await call('DELETE', '/users/9007199254740991', { headers: { 'if-match': '*' } }), 404)
+  })
+
+  test('an invalid body is reported before the precondition', async () => {
+    const user = await createUser()
+    const reply = await call('PATCH', `/users/${user.id}`, { json: { age: 'old' }, headers: { 'if-match': '"1-999"' } })
+    expect(expectProblem(reply, 422).errors).toEqual([{ field: 'age', message: 'must be a JSON integer' }])
+  })
+
+  test('two PATCHes with the same If-Match at once: exactly one wins', async () => {
+    for (let round = 0; round < 5; round++) {
+      const user = await createUser()
+      const send = (age: number) => call('PATCH', `/users/${user.id}`, { json: { age }, headers: { 'if-match': `"${user.id}-1"` } })
+      const replies = await Promise.all([send(60), send(61)])
+      expect(replies.map((reply) => reply.status).sort()).toEqual([200, 412])
+      const winner = replies.find((reply) => reply.status === 200)!
+      await expectUnchanged(user.id, `"${user.id}-2"`)
+      expect((await call('GET', `/users/${user.id}`)).body.age).toBe(winner.body.age)
+    }
+  })
+})
+
+describe('REQUIRE_IF_MATCH=true', () => {
+  const strictApp = async () => buildApp((await testDatabase()).sql, { requireIfMatch: true })
+
+  test('PATCH and DELETE without If-Match: 428; with it: as usual', async () => {
+    const app = await strictApp()
+    const user = await createUser()
+    const patch = await call('PATCH', `/users/${user.id}`, { json: { age: 44 } }, app)
+    expect(expectProblem(patch, 428)).toEqual({
+      type: 'about:blank',
+      title: 'Precondition Required',
+      status: 428,
+      detail: 'This request needs an If-Match header with the user’s ETag',
+    })
+    expectProblem(await call('DELETE', `/users/${user.id}`, {}, app), 428)
+    await expectUnchanged(user.id, `"${user.id}-1"`)
+    expect((await call('PATCH', `/users/${user.id}`, { json: { age: 44 }, headers: { 'if-match': `"${user.id}-1"` } }, app)).status).toBe(200)
+    expect((await call('DELETE', `/users/${user.id}`, { headers: { 'if-match': `"${user.id}-2"` } }, app)).status).toBe(204)
+  })
+
+  test('a missing user is still 404; reads and creates need nothing', async () => {
+    const app = await strictApp()
+    expectProblem(await call('PATCH', '/users/9007199254740991', { json: { age: 44 } }, app), 404)
+    expectProblem(await call('DELETE', '/users/9007199254740991', {}, app), 404)
+    const user = await createUser()
+    expect((await call('GET', `/users/${user.id}`, {}, app)).status).toBe(200)
+  })
+})
