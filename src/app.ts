@@ -19,11 +19,9 @@ import { securityHeaders } from './http/security-headers'
 import type { Logger } from './logger'
 import type { Telemetry } from './metrics/setup'
 import type { RateLimitStore } from './rate-limit/window'
-import { usersRoutes, userSchemas } from './users/routes'
 import { createIdempotentCreate, keepBodyRejections } from './users/idempotency'
+import { usersRoutes, userSchemas } from './users/routes'
 import { createUserService } from './users/service'
-
-export type { ServiceState }
 
 export interface AppDependencies {
   config: Pick<Config, 'rateLimit' | 'rateLimitWindow' | 'corsOrigins' | 'trustedProxies' | 'requireIfMatch'> & AccessConfig
@@ -40,8 +38,7 @@ export const createApp = ({ config, sql, logger, state = { migrated: true, drain
   const app = new Elysia({ normalize: false })
   const clientOf = clientAddress(config.trustedProxies)
   const access = createAccess(sql, config, clientOf)
-  const timeoutMs = config.requestTimeout
-  const idempotent = createIdempotentCreate(sql, { timeoutMs })
+  const idempotent = createIdempotentCreate(sql, { timeoutMs: config.requestTimeout })
   return app
     .use(requestLog({ logger, fields: telemetry?.logFields }))
     .use(telemetry?.plugin ?? new Elysia({ name: 'telemetry' }))
@@ -56,9 +53,7 @@ export const createApp = ({ config, sql, logger, state = { migrated: true, drain
     .use(apiDocs({ settings: { bodyLimit: config.bodyLimit }, schemas: { ...userSchemas, TokenPair } }))
     .use(health({ sql, state, timeoutMs: config.requestTimeout }))
     .use(access.routes())
-    .use(
-      usersRoutes({ users: createUserService(sql, { timeoutMs }), idempotent, accounts: access.accounts, state, clientOf, ...config }),
-    )
+    .use(usersRoutes({ users: createUserService(sql, { timeoutMs: config.requestTimeout }), idempotent, accounts: access.accounts, state, clientOf, ...config }))
 }
 
 export type App = ReturnType<typeof createApp>

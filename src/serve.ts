@@ -2,7 +2,8 @@
  * Serving: one process (or each worker) opens the database, migrates, listens, and drains on
  * SIGTERM/SIGINT; with `WORKERS` > 1 the first process supervises the workers instead.
  */
-import { createApp, type ServiceState } from './app'
+import { createApp } from './app'
+import type { ServiceState } from './http/health'
 import type { Config } from './config'
 import { databaseOptions, openDatabase, type Database, type DatabaseOptions } from './db/connect'
 import { isDatabaseUnavailable } from './db/errors'

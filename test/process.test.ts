@@ -19,12 +19,12 @@ const ADMIN = { AUTH: 'on', ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'vi
 const embedded = { DATABASE_URL: undefined, DATA_DIR: dataDir, LOG_LEVEL: 'info', ...ADMIN }
 
 let token = ''
-const json = (method: string, body: unknown) => ({
+const json = (method: string, body: unknown, headers: Record<string, string> = {}) => ({
   method,
-  headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+  headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
   body: JSON.stringify(body),
 })
-const authorized = (init: RequestInit = {}) => ({ ...init, headers: { authorization: `Bearer ${token}` } })
+const authorized = (init: RequestInit = {}, headers: Record<string, string> = {}) => ({ ...init, headers: { authorization: `Bearer ${token}`, ...headers } })
 
 /** Logs in as the admin of `ADMIN` through a running service, and create, read, change, list and delete one user. */
 const exerciseUsers = async (url: string, email: string) => {
@@ -42,9 +42,23 @@ const exerciseUsers = async (url: string, email: string) => {
   expect(created.headers.get('location')).toBe(`/users/${user.id}`)
   const read = await checkedFetch(`${url}/users/${user.id}`, authorized())
   expect(await read.json()).toEqual(user)
-  const patched = await checkedFetch(`${url}/users/${user.id}`, json('PATCH', { age: 31 }))
+  // Safe retries: conditional reads and writes, HEAD, and an idempotent create.
+  const etag = `"${user.id}-1"`
+  expect(read.headers.get('etag')).toBe(etag)
+  expect((await checkedFetch(`${url}/users/${user.id}`, authorized({}, { 'if-none-match': etag }))).status).toBe(304)
+  const head = await fetch(`${url}/users/${user.id}`, authorized({ method: 'HEAD' }))
+  expect([head.status, head.headers.get('etag'), await head.text()]).toEqual([200, etag, ''])
+  expect((await checkedFetch(`${url}/users/${user.id}`, json('PATCH', { age: 31 }, { 'if-match': `"${user.id}-9"` }))).status).toBe(412)
+  const patched = await checkedFetch(`${url}/users/${user.id}`, json('PATCH', { age: 31 }, { 'if-match': etag }))
   expect(patched.status).toBe(200)
+  expect(patched.headers.get('etag')).toBe(`"${user.id}-2"`)
   expect(await patched.json()).toMatchObject({ id: user.id, age: 31 })
+  const once = json('POST', { name: 'Retried Rita', email: `retried-${email}`, age: 30 }, { 'idempotency-key': crypto.randomUUID() })
+  const [original, retried] = [await checkedFetch(`${url}/users`, once), await checkedFetch(`${url}/users`, once)]
+  expect([original.status, retried.status, retried.headers.get('idempotent-replayed')]).toEqual([201, 201, 'true'])
+  const rita = (await original.json()) as { id: number }
+  expect(await retried.json()).toEqual(rita)
+  expect((await checkedFetch(`${url}/users/${rita.id}`, authorized({ method: 'DELETE' }))).status).toBe(204)
   const listed = await checkedFetch(`${url}/users?email=${encodeURIComponent(email)}`, authorized())
   expect(((await listed.json()) as unknown[]).length).toBe(1)
   expect((await checkedFetch(`${url}/users/${user.id}`, authorized({ method: 'DELETE' }))).status).toBe(204)

@@ -1,6 +1,7 @@
 import { treaty } from '@elysia/eden'
 import type { Sql } from 'postgres'
-import { createApp, type App, type ServiceState } from '../../src/app'
+import { createApp, type App } from '../../src/app'
+import type { ServiceState } from '../../src/http/health'
 import { createTokens, loadSigningKeys } from '../../src/auth/tokens'
 import { loadConfig, type Config } from '../../src/config'
 import type { Problem } from '../../src/http/problem'

@@ -1,0 +1,192 @@
+import { describe, expect, test } from 'bun:test'
+import { AUTH_ON, buildApp, call, createAccount, createUser, expectProblem, newUser, type CallOptions, type Reply } from './support/http'
+import { testDatabase } from './support/database'
+
+const key = () => crypto.randomUUID()
+const post = (idempotencyKey: string, json: unknown, options: CallOptions = {}, target?: Parameters<typeof call>[3]) =>
+  call('POST', '/users', { ...options, json, headers: { ...options.headers, 'idempotency-key': idempotencyKey } }, target)
+const usersWithEmail = async (email: string) => (await call('GET', `/users?email=${encodeURIComponent(email)}`)).body as unknown[]
+const REUSED = [{ field: 'Idempotency-Key', message: 'was already used with a different request body' }]
+
+const expectReplayOf = (first: Reply, again: Reply) => {
+  expect(again.status).toBe(first.status)
+  expect(again.text).toBe(first.text)
+  expect(again.headers.get('idempotent-replayed')).toBe('true')
+  for (const name of ['location', 'etag', 'cache-control', 'content-type']) expect(again.headers.get(name)).toBe(first.headers.get(name))
+}
+
+describe('Idempotency-Key on POST /users', () => {
+  test('a retry with the same key and body gets the first answer again and creates nothing', async () => {
+    const k = key()
+    const body = newUser()
+    const first = await post(k, body)
+    expect(first.status).toBe(201)
+    expect(first.headers.get('idempotent-replayed')).toBeNull()
+    expect(first.headers.get('location')).toBe(`/users/${first.body.id}`)
+    expect(first.headers.get('etag')).toBe(`"${first.body.id}-1"`)
+    const again = await post(k, body)
+    expectReplayOf(first, again)
+    expect(again.body.id).toBe(first.body.id)
+    expect(await usersWithEmail(body.email)).toHaveLength(1)
+  })
+
+  test('the same JSON value in another key order and spacing is the same body', async () => {
+    const k = key()
+    const body = newUser()
+    const first = await post(k, body)
+    const again = await call('POST', '/users', {
+      body: `{ "age": ${body.age},\n  "email": ${JSON.stringify(body.email)}, "name": ${JSON.stringify(body.name)} }`,
+      headers: { 'content-type': 'application/json', 'idempotency-key': k },
+    })
+    expectReplayOf(first, again)
+  })
+
+  test('the quoted form names the same key', async () => {
+    const k = key()
+    const body = newUser()
+    const first = await post(k, body)
+    expectReplayOf(first, await post(`"${k}"`, body))
+  })
+
+  test('the same key with another body: 422 naming Idempotency-Key, nothing created', async () => {
+    const k = key()
+    await post(k, newUser())
+    const other = newUser()
+    const reply = await post(k, other)
+    expect(expectProblem(reply, 422)).toEqual({
+      type: 'about:blank',
+      title: 'Unprocessable Content',
+      status: 422,
+      detail: 'The Idempotency-Key was already used with a different request body',
+      errors: REUSED,
+    })
+    expect(await usersWithEmail(other.email)).toHaveLength(0)
+  })
+
+  test('a 409 is kept: the retry gets it again even once the email is free', async () => {
+    const taken = await createUser()
+    const k = key()
+    const body = newUser({ email: taken.email })
+    const first = await post(k, body)
+    expect(expectProblem(first, 409).errors).toEqual([{ field: 'email', message: 'is already taken' }])
+    expect((await call('DELETE', `/users/${taken.id}`)).status).toBe(204)
+    const again = await post(k, body)
+    expectReplayOf(first, again)
+    expect(await usersWithEmail(taken.email)).toHaveLength(0)
+  })
+
+  test('a 422 about a parsed body is kept; another body with that key is then refused', async () => {
+    const k = key()
+    const invalid = newUser({ age: 'old' })
+    const first = await post(k, invalid)
+    expect(expectProblem(first, 422).errors).toEqual([{ field: 'age', message: 'must be a JSON integer' }])
+    expect(first.headers.get('idempotent-replayed')).toBeNull()
+    expectReplayOf(first, await post(k, invalid))
+    const valid = newUser()
+    expect(expectProblem(await post(k, valid), 422).errors).toEqual(REUSED)
+    expect(await usersWithEmail(valid.email)).toHaveLength(0)
+  })
+
+  test('a 400 (business rule) is kept too', async () => {
+    const k = key()
+    const body = newUser({ age: 500 })
+    const first = await post(k, body)
+    expectProblem(first, 400)
+    expectReplayOf(first, await post(k, body))
+  })
+
+  test.each([
+    ['unparseable JSON (400)', { body: '{"name":', headers: { 'content-type': 'application/json' } }, 400],
+    ['another media type (415)', { body: 'name=x', headers: { 'content-type': 'text/plain' } }, 415],
+  ])('%s is not kept: a retry runs', async (_, request, status) => {
+    const k = key()
+    const refused = await call('POST', '/users', { ...request, headers: { ...request.headers, 'idempotency-key': k } })
+    expectProblem(refused, status)
+    const body = newUser()
+    const retry = await post(k, body)
+    expect(retry.status).toBe(201)
+    expect(retry.headers.get('idempotent-replayed')).toBeNull()
+  })
+
+  test.each([
+    ['empty', ''],
+    ['256 characters', 'k'.repeat(256)],
+    ['not ASCII', 'clé'],
+    ['a control character', 'a\tb'],
+  ])('a key that is %s: 422 naming the header', async (_, bad) => {
+    const body = newUser()
+    const reply = await post(bad, body)
+    expect(expectProblem(reply, 422).errors).toEqual([{ field: 'Idempotency-Key', message: 'must be 1–255 printable ASCII characters, bare or in double quotes' }])
+    expect(await usersWithEmail(body.email)).toHaveLength(0)
+  })
+
+  test('255 printable characters, spaces included, are a key', async () => {
+    const k = `${key()} ~!`.padEnd(255, '#')
+    const body = newUser()
+    const first = await post(k, body)
+    expect(first.status).toBe(201)
+    expectReplayOf(first, await post(k, body))
+  })
+
+  test('ten concurrent requests with one key create one user', async () => {
+    const k = key()
+    const body = newUser()
+    const replies = await Promise.all(Array.from({ length: 10 }, () => post(k, body)))
+    const created = replies.filter((reply) => reply.status === 201)
+    expect(created.filter((reply) => reply.headers.get('idempotent-replayed') === null)).toHaveLength(1)
+    for (const reply of replies) {
+      if (reply.status === 201) expect(reply.body.id).toBe(created[0]!.body.id)
+      else expect(expectProblem(reply, 409).detail).toBe('A request with this Idempotency-Key is still in progress')
+    }
+    expect(await usersWithEmail(body.email)).toHaveLength(1)
+    // Once the first has finished, a retry is a replay.
+    expect((await post(k, body)).headers.get('idempotent-replayed')).toBe('true')
+  })
+
+  test.skipIf(!AUTH_ON)("two callers' keys do not collide", async () => {
+    const [one, two] = [await createAccount('admin'), await createAccount('admin')]
+    const k = key()
+    const first = await post(k, newUser(), { token: one.token })
+    const second = await post(k, newUser(), { token: two.token })
+    expect([first.status, second.status]).toEqual([201, 201])
+    expect(second.headers.get('idempotent-replayed')).toBeNull()
+    expect(second.body.id).not.toBe(first.body.id)
+  })
+
+  test('without the header, POST is as before: a retry is a 409', async () => {
+    const body = newUser()
+    expect((await call('POST', '/users', { json: body })).status).toBe(201)
+    const again = await call('POST', '/users', { json: body })
+    expectProblem(again, 409)
+    expect(again.headers.get('idempotent-replayed')).toBeNull()
+  })
+})
+
+describe('expiry', () => {
+  test('expired keys are swept, whoever owns them', async () => {
+    const { sql } = await testDatabase()
+    const expired = [key(), key()]
+    for (const [owner, k] of [[0, expired[0]], [999_999, expired[1]]] as const)
+      await sql`insert into idempotency_keys (owner, key, fingerprint, status, body, created_at)
+                values (${owner}, ${k!}, 'x', 201, '{}', now() - interval '25 hours')`
+    const kept = key()
+    // A new app sweeps at its first idempotent request (then at most once a minute).
+    expect((await post(kept, newUser(), {}, buildApp(sql))).status).toBe(201)
+    const left = async () => (await sql<{ key: string }[]>`select key from idempotency_keys where key = any(${[...expired, kept]}::text[])`).map((row) => row.key)
+    for (let waited = 0; waited < 100 && (await left()).length > 1; waited++) await Bun.sleep(20)
+    expect(await left()).toEqual([kept])
+  })
+
+  test('an expired key of the same caller runs again with any body', async () => {
+    const { sql } = await testDatabase()
+    const k = key()
+    const body = newUser()
+    const first = await post(k, newUser())
+    expect(first.status).toBe(201)
+    await sql`update idempotency_keys set created_at = now() - interval '25 hours' where key = ${k}`
+    const again = await post(k, body)
+    expect(again.status).toBe(201)
+    expect(again.headers.get('idempotent-replayed')).toBeNull()
+    expect(again.body.id).not.toBe(first.body.id)
+  })
+})
