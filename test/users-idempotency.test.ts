@@ -172,7 +172,7 @@ describe('expiry', () => {
     const kept = key()
     // A new app sweeps at its first idempotent request (then at most once a minute).
     expect((await post(kept, newUser(), {}, buildApp(sql))).status).toBe(201)
-    const left = async () => (await sql<{ key: string }[]>`select key from idempotency_keys where key = any(${[...expired, kept]}::text[])`).map((row) => row.key)
+    const left = async () => (await sql<{ key: string }[]>`select key from idempotency_keys where key in (${expired[0]!}, ${expired[1]!}, ${kept})`).map((row) => row.key)
     for (let waited = 0; waited < 100 && (await left()).length > 1; waited++) await Bun.sleep(20)
     expect(await left()).toEqual([kept])
   })

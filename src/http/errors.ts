@@ -98,8 +98,9 @@ export const problemResponses = ({ logger, routes, bodyRejected }: { logger: Log
       if (problem?.status === 503) logger.warn('database unavailable', { request_id: requestId, error: String(failure) })
       if (!problem) log('unexpected error', failure)
       const answer = problem ?? problems.internal()
-      // The request log reads the status from here.
+      // The request log and the metrics read the status and headers from here.
       set.status = answer.status
+      Object.assign(set.headers, answer.headers)
       return problemResponse(answer, set.headers)
     },
   )

@@ -19,7 +19,8 @@ const BAD_CREDENTIALS = problems.unauthorized('credentials').detail
 /**
  * `httpMetrics({ metrics })`: times every request into `http_server_request_duration_seconds`
  * by method, route template (`/users/:id`; `unmatched` when no route matched) and status code;
- * counts rate-limit refusals and refused logins; reports the requests in flight when scraped.
+ * counts rate-limit refusals, refused logins and replayed answers; reports the requests in flight
+ * when scraped.
  */
 export const httpMetrics = ({ metrics }: { metrics: ServiceMetrics }) => {
   const started = new WeakMap<Request, number>()
@@ -51,6 +52,8 @@ export const httpMetrics = ({ metrics }: { metrics: ServiceMetrics }) => {
       const start = started.get(request)
       if (start === undefined) return
       const method = KNOWN_METHODS.has(request.method) ? request.method : '_OTHER'
+      const replayed = responseValue instanceof Response ? responseValue.headers.get('idempotent-replayed') : set.headers['idempotent-replayed']
+      if (replayed === 'true') metrics.idempotentReplays.inc()
       child(method, route || UNMATCHED_ROUTE, responseStatus(responseValue, set.status))((performance.now() - start) / 1000)
     })
 }

@@ -18,6 +18,7 @@ export interface ServiceMetrics {
   rateLimited: Counter
   loginsFailed: Counter
   loginsThrottled: Counter
+  idempotentReplays: Counter
   queryDuration: Histogram<'operation'>
   queryErrors: Counter<'operation' | 'kind'>
   /** Read when scraped: set by the parts that know (the HTTP plugin, the query observer). */
@@ -83,6 +84,7 @@ export const createServiceMetrics = ({ worker, poolMax }: { worker?: string; poo
     rateLimited: new Counter({ name: 'http_server_rate_limited_total', help: 'Requests refused with 429 by the rate limit.', registers }),
     loginsFailed: new Counter({ name: 'auth_logins_failed_total', help: 'Logins refused for a wrong email or password (401 at /auth/token).', registers }),
     loginsThrottled: new Counter({ name: 'auth_logins_throttled_total', help: 'Logins refused with 429 after too many failures for the email.', registers }),
+    idempotentReplays: new Counter({ name: 'http_server_idempotent_replays_total', help: 'Answers replayed for a repeated Idempotency-Key (Idempotent-Replayed: true).', registers }),
     queryDuration: new Histogram({
       name: 'db_client_operation_duration_seconds',
       help: 'Time a query took, waiting for a connection included, by SQL operation.',

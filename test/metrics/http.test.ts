@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
 import { routeTable } from '../../src/http/elysia-internals'
 import { problemResponses } from '../../src/http/errors'
+import { Problem } from '../../src/http/problem'
 import { problems } from '../../src/http/problems'
 import { rateLimit } from '../../src/http/rate-limit'
 import { httpMetrics } from '../../src/metrics/http'
@@ -96,6 +97,32 @@ describe('httpMetrics, refused logins', () => {
     const after = await own.registry.metrics()
     expect([sampleValue(after, 'auth_logins_failed_total'), sampleValue(after, 'auth_logins_throttled_total')]).toEqual([2, 1])
     expect(sampleValue(after, 'http_server_rate_limited_total')).toBe(0)
+  })
+})
+
+describe('httpMetrics, replayed answers', () => {
+  test('each answer sent with Idempotent-Replayed: true is counted, a success or a problem', async () => {
+    const own = createServiceMetrics({ poolMax: 1 })
+    const replays: Elysia = new Elysia()
+    replays
+      .use(httpMetrics({ metrics: own }))
+      .use(problemResponses({ logger: captureLog().logger, routes: () => routeTable(replays) }))
+      .post('/created/:replayed', ({ params, set }) => {
+        set.status = 201
+        if (params.replayed === 'yes') set.headers['idempotent-replayed'] = 'true'
+        return { id: 1 }
+      })
+      .post('/conflict', () => {
+        throw new Problem(409, 'A user with this email already exists', undefined, { 'idempotent-replayed': 'true' }, {})
+      })
+    const statuses = []
+    for (const path of ['/created/no', '/created/yes', '/conflict', '/created/yes']) statuses.push((await replays.handle(new Request(`http://localhost${path}`, { method: 'POST' }))).status)
+    expect(statuses).toEqual([201, 201, 409, 201])
+    // Counted after the response is sent.
+    const replayed = async () => sampleValue(await own.registry.metrics(), 'http_server_idempotent_replays_total')
+    for (let i = 0; i < 100 && (await replayed()) < 3; i++) await Bun.sleep(10)
+    await Bun.sleep(50)
+    expect(await replayed()).toBe(3)
   })
 })
 
