@@ -119,7 +119,7 @@ describe('httpMetrics, replayed answers', () => {
     for (const path of ['/created/no', '/created/yes', '/conflict', '/created/yes']) statuses.push((await replays.handle(new Request(`http://localhost${path}`, { method: 'POST' }))).status)
     expect(statuses).toEqual([201, 201, 409, 201])
     // Counted after the response is sent.
-    const replayed = async () => sampleValue(await own.registry.metrics(), 'http_server_idempotent_replays_total')
+    const replayed = async () => sampleValue(await own.registry.metrics(), 'http_server_idempotent_replays_total') ?? 0
     for (let i = 0; i < 100 && (await replayed()) < 3; i++) await Bun.sleep(10)
     await Bun.sleep(50)
     expect(await replayed()).toBe(3)
