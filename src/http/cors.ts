@@ -12,7 +12,7 @@ export const corsPolicy = ({ origins }: { origins: string[] }) =>
         origin: origins,
         credentials: false,
         methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
-        allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
-        exposeHeaders: ['x-request-id', 'location', 'link', 'retry-after', 'www-authenticate'],
+        allowedHeaders: ['authorization', 'content-type', 'x-request-id', 'if-match', 'if-none-match', 'idempotency-key'],
+        exposeHeaders: ['x-request-id', 'location', 'link', 'retry-after', 'www-authenticate', 'etag', 'idempotent-replayed', 'ratelimit', 'ratelimit-policy'],
         maxAge: 600,
       })

@@ -22,7 +22,7 @@ describe('corsPolicy({ origins })', () => {
     expect(reply.status).toBe(200)
     expect(reply.body).toEqual({ ok: true })
     expect(reply.headers.get('access-control-allow-origin')).toBe(ALLOWED)
-    expect(reply.headers.get('access-control-expose-headers')).toBe('x-request-id, location, link, retry-after, www-authenticate')
+    expect(reply.headers.get('access-control-expose-headers')).toBe('x-request-id, location, link, retry-after, www-authenticate, etag, idempotent-replayed, ratelimit, ratelimit-policy')
     expect(reply.headers.get('access-control-allow-credentials')).toBeNull()
     expect(reply.headers.get('vary')).toBe('Origin')
   })
@@ -40,8 +40,8 @@ describe('corsPolicy({ origins })', () => {
     expect(corsHeaders(reply.headers)).toEqual({
       'access-control-allow-origin': ALLOWED,
       'access-control-allow-methods': 'GET, HEAD, POST, PATCH, DELETE',
-      'access-control-allow-headers': 'authorization, content-type, x-request-id',
-      'access-control-expose-headers': 'x-request-id, location, link, retry-after, www-authenticate',
+      'access-control-allow-headers': 'authorization, content-type, x-request-id, if-match, if-none-match, idempotency-key',
+      'access-control-expose-headers': 'x-request-id, location, link, retry-after, www-authenticate, etag, idempotent-replayed, ratelimit, ratelimit-policy',
       'access-control-max-age': '600',
     })
   })
