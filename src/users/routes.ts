@@ -15,6 +15,7 @@ import type { UserService, VersionedUser } from './service'
 export const userSchemas = { User }
 
 const FILTERS = ['limit', 'email', 'name', 'min_age', 'max_age'] as const
+const ME_URL = /^[a-z]+:\/\/[^/?#]*\/users\/me\/?(?:[?#]|$)/i
 
 /**
  * The next page's URL: the filters and limit this request used, in its order, as the service
@@ -90,7 +91,14 @@ export const usersRoutes = ({ users, idempotent, accounts, state, auth, clientOf
     await users.remove(id, callerFor(request), conditionOf(id, request))
     set.status = 204
   }
-  return new Elysia({ name: 'users', prefix: '/users' })
+  const routes = new Elysia({ name: 'users', prefix: '/users' })
+  // Without access control `/users/me` is no route (its handlers stay for the types): 404 before
+  // its body is read, whatever that body is.
+  if (!auth)
+    routes.onRequest(({ request }) => {
+      if (ME_URL.test(request.url)) throw problems.routeNotFound()
+    })
+  return routes
     .onBeforeHandle(requireMigrated(state))
     .post(
       '',

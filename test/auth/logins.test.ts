@@ -168,6 +168,12 @@ describe('AUTH=off', () => {
       expect(reply.status).toBe(404)
       expect(reply.headers.get('content-type')).toBe('application/problem+json')
     }
+    // No route, so nothing about the body is judged: 404 before 400, 415 or 422.
+    for (const [contentType, body] of [['application/json', '{"age":'], ['text/plain', 'age=3'], ['application/json', '{"age":"old"}']]) {
+      const reply = await app.handle(new Request('http://localhost/users/me/?x=1', { method: 'PATCH', headers: { 'content-type': contentType! }, body }))
+      expect(reply.status).toBe(404)
+      expect(await reply.json()).toEqual({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'No such resource' })
+    }
     const document = (await (await handle('GET', '/openapi.json')).json()) as { paths: Record<string, unknown> }
     expect(Object.keys(document.paths).filter((path) => path.startsWith('/auth') || path === '/users/me')).toEqual([])
   })
