@@ -18,7 +18,8 @@ const blockListOf = (entries: string[]) => {
   return list
 }
 
-const plain = (address: string) => address.replace(/^::ffff:(?=\d+\.)/, '')
+// An IPv4 client of a dual-stack socket is `::ffff:a.b.c.d`; tested before any regex runs (per request).
+const plain = (address: string) => (address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address)
 
 /** `clientAddress(trustedProxies)`: a function of the request and the server giving the client's address. */
 export const clientAddress = (trustedProxies: string[]) => {
