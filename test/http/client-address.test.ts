@@ -1,0 +1,24 @@
+import { describe, expect, test } from 'bun:test'
+import { clientAddress } from '../../src/http/client-address'
+
+const from = (address: string | null) => ({ requestIP: () => (address === null ? null : { address }) })
+const request = (forwarded?: string) => new Request('http://localhost/', { headers: forwarded === undefined ? {} : { 'x-forwarded-for': forwarded } })
+
+describe('clientAddress(trustedProxies)', () => {
+  test('the socket address; an IPv4 client of a dual-stack socket without its ::ffff: prefix', () => {
+    const of = clientAddress([])
+    expect(of(request(), from('10.1.2.3'))).toBe('10.1.2.3')
+    expect(of(request(), from('::ffff:10.1.2.3'))).toBe('10.1.2.3')
+    expect(of(request(), from('::ffff:a0b:c0d'))).toBe('::ffff:a0b:c0d')
+    expect(of(request(), from('2001:db8::1'))).toBe('2001:db8::1')
+    expect(of(request(), from(null))).toBe('unknown')
+  })
+
+  test("X-Forwarded-For counts only from a trusted proxy: the right-most entry that is not one", () => {
+    const of = clientAddress(['10.0.0.0/8', '::1'])
+    expect(of(request('203.0.113.9'), from('192.0.2.1'))).toBe('192.0.2.1')
+    expect(of(request('198.51.100.7, 203.0.113.9, 10.2.2.2'), from('::ffff:10.0.0.5'))).toBe('203.0.113.9')
+    expect(of(request('not-an-address'), from('::1'))).toBe('::1')
+    expect(of(request(), from('10.0.0.5'))).toBe('10.0.0.5')
+  })
+})
