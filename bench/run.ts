@@ -46,6 +46,7 @@ const OPTIONS = {
   access: { type: 'boolean', default: false },
   'no-embedded': { type: 'boolean', default: false },
   'no-costs': { type: 'boolean', default: false },
+  costs: { type: 'boolean', default: false },
   'no-cold-start': { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const
@@ -68,6 +69,7 @@ const OPTION_HELP: Record<keyof typeof OPTIONS, string> = {
   access: 'instead: authenticated reads against AUTH=off, and 200 concurrent logins',
   'no-embedded': 'leave out the embedded-database figure',
   'no-costs': 'leave out what settings cost (RATE_LIMIT on against off)',
+  costs: 'instead: only what settings cost (RATE_LIMIT on against off)',
   'no-cold-start': 'leave out building the binary and the start-up figures',
   help: 'this text',
 }
@@ -429,6 +431,13 @@ const main = async () => {
       const result = await scale(benchUrl)
       tables.push(result.table)
       data.scale = result.data
+    } else if (args.costs) {
+      const sql = postgres(benchUrl, { max: 1, onnotice: () => {} })
+      await seedUsers(sql, SEEDED_USERS)
+      await sql.end({ timeout: 5 })
+      const result = await featureCosts(benchUrl)
+      tables.push(result.table)
+      data.feature_costs = result.data
     } else if (args.observability) {
       const result = await observability(benchUrl)
       tables.push(result.table)
@@ -474,7 +483,8 @@ const main = async () => {
       `Machine: ${describeMachine(machineFacts)}.`,
       `Command: \`bun run bench${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}\`; ${new Date().toISOString()}.`,
     ]
-    const files = writeResults(args.soak ? 'soak' : args.scale ? 'scale' : args.observability ? 'observability' : args.access ? 'access' : 'bench', preamble, tables, data)
+    const kind = args.soak ? 'soak' : args.scale ? 'scale' : args.observability ? 'observability' : args.access ? 'access' : args.costs ? 'costs' : 'bench'
+    const files = writeResults(kind, preamble, tables, data)
     log(`\n${preamble.join('\n')}\n\n${tables.map(markdownTable).join('\n\n')}\n\nwritten: ${files.join(', ')}`)
   } finally {
     await benchDatabase.drop()
