@@ -2,6 +2,7 @@
 // file in migrations/ is listed here, in order.
 import createUsers from '../../migrations/0001_create_users.sql' with { type: 'text' }
 import accounts from '../../migrations/0002_accounts.sql' with { type: 'text' }
+import nameTrigram from '../../migrations/0004_name_trigram.sql' with { type: 'text' }
 
 export interface Migration {
   version: string
@@ -11,4 +12,5 @@ export interface Migration {
 export const migrations: readonly Migration[] = [
   { version: '0001_create_users', sql: createUsers },
   { version: '0002_accounts', sql: accounts },
+  { version: '0004_name_trigram', sql: nameTrigram },
 ]
