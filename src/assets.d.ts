@@ -21,3 +21,7 @@ declare module '*.tgz' {
   const path: string
   export default path
 }
+declare module '*.tar.gz' {
+  const path: string
+  export default path
+}

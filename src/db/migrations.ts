@@ -3,6 +3,7 @@
 import createUsers from '../../migrations/0001_create_users.sql' with { type: 'text' }
 import accounts from '../../migrations/0002_accounts.sql' with { type: 'text' }
 import safeRetries from '../../migrations/0003_safe_retries.sql' with { type: 'text' }
+import nameTrigram from '../../migrations/0004_name_trigram.sql' with { type: 'text' }
 
 export interface Migration {
   version: string
@@ -13,4 +14,5 @@ export const migrations: readonly Migration[] = [
   { version: '0001_create_users', sql: createUsers },
   { version: '0002_accounts', sql: accounts },
   { version: '0003_safe_retries', sql: safeRetries },
+  { version: '0004_name_trigram', sql: nameTrigram },
 ]

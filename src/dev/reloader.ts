@@ -30,13 +30,13 @@ const report = (message: string, error?: unknown) =>
   console.error(`dev: ${message}${error === undefined ? '' : `: ${error instanceof Error ? error.message : String(error)}`}`)
 
 /**
- * Files imported `with { type: 'file' }` (PGlite's WebAssembly, the template, the docs page's
- * script: 20 MB) stay where they are instead of being copied next to each bundle.
+ * Files imported `with { type: 'file' }` (PGlite's WebAssembly and extensions, the template, the
+ * docs page's script: 20 MB) stay where they are instead of being copied next to each bundle.
  */
 const filesInPlace: Bun.BunPlugin = {
   name: 'files-in-place',
   setup(builder) {
-    builder.onResolve({ filter: /\.(wasm|data|tgz)$|standalone\.js$/ }, (args) => ({ path: resolve(dirname(args.importer), args.path), external: true }))
+    builder.onResolve({ filter: /\.(wasm|data|tgz|tar\.gz)$|standalone\.js$/ }, (args) => ({ path: resolve(dirname(args.importer), args.path), external: true }))
   },
 }
 

@@ -12,8 +12,9 @@ interface UserRow {
   email: string
   age: number
   role: Role
-  created_at: Date
-  updated_at: Date
+  /** Already as the API sends it: see `columns`. */
+  created_at: string
+  updated_at: string
   version: number
 }
 
@@ -48,15 +49,7 @@ export type UserChanges = Partial<NewUser>
 const EMAIL_INDEX = 'users_email_lower_key'
 
 // postgres.js returns int8 as a string; ids stay far below 2^53.
-const toUser = (row: UserRow): User => ({
-  id: Number(row.id),
-  name: row.name,
-  email: row.email,
-  age: row.age,
-  role: row.role,
-  created_at: row.created_at.toISOString(),
-  updated_at: row.updated_at.toISOString(),
-})
+const toUser = ({ id, name, email, age, role, created_at, updated_at }: UserRow): User => ({ id: Number(id), name, email, age, role, created_at, updated_at })
 const versioned = (row: UserRow): VersionedUser => ({ user: toUser(row), version: row.version })
 
 // The unique index decides, so two concurrent writers of one email cannot both succeed.
@@ -78,7 +71,13 @@ const refuseStale = <R extends Checked>(row: R | undefined): R => {
  * statement, so that costs no extra round trip. Every query gives up after `timeoutMs` (a 503).
  */
 export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }) => {
-  const columns = sql`id, name, email, age, role, created_at, updated_at, version`
+  // The timestamps come out as text in the API's form (UTC whatever the session's TimeZone, ms,
+  // the microseconds cut as Date cut them): parsing into Date and printing them again was about a
+  // tenth of the service's CPU on a page of 100; to_char costs the server less than that saves.
+  const columns = sql`id, name, email, age, role,
+    to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at,
+    to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as updated_at,
+    version`
   const withinDeadline = <Q extends PendingQuery<any>>(query: () => Q) => withDeadline(query, timeoutMs)
   const callerOk = (caller: Caller | undefined) => callerIsCurrent(sql, caller)
 
@@ -107,7 +106,7 @@ export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }
         return versioned(own)
       }
       const [row] = await withinDeadline(() => sql<(UserRow & Checked)[]>`
-        select checked.caller_ok, u.id, u.name, u.email, u.age, u.role, u.created_at, u.updated_at, u.version
+        select checked.caller_ok, ${columns}
         from (select ${callerOk(caller)} as caller_ok) checked
         left join users u on u.id = ${id} and checked.caller_ok`)
       if (!refuseStale(row).id) throw problems.userNotFound()
