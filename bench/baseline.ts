@@ -5,7 +5,8 @@
  * features.
  *
  * Environment: DATABASE_URL, PORT, HOST, DATABASE_POOL_MAX, WORKERS (processes on one port with
- * SO_REUSEPORT, like the service's workers). Logs one `listening` line per process.
+ * SO_REUSEPORT, like the service's workers); BASELINE_TIMESTAMPS=off leaves `created_at` and
+ * `updated_at` out of every answer (the reference of the page-of-100 goal). Logs one `listening` line per process.
  */
 import postgres from 'postgres'
 
@@ -21,17 +22,18 @@ interface UserRow {
   name: string
   email: string
   age: number
-  created_at: Date
-  updated_at: Date
+  created_at?: Date
+  updated_at?: Date
 }
+
+const withTimestamps = process.env.BASELINE_TIMESTAMPS !== 'off'
 
 const toUser = (row: UserRow) => ({
   id: Number(row.id),
   name: row.name,
   email: row.email,
   age: row.age,
-  created_at: row.created_at.toISOString(),
-  updated_at: row.updated_at.toISOString(),
+  ...(withTimestamps ? { created_at: row.created_at!.toISOString(), updated_at: row.updated_at!.toISOString() } : {}),
 })
 
 const escapeLike = (value: string) => value.replace(/[\\%_]/g, '\\$&')
@@ -45,7 +47,7 @@ const serve = () => {
     onnotice: () => {},
     connection: { statement_timeout: 5000, application_name: 'users-api-baseline' },
   })
-  const columns = sql`id, name, email, age, created_at, updated_at`
+  const columns = withTimestamps ? sql`id, name, email, age, created_at, updated_at` : sql`id, name, email, age`
   const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
     Response.json(body, { status, headers })
 

@@ -16,6 +16,7 @@ import { openDatabase } from '../src/db/connect'
 import { migrate } from '../src/db/migrate'
 import { freePort } from '../src/free-port'
 import { measureStartup } from './startup'
+import { goalsTable, PAGE_SCENARIO } from './goals'
 import { assertLocal, createBenchDatabase, DEFAULT_SERVER_URL, seedUsers } from './database'
 import { combine, measure, median, type LoadOptions, type LoadResult } from './load'
 import { sampleMemory, startServer, type Server } from './processes'
@@ -118,11 +119,11 @@ const startService = (databaseUrl: string | undefined, workers: number, dataDir?
   return startServer('service', [process.execPath, join(ROOT, 'src/main.ts')], env, workers)
 }
 
-const startBaseline = (databaseUrl: string, workers: number) =>
+const startBaseline = (databaseUrl: string, workers: number, { timestamps = true } = {}) =>
   startServer(
-    'baseline',
+    timestamps ? 'baseline' : 'untimed',
     [process.execPath, join(import.meta.dir, 'baseline.ts')],
-    serverEnvironment({ PORT: String(freePort()), WORKERS: String(workers), DATABASE_URL: databaseUrl }),
+    serverEnvironment({ PORT: String(freePort()), WORKERS: String(workers), DATABASE_URL: databaseUrl, BASELINE_TIMESTAMPS: timestamps ? 'on' : 'off' }),
     workers,
   )
 
@@ -187,14 +188,17 @@ const compare = async (benchUrl: string, workers: number) => {
   await sql.end({ timeout: 5 })
   const service = await startService(benchUrl, workers)
   const baseline = await startBaseline(benchUrl, workers)
-  const rows: Record<string, { service: Measured; baseline: Measured }> = {}
+  // The page-of-100 goal's reference: the bare server's page without timestamps (one worker).
+  const untimed = workers === 1 ? await startBaseline(benchUrl, workers, { timestamps: false }) : undefined
+  const rows: Record<string, { service: Measured; baseline: Measured; untimed?: Measured }> = {}
   try {
     for (const scenario of selected(scenarios(SEEDED_USERS))) {
       log(`  ${workers} worker(s): ${scenario.name}`)
-      for (const server of [service, baseline]) await measure(server.url, scenario, { ...load, duration: load.warmup, warmup: 0 })
-      const rounds: Record<string, Measured[]> = { service: [], baseline: [] }
+      const servers = untimed && scenario.name === PAGE_SCENARIO ? [service, baseline, untimed] : [service, baseline]
+      for (const server of servers) await measure(server.url, scenario, { ...load, duration: load.warmup, warmup: 0 })
+      const rounds: Record<string, Measured[]> = { service: [], baseline: [], untimed: [] }
       for (let round = 0; round < ROUNDS; round++) {
-        const order = round % 2 === 0 ? [service, baseline] : [baseline, service]
+        const order = round % 2 === 0 ? servers : [...servers].reverse()
         for (const server of order) rounds[server.name]!.push(await measureWithMemory(server, scenario))
       }
       const merge = (results: Measured[]): Measured => ({
@@ -202,10 +206,10 @@ const compare = async (benchUrl: string, workers: number) => {
         peakRssWorkerMb: Math.max(...results.map((result) => result.peakRssWorkerMb)),
         peakRssTotalMb: Math.max(...results.map((result) => result.peakRssTotalMb)),
       })
-      rows[scenario.name] = { service: merge(rounds.service!), baseline: merge(rounds.baseline!) }
+      rows[scenario.name] = { service: merge(rounds.service!), baseline: merge(rounds.baseline!), ...(rounds.untimed!.length ? { untimed: merge(rounds.untimed!) } : {}) }
     }
   } finally {
-    await Promise.all([service.stop(), baseline.stop()])
+    await Promise.all([service.stop(), baseline.stop(), untimed?.stop()])
   }
   const table: Table = {
     title: `${workers} worker${workers > 1 ? 's' : ''}: service / bare Bun.serve + postgres.js, PostgreSQL, ${SEEDED_USERS.toLocaleString('en')} users, ${load.connections} connections, ${ROUNDS} rounds of ${load.duration} s each (ABBA) after ${load.warmup} s warm-up`,
@@ -458,6 +462,7 @@ const main = async () => {
         data.feature_costs = result.data
         log(`\n${markdownTable(result.table)}\n`)
       }
+      tables.push(goalsTable(data.workers_1 as Parameters<typeof goalsTable>[0], data.feature_costs as Parameters<typeof goalsTable>[1]))
       if (!args['no-observability']) {
         const result = await observability(benchUrl)
         tables.push(result.table)

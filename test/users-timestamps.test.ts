@@ -86,7 +86,9 @@ describe('user timestamps', () => {
     expect(patched.body.updated_at).toBe(stored!.updated_at.toISOString())
   })
 
-  test(`stay in UTC when the session's time zone is not (${KOLKATA})`, async () => {
+  // PgBouncer gives each server session the TimeZone its clients started with, so a database's
+  // own default never reaches a session through it: nothing to test there.
+  test.skipIf(!!serverUrl && !serverPrepare)(`stay in UTC when the session's time zone is not (${KOLKATA})`, async () => {
     const database = await openInKolkata()
     try {
       const { sql } = database

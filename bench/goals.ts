@@ -1,0 +1,44 @@
+/**
+ * The speed goals `bun run bench` checks, each with its figure from this run and ✓ or ✗. Goals
+ * measured by other modes (`--scale`, `--access`, `bun bench/startup.ts`) are named, not judged.
+ */
+import { median } from './load'
+import type { Table } from './report'
+
+/** The scenario whose page of 100 users the timestamp goal is about. */
+export const PAGE_SCENARIO = 'GET /users?limit=100'
+
+interface Figures {
+  rps: number
+  peakRssWorkerMb: number
+}
+
+type Rows = Record<string, { service: Figures; baseline: Figures; untimed?: Figures }>
+
+const judged = (goal: string, value: number | undefined, atLeast: number | undefined, atMost?: number) => {
+  if (value === undefined || !Number.isFinite(value)) return [goal, 'not measured', '–']
+  const holds = (atLeast === undefined || value >= atLeast) && (atMost === undefined || value <= atMost)
+  return [goal, `${value.toFixed(2)}×`, holds ? '✓' : '✗']
+}
+
+/** The goals table, from one worker's rows and what the settings cost. */
+export const goalsTable = (rows: Rows | undefined, costs: Record<string, { on: number[]; off: number[] }> | undefined): Table => {
+  const page = rows?.[PAGE_SCENARIO]
+  const root = rows?.['GET /']
+  const all = Object.values(rows ?? {})
+  const peak = (side: 'service' | 'baseline') => Math.max(...all.map((row) => row[side].peakRssWorkerMb))
+  const rateLimit = costs?.['RATE_LIMIT on (in memory)']
+  return {
+    title: 'Goals (1 worker, PostgreSQL; ratios of the medians of alternating rounds)',
+    header: ['goal', 'this run', 'holds'],
+    rows: [
+      judged('a page of 100 with timestamps ≥ 0.8× the bare page without them', page?.untimed && page.service.rps / page.untimed.rps, 0.8),
+      judged('`GET /` ≥ 0.9× the bare server', root && root.service.rps / root.baseline.rps, 0.9),
+      judged('peak RSS of one serving process ≤ 1.2× the bare server’s', all.length ? peak('service') / peak('baseline') : undefined, undefined, 1.2),
+      judged('`RATE_LIMIT` on ≥ 0.9× off on `GET /users/{id}`', rateLimit && median(rateLimit.on) / median(rateLimit.off), 0.9),
+    ],
+    notes: [
+      'Measured by other modes: name search at 1,000,000 users (`--scale`), authenticated reads against the bare server (`--access`), start-up and reload (`bun bench/startup.ts`).',
+    ],
+  }
+}
