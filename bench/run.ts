@@ -231,26 +231,33 @@ const FEATURE_VARIANTS: { name: string; on: Record<string, string>; off: Record<
 const featureCosts = async (benchUrl: string) => {
   const scenario = scenarios(SEEDED_USERS)[0]!
   const rows: (string | number)[][] = []
-  const data: Record<string, { on: number[]; off: number[] }> = {}
+  const data: Record<string, { on: number[]; off: number[]; offAgain: number[] }> = {}
   for (const variant of FEATURE_VARIANTS) {
     log(`  cost of ${variant.name}`)
-    const on = await startService(benchUrl, 1, undefined, variant.on)
-    const off = await startService(benchUrl, 1, undefined, variant.off)
-    const rps: { on: number[]; off: number[] } = { on: [], off: [] }
+    // A second, identical "off" server in the same rounds: how far two equal processes differ is
+    // the noise the on/off ratio has to be read against.
+    const servers = {
+      on: await startService(benchUrl, 1, undefined, variant.on),
+      off: await startService(benchUrl, 1, undefined, variant.off),
+      offAgain: await startService(benchUrl, 1, undefined, variant.off),
+    }
+    const rps = { on: [] as number[], off: [] as number[], offAgain: [] as number[] }
+    const labels = Object.keys(servers) as (keyof typeof servers)[]
     try {
-      for (const server of [on, off]) await measure(server.url, scenario, { ...load, duration: load.warmup, warmup: 0 })
+      for (const label of labels) await measure(servers[label].url, scenario, { ...load, duration: load.warmup, warmup: 0 })
       for (let round = 0; round < Math.max(ROUNDS, 6); round++)
-        for (const [label, server] of round % 2 === 0 ? ([['on', on], ['off', off]] as const) : ([['off', off], ['on', on]] as const))
-          rps[label].push((await measure(server.url, scenario, { ...load, warmup: 0 })).rps)
+        for (const label of round % 2 === 0 ? labels : [...labels].reverse())
+          rps[label].push((await measure(servers[label].url, scenario, { ...load, warmup: 0 })).rps)
     } finally {
-      await Promise.all([on.stop(), off.stop()])
+      await Promise.all(labels.map((label) => servers[label].stop()))
     }
     data[variant.name] = rps
-    rows.push([variant.name, Math.round(median(rps.on)), Math.round(median(rps.off)), ratio(median(rps.on), median(rps.off)), rps.on.length])
+    const [on, off, offAgain] = [median(rps.on), median(rps.off), median(rps.offAgain)]
+    rows.push([variant.name, Math.round(on), Math.round(off), ratio(on, off), Math.round(offAgain), ratio(offAgain, off), rps.on.length])
   }
   const table: Table = {
     title: `What a setting costs: ${scenario.name}, 1 worker, PostgreSQL, median req/s of alternating rounds`,
-    header: ['setting', 'on req/s', 'off req/s', 'on / off', 'rounds each'],
+    header: ['setting', 'on req/s', 'off req/s', 'on / off', 'second off req/s', 'off / off (noise)', 'rounds each'],
     rows,
   }
   return { table, data }
