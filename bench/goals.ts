@@ -7,6 +7,8 @@ import type { Table } from './report'
 
 /** The scenario whose page of 100 users the timestamp goal is about. */
 export const PAGE_SCENARIO = 'GET /users?limit=100'
+/** The cost-table row the rate-limit goal reads. */
+export const RATE_LIMIT_VARIANT = 'RATE_LIMIT on (in memory)'
 
 interface Figures {
   rps: number
@@ -27,9 +29,9 @@ export const goalsTable = (rows: Rows | undefined, costs: Record<string, { on: n
   const root = rows?.['GET /']
   const all = Object.values(rows ?? {})
   const peak = (side: 'service' | 'baseline') => Math.max(...all.map((row) => row[side].peakRssWorkerMb))
-  const rateLimit = costs?.['RATE_LIMIT on (in memory)']
+  const rateLimit = costs?.[RATE_LIMIT_VARIANT]
   return {
-    title: 'Goals (1 worker, PostgreSQL; ratios of the medians of alternating rounds)',
+    title: 'Goals (1 worker, PostgreSQL): req/s over all alternating rounds; a setting\'s cost from the medians of its rounds',
     header: ['goal', 'this run', 'holds'],
     rows: [
       judged('a page of 100 with timestamps ≥ 0.8× the bare page without them', page?.untimed && page.service.rps / page.untimed.rps, 0.8),

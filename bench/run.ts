@@ -16,7 +16,7 @@ import { openDatabase } from '../src/db/connect'
 import { migrate } from '../src/db/migrate'
 import { freePort } from '../src/free-port'
 import { measureStartup } from './startup'
-import { goalsTable, PAGE_SCENARIO } from './goals'
+import { goalsTable, PAGE_SCENARIO, RATE_LIMIT_VARIANT } from './goals'
 import { assertLocal, createBenchDatabase, DEFAULT_SERVER_URL, seedUsers } from './database'
 import { combine, measure, median, type LoadOptions, type LoadResult } from './load'
 import { sampleMemory, startServer, type Server } from './processes'
@@ -225,7 +225,7 @@ const compare = async (benchUrl: string, workers: number) => {
  */
 const FEATURE_VARIANTS: { name: string; on: Record<string, string>; off: Record<string, string> }[] = [
   // A limit no client reaches: the cost of counting, not of refusing.
-  { name: 'RATE_LIMIT on (in memory)', on: { RATE_LIMIT: '1000000', RATE_LIMIT_WINDOW: '1' }, off: { RATE_LIMIT: '0' } },
+  { name: RATE_LIMIT_VARIANT, on: { RATE_LIMIT: '1000000', RATE_LIMIT_WINDOW: '1' }, off: { RATE_LIMIT: '0' } },
 ]
 
 const featureCosts = async (benchUrl: string) => {
