@@ -7,6 +7,7 @@
 import type { Sql } from 'postgres'
 import { problems } from '../http/problems'
 import type { CreateUserInput, UpdateUserInput } from '../users/schemas'
+import { preconditionRefusal, type WriteCondition } from '../users/preconditions'
 import type { NewUser, UserChanges } from '../users/service'
 import type { Logins } from './logins'
 import { passwordWeakness, type Hasher } from './passwords'
@@ -31,17 +32,26 @@ export const createAccountRules = ({ sql, hasher, logins, auth }: { sql: Sql; ha
       return { ...fields, ...(password === undefined ? {} : { passwordHash: await strongHash(password, fields) }) }
     },
 
-    /** The changes of an update body to user `id`, by `caller` from address `client`. */
-    async forUpdate(id: number, { password, current_password, ...fields }: UpdateUserInput, caller: Caller | undefined, client: string): Promise<UserChanges> {
+    /**
+     * The changes of an update body to user `id`, by `caller` from address `client`, under
+     * `condition`: a refused precondition is reported before a wrong `current_password`.
+     */
+    async forUpdate(id: number, { password, current_password, ...fields }: UpdateUserInput, caller: Caller | undefined, client: string, condition: WriteCondition): Promise<UserChanges> {
       if (auth && fields.role !== undefined && caller?.role !== 'admin') throw problems.forbidden('role')
       if (password === undefined) return fields
       // The caller is checked here too (a stale token is a 401, not a verdict on the password).
-      const [target] = await sql<{ caller_ok: boolean; email: string | null; name: string; password_hash: string | null }[]>`
+      const [target] = await sql<{ caller_ok: boolean; email: string | null; name: string; password_hash: string | null; version: number }[]>`
         select ${callerIsCurrent(sql, caller)} as caller_ok,
-          u.email, u.name, u.password_hash
+          u.email, u.name, u.password_hash, u.version
         from (select 1) one left join users u on u.id = ${id}`
       if (!target?.caller_ok) throw problems.unauthorized('invalid')
-      if (target.email === null) throw problems.userNotFound()
+      if (target.email === null) {
+        // A weak password is a fault of the request, reported before the missing user.
+        const weakness = await passwordWeakness(password, fields)
+        throw weakness ? invalid('password', weakness) : problems.userNotFound()
+      }
+      const refused = preconditionRefusal(condition, target.version)
+      if (refused) throw refused
       const passwordHash = await strongHash(password, { email: fields.email ?? target.email, name: fields.name ?? target.name })
       if (auth && caller?.id === id) {
         if (current_password === undefined) throw invalid('current_password', 'is required to change your own password')

@@ -33,11 +33,18 @@ export const preconditionSql = (sql: Sql, condition: WriteCondition) =>
 export const unchangedSql = (sql: Sql, id: number) =>
   sql`exists (select 1 from users where id = ${id}) as found, (select version from users where id = ${id}) as current_version`
 
+/** The 428 or 412 a change to a user at `version` gets, if any. */
+export const preconditionRefusal = (condition: WriteCondition, version: number) => {
+  if (condition.ifMatch === undefined && condition.required) return problems.preconditionRequired()
+  if (Array.isArray(condition.ifMatch) && !condition.ifMatch.includes(version)) return problems.preconditionFailed()
+  return undefined
+}
+
 /** Why a change did not happen, in the contract's order: 404 → 428/412 → 409. */
 export const refusal = (row: Unchanged, condition: WriteCondition) => {
   if (!row.found) return problems.userNotFound()
-  if (condition.ifMatch === undefined && condition.required) return problems.preconditionRequired()
-  if (Array.isArray(condition.ifMatch) && !condition.ifMatch.includes(row.current_version!)) return problems.preconditionFailed()
+  const refused = preconditionRefusal(condition, row.current_version!)
+  if (refused) return refused
   if (row.last_admin) return problems.lastAdmin()
   // The user matched when the statement began but changed before its turn came: another write won.
   return condition.ifMatch === undefined ? problems.userNotFound() : problems.preconditionFailed()

@@ -84,8 +84,9 @@ export const usersRoutes = ({ users, idempotent, accounts, state, auth, clientOf
   const conditionOf = (id: number, request: Request) => ({ ifMatch: ifMatchVersions(request.headers.get('if-match'), id), required: requireIfMatch })
   const update = async (id: number, body: UpdateUserInput, request: Request, server: Parameters<ClientAddress>[1], headers: Headers, me = false) => {
     const caller = callerFor(request)
-    const changes = await accounts.forUpdate(id, body, caller, clientOf(request, server))
-    return represent(await users.update(id, changes, caller, conditionOf(id, request)), headers, me)
+    const condition = conditionOf(id, request)
+    const changes = await accounts.forUpdate(id, body, caller, clientOf(request, server), condition)
+    return represent(await users.update(id, changes, caller, condition), headers, me)
   }
   const remove = async (id: number, request: Request, set: { status?: number | string }) => {
     await users.remove(id, callerFor(request), conditionOf(id, request))

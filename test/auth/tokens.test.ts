@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { SignJWT, decodeJwt } from 'jose'
 import { createTokens, loadSigningKeys } from '../../src/auth/tokens'
 import { openFreshDatabase, testDatabase } from '../support/database'
-import { AUTH_ON, call, createAccount, expectProblem, strongPassword } from '../support/http'
+import { AUTH_ON, call, createAccount, expectProblem, strongPassword, suiteAdminToken } from '../support/http'
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 
@@ -43,6 +43,21 @@ describe.skipIf(!AUTH_ON)('access tokens', () => {
     const basic = await call('GET', '/users/me', { headers: { authorization: 'Basic dXNlcjpwYXNz' } })
     expect(expectProblem(basic, 401).detail).toBe('The bearer token is not valid')
     expect((await call('GET', '/users/me', { token: account.token })).status).toBe(200)
+  })
+
+  test('a refused precondition comes before a wrong current_password; a weak password before a missing user', async () => {
+    const account = await createAccount()
+    const change = { password: strongPassword(), current_password: 'not my password at all' }
+    const stale = await call('PATCH', '/users/me', { token: account.token, json: change, headers: { 'if-match': '"0-0"' } })
+    expect(expectProblem(stale, 412).detail).toBe('The user has changed since it was read: If-Match does not match its ETag')
+    const admin = await suiteAdminToken()
+    const weak = await call('PATCH', '/users/2147483646', { token: admin, json: { password: 'passwordpassword' } })
+    expect(expectProblem(weak, 422).errors).toEqual([{ field: 'password', message: 'is too easy to guess: use a longer phrase of unrelated words' }])
+    const missing = await call('PATCH', '/users/2147483646', { token: admin, json: { password: strongPassword() } })
+    expect(expectProblem(missing, 404).detail).toBe('User not found')
+    // Nothing of the refused change stuck: the old password still logs in.
+    const login = await call('POST', '/auth/token', { json: { email: account.email, password: account.password } })
+    expect(login.status).toBe(200)
   })
 
   test('a password change ends the access token and the refresh tokens; current_password is required and checked', async () => {
