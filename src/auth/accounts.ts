@@ -11,11 +11,12 @@ import { preconditionRefusal, type WriteCondition } from '../users/preconditions
 import type { NewUser, UserChanges } from '../users/service'
 import type { Logins } from './logins'
 import { passwordWeakness, type Hasher } from './passwords'
-import { callerIsCurrent, type Caller } from './tokens'
+import { callerCheck, type Caller } from './tokens'
 
 const invalid = (field: string, message: string) => problems.invalidRequest([{ field, message }])
 
 export const createAccountRules = ({ sql, hasher, logins, auth }: { sql: Sql; hasher: Hasher; logins?: Logins; auth: boolean }) => {
+  const callerOk = callerCheck(sql)
   const strongHash = async (password: string, owner: { email?: string; name?: string }) => {
     const weakness = await passwordWeakness(password, owner)
     if (weakness) throw invalid('password', weakness)
@@ -41,7 +42,7 @@ export const createAccountRules = ({ sql, hasher, logins, auth }: { sql: Sql; ha
       if (password === undefined) return fields
       // The caller is checked here too (a stale token is a 401, not a verdict on the password).
       const [target] = await sql<{ caller_ok: boolean; email: string | null; name: string; password_hash: string | null; version: number }[]>`
-        select ${callerIsCurrent(sql, caller)} as caller_ok,
+        select ${callerOk(caller)} as caller_ok,
           u.email, u.name, u.password_hash, u.version
         from (select 1) one left join users u on u.id = ${id}`
       if (!target?.caller_ok) throw problems.unauthorized('invalid')

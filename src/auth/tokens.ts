@@ -3,7 +3,7 @@
  * pinned when verifying, so `none` and every other `alg` are refused.
  */
 import { SignJWT, decodeProtectedHeader, jwtVerify } from 'jose'
-import type { Sql } from 'postgres'
+import type { PendingQuery, Sql } from 'postgres'
 
 export type Role = 'user' | 'admin'
 
@@ -91,11 +91,21 @@ export const createTokens = (loadKeys: () => Promise<SigningKey[]>, { accessToke
 export type Tokens = ReturnType<typeof createTokens>
 
 /**
- * The SQL condition that the caller still exists with the token's version (always true without a
- * caller, i.e. without access control): put it in the statement that does the work.
+ * `callerCheck(sql)(caller)`: the SQL condition that the caller still exists with the token's
+ * version (always true without a caller, i.e. without access control): put it in the statement
+ * that does the work. One fragment per caller, kept as long as its verified token is: a fragment
+ * is a query object, and building one for every read is work an authenticated read need not do.
  */
-export const callerIsCurrent = (sql: Sql, caller: Caller | undefined) =>
-  caller ? sql`exists (select 1 from users c where c.id = ${caller.id} and c.token_version = ${caller.ver})` : sql`true`
+export const callerCheck = (sql: Sql) => {
+  const always = sql`true`
+  const checks = new WeakMap<Caller, PendingQuery<any>>()
+  return (caller: Caller | undefined) => {
+    if (!caller) return always
+    let check = checks.get(caller)
+    if (!check) checks.set(caller, (check = sql`exists (select 1 from users c where c.id = ${caller.id} and c.token_version = ${caller.ver})`))
+    return check
+  }
+}
 
 /** A new opaque refresh token: 256 random bits, base64url. */
 export const newRefreshToken = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url')

@@ -1,5 +1,5 @@
 import type { PendingQuery, Sql } from 'postgres'
-import { callerIsCurrent, type Caller, type Role } from '../auth/tokens'
+import { callerCheck, type Caller, type Role } from '../auth/tokens'
 import { withDeadline } from '../db/deadline'
 import { isUniqueViolation } from '../db/errors'
 import { problems } from '../http/problems'
@@ -79,7 +79,7 @@ export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }
     to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as updated_at,
     version`
   const withinDeadline = <Q extends PendingQuery<any>>(query: () => Q) => withDeadline(query, timeoutMs)
-  const callerOk = (caller: Caller | undefined) => callerIsCurrent(sql, caller)
+  const callerOk = callerCheck(sql)
 
   return {
     async create(input: NewUser, caller?: Caller): Promise<VersionedUser> {
@@ -105,12 +105,12 @@ export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }
         if (!own) throw problems.unauthorized('invalid')
         return versioned(own)
       }
-      const [row] = await withinDeadline(() => sql<(UserRow & Checked)[]>`
-        select checked.caller_ok, ${columns}
-        from (select ${callerOk(caller)} as caller_ok) checked
-        left join users u on u.id = ${id} and checked.caller_ok`)
-      if (!refuseStale(row).id) throw problems.userNotFound()
-      return versioned(row!)
+      // The caller's check is a one-time filter of the read; only a miss takes a second look, to
+      // tell a stale token (401) from a missing user (404).
+      const [row] = await withinDeadline(() => sql<UserRow[]>`select ${columns} from users where id = ${id} and ${callerOk(caller)}`)
+      if (row) return versioned(row)
+      if (caller) refuseStale((await withinDeadline(() => sql<Checked[]>`select ${callerOk(caller)} as caller_ok`))[0])
+      throw problems.userNotFound()
     },
 
     /** One page in id order; fetches one row more than asked to know whether another page exists. */
