@@ -91,6 +91,17 @@ describe.skipIf(!AUTH_ON)('access tokens', () => {
     expectProblem(await call('GET', '/users/me', { token }), 401)
   })
 
+  test('a stale token reading another user is 401 whether or not that user exists; a current one reads a missing user as 404', async () => {
+    const admin = await createAccount('admin')
+    const other = await createAccount()
+    expect((await call('GET', `/users/${other.id}`, { token: admin.token })).body.email).toBe(other.email)
+    expect(expectProblem(await call('GET', '/users/2147483646', { token: admin.token }), 404).detail).toBe('User not found')
+    expect((await call('PATCH', `/users/${admin.id}`, { json: { role: 'user' } })).body.role).toBe('user')
+    for (const path of [`/users/${other.id}`, '/users/2147483646']) {
+      expect(expectProblem(await call('GET', path, { token: admin.token }), 401).detail).toBe('The bearer token is not valid')
+    }
+  })
+
   test('weak passwords: 422 naming password, the password never echoed', async () => {
     const account = await createAccount()
     for (const weak of ['short', 'password1234567890', 'aaaaaaaaaaaaaaaaaaaa', account.email, 'qwertyuiopasdfghjkl']) {
