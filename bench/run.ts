@@ -61,7 +61,7 @@ const OPTION_HELP: Record<keyof typeof OPTIONS, string> = {
   workers: 'worker counts to compare, one table each',
   pool: 'DATABASE_POOL_MAX of service and baseline: the connections of all workers together (unset: 10)',
   'log-level': "the servers' LOG_LEVEL; warn leaves out the line per request",
-  only: 'only the scenarios whose name contains this',
+  only: 'only the scenario of this name, or else those whose name contains this',
   soak: 'instead: constant load with memory sampled every second',
   'soak-seconds': 'how long the soak lasts',
   scale: 'instead: the reads on 10,000 and on 1,000,000 users, with their plans',
@@ -140,7 +140,12 @@ const measureWithMemory = async (server: Server, scenario: Scenario, options: Lo
   return { ...result, peakRssWorkerMb: peakWorkerMb, peakRssTotalMb: peakTotalMb }
 }
 
-const selected = (all: Scenario[]) => (args.only ? all.filter((scenario) => scenario.name.includes(args.only!)) : all)
+// A name matched exactly wins: `--only 'GET /'` is that scenario, not every GET.
+const selected = (all: Scenario[]) => {
+  if (!args.only) return all
+  const exact = all.filter((scenario) => scenario.name === args.only)
+  return exact.length > 0 ? exact : all.filter((scenario) => scenario.name.includes(args.only!))
+}
 
 const machine = async (databaseUrl: string) => {
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
