@@ -76,3 +76,35 @@ describe('logger', () => {
     }
   })
 })
+
+describe('stdout in batches', () => {
+  // A child process logs with the service's own stdout logger, then ends as the case says.
+  const script = (ending: string) => `
+    import { createLogger } from ${JSON.stringify(`${import.meta.dir}/../src/logger.ts`)}
+    const logger = createLogger('info')
+    for (let i = 0; i < 500; i++) logger.info('line', { i })
+    ${ending}`
+  const run = async (ending: string) => {
+    const child = Bun.spawn([process.execPath, '-e', script(ending)], { stdout: 'pipe', stderr: 'ignore', env: { PATH: process.env.PATH ?? '' } })
+    const [out, code] = await Promise.all([new Response(child.stdout).text(), child.exited])
+    return { lines: out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { message: string; i: number }), code }
+  }
+
+  test('no line is lost when the process ends: by itself, by process.exit, by an uncaught error', async () => {
+    for (const [ending, exitCode] of [['', 0], ['process.exit(3)', 3], ["throw new Error('boom')", 1]] as const) {
+      const { lines, code } = await run(ending)
+      expect(code).toBe(exitCode)
+      expect(lines.map((line) => line.i)).toEqual(Array.from({ length: 500 }, (_, i) => i))
+      expect(lines.every((line) => line.message === 'line')).toBe(true)
+    }
+  })
+
+  test('a line written while the process runs on appears within the batch time, unprompted', async () => {
+    const { lines, code } = await run(`
+      await Bun.sleep(300)
+      process.kill(process.pid, 'SIGKILL')`)
+    // Killed outright 300 ms after the lines: they were written out by then, not at exit.
+    expect(code).toBe(137)
+    expect(lines).toHaveLength(500)
+  })
+})
