@@ -108,3 +108,12 @@ describe('stdout in batches', () => {
     expect(lines).toHaveLength(500)
   })
 })
+
+test('the stdout destination is made once per process, even when the module is evaluated again (dev reloads)', async () => {
+  const before = process.listenerCount('exit')
+  for (const copy of ['a', 'b', 'c']) {
+    const { createLogger: again } = (await import(`../src/logger.ts?copy=${copy}`)) as typeof import('../src/logger')
+    again('error')
+  }
+  expect(process.listenerCount('exit') - before).toBeLessThanOrEqual(1)
+})
