@@ -3,7 +3,7 @@
  * ratio: the binary's commands and first answer, new embedded databases (copies of the template)
  * against PGlite opening an existing one, and the dev loop's reload against a bare Bun server's.
  */
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
@@ -11,7 +11,6 @@ import { startEmbeddedPostgres } from '../src/db/embedded'
 import { pgliteAssets } from '../src/db/pglite-assets'
 import { freePort } from '../src/free-port'
 import { copyProject } from '../test/support/project-copy'
-import { readLines } from '../test/support/lines'
 import { median } from './load'
 
 const POLL_MS = 2
@@ -80,42 +79,68 @@ const repeat = async (n: number, run: () => Promise<number>) => {
   return median(runs)
 }
 
-/**
- * Save-to-answer of a `bun run dev`-like process: append a comment to `edited`, wait for the next
- * "listening" line, then for a 200 on GET /.
- */
-const timeReloads = async (command: string[], cwd: string, edited: string, env: Record<string, string>, runs: number) => {
-  const port = freePort()
-  const childEnv = { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1', METRICS_PORT: String(freePort()) }
-  const child = Bun.spawn(command, { cwd, env: childEnv, stdout: 'pipe', stderr: 'inherit' })
-  const lines = readLines(child.stdout)[Symbol.asyncIterator]()
-  const nextListening = async () => {
-    for (;;) {
-      const { value, done } = await lines.next()
-      if (done) throw new Error(`${command.join(' ')} exited`)
-      if (value.includes('listening')) return
-    }
+/** Milliseconds until GET http://127.0.0.1:port{path} answers with `text` in its body, polled every 2 ms. */
+const untilBodyHas = async (port: number, path: string, text: string, started: number) => {
+  while (performance.now() - started < GIVE_UP_MS) {
+    const body = await fetch(`http://127.0.0.1:${port}${path}`).then((response) => response.text(), () => '')
+    if (body.includes(text)) return performance.now() - started
+    await Bun.sleep(POLL_MS)
   }
+  throw new Error(`no answer with ${text} within 60 s`)
+}
+
+/** A process that reloads on a save, and an edit that shows in its answers: the string literal `'{text}'` in `file`, answered at `path`. */
+interface Reloading {
+  command: string[]
+  cwd: string
+  env: Record<string, string>
+  file: string
+  text: string
+  path: string
+}
+
+/**
+ * Save-to-answer of `bun run dev`-like processes, all running at once and edited in turns (the
+ * order reversed every other round, ABBA): change the string literal `text` in `file` (a new one
+ * each time), then time until `GET path` answers with the new string, i.e. the new code answering,
+ * whatever the process logs and whenever. The median of `runs` per process.
+ */
+const timeReloads = async (subjects: Reloading[], runs: number) => {
+  const started = subjects.map((subject) => {
+    const port = freePort()
+    const env = { PATH: process.env.PATH ?? '', ...subject.env, PORT: String(port), HOST: '127.0.0.1', METRICS_PORT: String(freePort()) }
+    const child = Bun.spawn(subject.command, { cwd: subject.cwd, env, stdout: 'ignore', stderr: 'inherit' })
+    return { ...subject, port, child, original: readFileSync(subject.file, 'utf8'), current: subject.text, times: [] as number[] }
+  })
   try {
-    await nextListening()
-    await untilAnswer(port, performance.now())
-    const times: number[] = []
-    for (let i = 0; i < runs; i++) {
-      await Bun.sleep(300)
-      const started = performance.now()
-      appendFileSync(edited, `\n// edit ${i}\n`)
-      await nextListening()
-      times.push(await untilAnswer(port, started))
-    }
-    return median(times)
+    for (const subject of started) await untilBodyHas(subject.port, subject.path, subject.text, performance.now())
+    for (let i = 0; i < runs; i++)
+      for (const subject of i % 2 === 0 ? started : started.toReversed()) {
+        await Bun.sleep(300)
+        const next = `${subject.text} ${i}`
+        const source = readFileSync(subject.file, 'utf8')
+        if (!source.includes(`'${subject.current}'`)) throw new Error(`'${subject.current}' is not in ${subject.file}`)
+        const start = performance.now()
+        writeFileSync(subject.file, source.replace(`'${subject.current}'`, `'${next}'`))
+        subject.times.push(await untilBodyHas(subject.port, subject.path, next, start))
+        subject.current = next
+      }
+    return started.map((subject) => median(subject.times))
   } finally {
-    child.kill('SIGINT')
-    await child.exited
+    for (const subject of started) {
+      subject.child.kill('SIGINT')
+      await subject.child.exited
+      writeFileSync(subject.file, subject.original)
+    }
   }
 }
 
-/** Every figure; `binary` is dist/users-api, freshly built. */
-export const measureStartup = async (binary: string, serverUrl: string, runs = 5): Promise<StartupFigure[]> => {
+/** The groups of figures, each with its references: `bun bench/startup.ts dev` measures one. */
+const STARTUP_GROUPS = ['binary', 'embedded', 'dev'] as const
+type StartupGroup = (typeof STARTUP_GROUPS)[number]
+
+/** Every figure of `groups` (default all); `binary` is dist/users-api, freshly built. */
+export const measureStartup = async (binary: string, serverUrl: string, runs = 5, groups: readonly StartupGroup[] = STARTUP_GROUPS): Promise<StartupFigure[]> => {
   const scratch = mkdtempSync(join(tmpdir(), 'users-api-bench-startup-'))
   const project = copyProject()
   try {
@@ -128,17 +153,19 @@ export const measureStartup = async (binary: string, serverUrl: string, runs = 5
     const add = (label: string, value: number, reference: string, referenceValue: number, goal: string) =>
       figures.push({ label, median: value, reference, referenceMedian: referenceValue, goal })
 
-    const version = await repeat(runs, () => timeToExit([binary, '--version']))
-    const help = await repeat(runs, () => timeToExit([binary, '--help']))
-    const bareVersionMs = await repeat(runs, () => timeToExit([bareVersion]))
-    add('users-api --version', version, 'compiled console.log', bareVersionMs, '≤ 3×')
-    add('users-api --help', help, 'compiled console.log', bareVersionMs, '≤ 3×')
+    if (groups.includes('binary')) {
+      const version = await repeat(runs, () => timeToExit([binary, '--version']))
+      const help = await repeat(runs, () => timeToExit([binary, '--help']))
+      const bareVersionMs = await repeat(runs, () => timeToExit([bareVersion]))
+      add('users-api --version', version, 'compiled console.log', bareVersionMs, '≤ 3×')
+      add('users-api --help', help, 'compiled console.log', bareVersionMs, '≤ 3×')
 
-    const onServer = await repeat(runs, () => timeToFirstAnswer([binary], { ...production, DATABASE_URL: serverUrl, WORKERS: '1' }))
-    const bareServerMs = await repeat(runs, () => timeToFirstAnswer([bareServer], {}))
-    const elysiaServerMs = await repeat(runs, () => timeToFirstAnswer([elysiaServer], {}))
-    add('users-api on PostgreSQL, first answer', onServer, 'compiled Bun.serve', bareServerMs, '≤ 2×')
-    add('compiled Elysia hello world, first answer', elysiaServerMs, 'compiled Bun.serve', bareServerMs, '(the framework alone)')
+      const onServer = await repeat(runs, () => timeToFirstAnswer([binary], { ...production, DATABASE_URL: serverUrl, WORKERS: '1' }))
+      const bareServerMs = await repeat(runs, () => timeToFirstAnswer([bareServer], {}))
+      const elysiaServerMs = await repeat(runs, () => timeToFirstAnswer([elysiaServer], {}))
+      add('users-api on PostgreSQL, first answer', onServer, 'compiled Bun.serve', bareServerMs, '≤ 2×')
+      add('compiled Elysia hello world, first answer', elysiaServerMs, 'compiled Bun.serve', bareServerMs, '(the framework alone)')
+    }
 
     // PGlite opening an existing data directory, run the same way (spawn to done).
     const existing = join(scratch, 'existing')
@@ -148,37 +175,49 @@ export const measureStartup = async (binary: string, serverUrl: string, runs = 5
     const pgliteOpen = await repeat(runs, () => timeToExit([process.execPath, pgliteScript, existing]))
     let n = 0
     const newDir = () => join(scratch, `new-${n++}`)
-    const binaryNew = await repeat(runs, () => timeToFirstAnswer([binary], { ...production, DATA_DIR: newDir() }))
-    const binaryExisting = await repeat(runs, () => timeToFirstAnswer([binary], { ...production, DATA_DIR: existing }))
-    add('users-api, new embedded database, first answer', binaryNew, 'PGlite opening an existing one', pgliteOpen, '≤ 1.5×')
-    add('users-api, existing embedded database, first answer', binaryExisting, 'PGlite opening an existing one', pgliteOpen, '(for comparison)')
-    // A test database, in this process: a new one (copied from the template) against PGlite
-    // opening an existing one, both with the same WebAssembly options.
-    const testNew = await repeat(runs, async () => {
-      const started = performance.now()
-      const embedded = await startEmbeddedPostgres(newDir())
-      const elapsed = performance.now() - started
-      await embedded.stop()
-      return elapsed
-    })
-    const testExisting = await repeat(runs, async () => {
-      const started = performance.now()
-      const db = await PGlite.create({ dataDir: existing, ...(await pgliteAssets()) })
-      const elapsed = performance.now() - started
-      await db.close()
-      return elapsed
-    })
-    add('test database: new (template copy), served on its socket', testNew, 'PGlite.create on an existing one', testExisting, '≤ 1.5×')
+    if (groups.includes('embedded')) {
+      const binaryNew = await repeat(runs, () => timeToFirstAnswer([binary], { ...production, DATA_DIR: newDir() }))
+      const binaryExisting = await repeat(runs, () => timeToFirstAnswer([binary], { ...production, DATA_DIR: existing }))
+      add('users-api, new embedded database, first answer', binaryNew, 'PGlite opening an existing one', pgliteOpen, '≤ 1.5×')
+      add('users-api, existing embedded database, first answer', binaryExisting, 'PGlite opening an existing one', pgliteOpen, '(for comparison)')
+      // A test database, in this process: a new one (copied from the template) against PGlite
+      // opening an existing one, both with the same WebAssembly options.
+      const testNew = await repeat(runs, async () => {
+        const started = performance.now()
+        const embedded = await startEmbeddedPostgres(newDir())
+        const elapsed = performance.now() - started
+        await embedded.stop()
+        return elapsed
+      })
+      const testExisting = await repeat(runs, async () => {
+        const started = performance.now()
+        const db = await PGlite.create({ dataDir: existing, ...(await pgliteAssets()) })
+        const elapsed = performance.now() - started
+        await db.close()
+        return elapsed
+      })
+      add('test database: new (template copy), served on its socket', testNew, 'PGlite.create on an existing one', testExisting, '≤ 1.5×')
+    }
+    if (!groups.includes('dev')) return figures
     const devNew = await repeat(runs, () => timeToFirstAnswer([process.execPath, 'run', 'dev'], { DATA_DIR: newDir(), LOG_LEVEL: 'warn' }, project))
     add('bun run dev, new embedded database, first answer', devNew, 'PGlite opening an existing one', pgliteOpen, '≤ 1.5×')
 
-    // Reloads: the dev session against a bare server under bun --watch and bun --hot.
-    const bareDir = join(scratch, 'bare-dev')
-    mkdirSync(bareDir)
-    await Bun.write(join(bareDir, 'server.ts'), BARE_SERVER)
-    const devReload = await timeReloads([process.execPath, 'run', 'dev'], project, join(project, 'src/users/service.ts'), { DATA_DIR: existing, LOG_LEVEL: 'info' }, runs)
-    const watchReload = await timeReloads([process.execPath, '--watch', 'server.ts'], bareDir, join(bareDir, 'server.ts'), {}, runs)
-    const hotReload = await timeReloads([process.execPath, '--hot', 'server.ts'], bareDir, join(bareDir, 'server.ts'), {}, runs)
+    // Reloads: the dev session against a bare server under bun --watch and bun --hot, each in a
+    // directory of its own, all three running at once and edited in turns.
+    const bareUnder = (mode: '--watch' | '--hot') => {
+      const dir = join(scratch, `bare${mode}`)
+      mkdirSync(dir)
+      writeFileSync(join(dir, 'server.ts'), BARE_SERVER)
+      return { command: [process.execPath, mode, 'server.ts'], cwd: dir, env: {}, file: join(dir, 'server.ts'), text: 'ok', path: '/' }
+    }
+    const [devReload, watchReload, hotReload] = (await timeReloads(
+      [
+        { command: [process.execPath, 'run', 'dev'], cwd: project, env: { DATA_DIR: existing, LOG_LEVEL: 'info' }, file: join(project, 'src/http/problems.ts'), text: 'No such resource', path: '/no-such-route' },
+        bareUnder('--watch'),
+        bareUnder('--hot'),
+      ],
+      runs * 2 - 1,
+    )) as [number, number, number]
     add('bun run dev: save to answer', devReload, 'bare Bun.serve, bun --watch', watchReload, '≤ 2×')
     add('bun run dev: save to answer', devReload, 'bare Bun.serve, bun --hot', hotReload, '(for comparison)')
     return figures
@@ -190,7 +229,11 @@ export const measureStartup = async (binary: string, serverUrl: string, runs = 5
 
 /** Run alone: `bun bench/startup.ts` (after `bun run build`). */
 if (import.meta.main) {
-  const figures = await measureStartup(join(ROOT, 'dist/users-api'), process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres')
+  const asked = process.argv.slice(2)
+  const unknown = asked.filter((group) => !(STARTUP_GROUPS as readonly string[]).includes(group))
+  if (unknown.length > 0) throw new Error(`unknown group ${unknown.join(', ')}: the groups are ${STARTUP_GROUPS.join(', ')}`)
+  const groups = asked.length > 0 ? (asked as StartupGroup[]) : STARTUP_GROUPS
+  const figures = await measureStartup(join(ROOT, 'dist/users-api'), process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres', 5, groups)
   for (const f of figures)
     console.log(`${f.label.padEnd(52)} ${Math.round(f.median).toString().padStart(6)} ms   ${f.reference.padEnd(32)} ${Math.round(f.referenceMedian).toString().padStart(5)} ms   ${(f.median / f.referenceMedian).toFixed(2)}×  goal ${f.goal}`)
 }

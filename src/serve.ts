@@ -51,30 +51,38 @@ export interface RunningService {
   stop(signal: string): Promise<{ drained: boolean }>
 }
 
+/** How the dev loop starts the service again: on its own database, whose schema it knows. */
+export interface Restart {
+  database: DatabaseOptions
+  /** Migrated by the previous start in this process, with the same migrations: skip the check (and the first admin). */
+  schemaCurrent: boolean
+}
+
 /**
- * Opens the database, migrates (an embedded one before listening), and listens. `database`
- * overrides the settings' database (the dev loop attaches to its own).
+ * Opens the database, migrates (an embedded one before listening), and listens. `restart`: the
+ * dev loop's own database, and whether its schema is known to be current.
  */
-export const startService = async (config: Config, logger: Logger, database?: DatabaseOptions): Promise<RunningService> => {
+export const startService = async (config: Config, logger: Logger, restart?: Restart): Promise<RunningService> => {
   const worker = workerNumber()
-  const db = await openDatabase(database ?? databaseOptions(config))
-  const state: ServiceState = { migrated: false, draining: false }
+  const db = await openDatabase(restart?.database ?? databaseOptions(config))
+  const state: ServiceState = { migrated: restart?.schemaCurrent ?? false, draining: false }
+  // An embedded database cannot be down for long (in the dev loop it is the session's): migrated
+  // before listening, it never answers 503 for want of its schema. The app is built while the
+  // database answers (the dev loop's reload waits for both, not one after the other).
+  const schemaReady =
+    db.kind === 'embedded' && !state.migrated ? migrateWhenReachable(db, state, logger).then(() => (state.migrated ? bootstrap(config, db, logger, worker) : undefined)) : undefined
+  schemaReady?.catch(() => undefined)
   const rateLimitStore = rateLimitStoreFor(config, logger)
   const telemetry = await startTelemetry(config, logger, worker)
-  // An embedded database cannot be down for long (in the dev loop it is the session's): migrated
-  // before listening, it never answers 503 for want of its schema.
-  if (db.kind === 'embedded') {
-    await migrateWhenReachable(db, state, logger)
-    if (state.migrated) await bootstrap(config, db, logger, worker)
-  }
-  const app = createApp({ config, sql: db.sql, logger, state, rateLimitStore, telemetry }).listen({
+  const app = createApp({ config, sql: db.sql, logger, state, rateLimitStore, telemetry })
+  await schemaReady
+  const server = app.listen({
     port: config.port,
     hostname: config.host,
     idleTimeout: config.idleTimeout,
     // Sharing the port only among our own workers: a second copy started by mistake fails to bind.
     reusePort: worker !== undefined,
-  })
-  const server = app.server!
+  }).server!
   // The embedded database is one connection whatever the setting; a server's share is worth seeing.
   const pool = db.kind === 'server' ? config.databasePoolPerWorker : undefined
   logger.info('listening', { url: `http://${config.host}:${server.port}`, database: db.kind, worker, pool })

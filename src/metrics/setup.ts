@@ -11,7 +11,7 @@ import type { Logger } from '../logger'
 import type { WorkerHooks } from '../workers'
 import { databaseMetrics } from './database'
 import { httpMetrics } from './http'
-import { createProcessRegistry, createServiceMetrics } from './registry'
+import { createServiceMetrics, processRegistryFor } from './registry'
 import { serveMetrics } from './server'
 import { answerMetricsRequests, workerMetrics } from './workers'
 
@@ -69,7 +69,7 @@ export const startTelemetry = async (config: MetricsConfig, logger: Logger, work
 /** For the primary: serves `/metrics` for the whole group. Undefined with `METRICS_PORT=0`. */
 export const startGroupMetrics = (config: MetricsConfig, logger: Logger): WorkerHooks | undefined => {
   if (config.metricsPort === 0) return undefined
-  const group = workerMetrics({ own: createProcessRegistry('0'), timeoutMs: WORKER_TIMEOUT_MS })
+  const group = workerMetrics({ own: processRegistryFor('0'), timeoutMs: WORKER_TIMEOUT_MS })
   let workers: readonly { send(message: unknown): void }[] = []
   announce(logger, serveMetrics({ host: config.metricsHost, port: config.metricsPort, render: () => group.render(workers) }))
   return {
