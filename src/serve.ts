@@ -54,6 +54,8 @@ export interface RunningService {
 /** How the dev loop starts the service again: on its own database, whose schema it knows. */
 export interface Restart {
   database: DatabaseOptions
+  /** Settles once the database takes connections: until then the app is built, not served. */
+  databaseReady?: Promise<void>
   /** Migrated by the previous start in this process, with the same migrations: skip the check (and the first admin). */
   schemaCurrent: boolean
 }
@@ -69,9 +71,12 @@ export const startService = async (config: Config, logger: Logger, restart?: Res
   // An embedded database cannot be down for long (in the dev loop it is the session's): migrated
   // before listening, it never answers 503 for want of its schema. The app is built while the
   // database answers (the dev loop's reload waits for both, not one after the other).
+  const databaseReady = restart?.databaseReady ?? Promise.resolve()
   const schemaReady =
-    db.kind === 'embedded' && !state.migrated ? migrateWhenReachable(db, state, logger).then(() => (state.migrated ? bootstrap(config, db, logger, worker) : undefined)) : undefined
-  schemaReady?.catch(() => undefined)
+    db.kind === 'embedded' && !state.migrated
+      ? databaseReady.then(() => migrateWhenReachable(db, state, logger)).then(() => (state.migrated ? bootstrap(config, db, logger, worker) : undefined))
+      : databaseReady
+  schemaReady.catch(() => undefined)
   const rateLimitStore = rateLimitStoreFor(config, logger)
   const telemetry = await startTelemetry(config, logger, worker)
   const app = createApp({ config, sql: db.sql, logger, state, rateLimitStore, telemetry })

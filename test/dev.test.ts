@@ -103,6 +103,17 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
     edit('src/http/problems.ts', "detail: (() => { throw new Error('loading failed') })()", "detail: 'Nothing left'")
     await eventually(async () => (await notFoundDetail(url)) === 'Nothing left')
 
+    // A migration added while the session runs (its file, then its entry): the reload that sees
+    // the new list applies it; reloads with the same migrations skip the check.
+    writeFileSync(join(project, 'migrations/9999_dev_probe.sql'), 'create table dev_probe (id int);\n')
+    await Bun.sleep(300)
+    const listed = join(project, 'src/db/migrations.ts')
+    writeFileSync(
+      listed,
+      `${readFileSync(listed, 'utf8')}\nimport devProbe from '../../migrations/9999_dev_probe.sql' with { type: 'text' }\n;(migrations as Migration[]).push({ version: '9999_dev_probe', sql: devProbe })\n`,
+    )
+    await eventually(async () => events.some((event) => event.message === 'migrations applied' && String(event.applied) === '9999_dev_probe'))
+
     // The app dies: the session starts it again; the database, in the session, kept everything.
     const appPid = Number((await Bun.$`pgrep -f ${join(project, "src/dev/reloader.ts")}`.text()).trim())
     before = listening.length
@@ -122,6 +133,7 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
     const embedded = await startEmbeddedPostgres(dataDir)
     const sql = postgres({ host: embedded.socketDir, port: embedded.port, username: 'postgres', database: 'postgres', max: 1 })
     try {
+      expect([...(await sql`select to_regclass('dev_probe') is not null as present`)]).toEqual([{ present: true }])
       expect([...(await sql`select name, email from users order by id`)]).toEqual([
         { name: 'Administrator', email: ADMIN.ADMIN_EMAIL },
         { name: 'Dev Dana', email: 'dana@example.com' },

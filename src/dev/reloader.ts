@@ -15,8 +15,7 @@ import { exitWithParent } from '../workers'
 
 type ServiceModule = typeof import('./service')
 
-const MIGRATIONS_DIR = `${resolve(import.meta.dir, '../../migrations')}/`
-const SOURCES = [`${resolve(import.meta.dir, '..')}/`, MIGRATIONS_DIR]
+const SOURCES = [`${resolve(import.meta.dir, '..')}/`, `${resolve(import.meta.dir, '../../migrations')}/`]
 const ENTRY = join(import.meta.dir, 'service.ts')
 // Inside the project, so the bundle's package imports resolve to node_modules; one per process.
 const CACHE_DIR = join(import.meta.dir, '../../node_modules/.cache/users-api')
@@ -27,9 +26,8 @@ let generation = 0
 let running: RunningService | undefined
 let reloading: Promise<void> | undefined
 let pending = false
-// Bumped when a file in migrations/ changes; the value the last successful start migrated with.
-let migrationsVersion = 0
-let migratedVersion: number | undefined
+// The migrations (versions and SQL) the last successful start applied.
+let migrated: string | undefined
 
 const report = (message: string, error?: unknown) =>
   console.error(`dev: ${message}${error === undefined ? '' : `: ${error instanceof Error ? error.message : String(error)}`}`)
@@ -101,7 +99,7 @@ const load = async (): Promise<ServiceModule | undefined> => {
   }
 }
 
-/** The session starts the database and this process together: the first start waits for its socket. */
+/** The session starts the database and this process together: the first start builds the app meanwhile, then waits for its socket. */
 const databaseReady = async () => {
   while (socketDir && !existsSync(embeddedSocketPath(socketDir))) await Bun.sleep(5)
 }
@@ -109,17 +107,16 @@ const databaseReady = async () => {
 const reload = async () => {
   const next = await load().catch((error) => report('build failed', error))
   if (!next) return
-  await databaseReady()
   await running?.stop('reload')
   running = undefined
   // The session's embedded database is ours alone: migrated by the last start, it stays current
-  // until a migration changes (a server's is migrated after listening, off the reload's path).
-  const version = migrationsVersion
-  const schemaCurrent = socketDir !== undefined && migratedVersion === version
-  migratedVersion = undefined
+  // while the migrations do (a server's is migrated after listening, off the reload's path).
+  const migrations = JSON.stringify(next.migrations)
+  const schemaCurrent = socketDir !== undefined && migrated === migrations
+  migrated = undefined
   try {
-    running = await next.start(socketDir, schemaCurrent)
-    migratedVersion = version
+    running = await next.start(socketDir, schemaCurrent, databaseReady())
+    migrated = migrations
   } catch (error) {
     report('the service did not start; fix the code and save again', error)
   }
@@ -156,7 +153,6 @@ for (const name of readdirSync(CACHE_DIR, { withFileTypes: true }))
 
 for (const dir of SOURCES)
   watch(dir, { recursive: true }, (_event, name) => {
-    if (dir === MIGRATIONS_DIR) migrationsVersion += 1
     if (name) unparsed.add(join(dir, name))
     schedule()
   })
