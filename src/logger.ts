@@ -1,4 +1,5 @@
 import pino, { type DestinationStream } from 'pino'
+import { lineBatches } from './stdout-lines'
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const
 
@@ -68,53 +69,19 @@ const prettyDestination = (destination: DestinationStream, colour: boolean): Des
   write: (line: string) => destination.write(prettyLine(JSON.parse(line), colour)),
 })
 
-// A batch goes out when it reaches this size, or this long after its first line.
-const BATCH_BYTES = 16 * 1024
-const BATCH_MS = 20
-
-/**
- * Lines to `destination` in batches: one write for what arrived within `BATCH_MS` (dozens of
- * request lines under load), and at exit whatever is left, by `process.exit` or an uncaught error
- * alike (only a SIGKILL loses the last few milliseconds). A write per line cost about a tenth of
- * the throughput of `GET /` under load (measured side by side). `BATCH_BYTES` counts characters.
- */
-const batched = (destination: DestinationStream): DestinationStream => {
-  // Joined once per batch: a string grown line by line showed up in a profile as slow to write out.
-  let pending: string[] = []
-  let bytes = 0
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const flush = () => {
-    clearTimeout(timer)
-    timer = undefined
-    if (pending.length === 0) return
-    const text = pending.join('')
-    pending = []
-    bytes = 0
-    destination.write(text)
-  }
-  process.on('exit', flush)
-  return {
-    write(line: string) {
-      pending.push(line)
-      bytes += line.length
-      if (bytes >= BATCH_BYTES) flush()
-      else timer ??= setTimeout(flush, BATCH_MS).unref()
-    },
-  }
-}
-
 // Standard output, made once per process and kept on the global object: a logger made again (a
 // command after start-up, or this module evaluated again by each reload of `bun run dev`) shares
 // it, rather than adding a batch and an exit listener of its own.
 const STDOUT = Symbol.for('users-api.stdout-lines')
 const stdoutLines = (): DestinationStream =>
-  ((globalThis as { [STDOUT]?: DestinationStream })[STDOUT] ??= batched(pino.destination({ dest: 1, sync: true })))
+  ((globalThis as { [STDOUT]?: DestinationStream })[STDOUT] ??= lineBatches(1))
 
 /**
  * JSON lines on stdout through pino, at `level` and above: `time`, `level`, `message`, then the
  * fields; pretty lines instead in a terminal (see `LoggerOptions`). Written in this thread, in batches
- * (see `batched`): pino's worker-thread transports (pino-pretty among them) do not work in
- * a compiled binary, and its asynchronous destination lost lines at exit under Bun.
+ * (see `./stdout-lines`): pino's worker-thread transports (pino-pretty among them) do not work in
+ * a compiled binary, its asynchronous destination lost lines at exit under Bun, and its synchronous
+ * one stops the service 100 ms at a time when a piped stdout is full.
  */
 export const createLogger = (level: LogLevel, destination?: DestinationStream, options: LoggerOptions = {}): Logger => {
   // Only stdout's own terminal counts: a destination passed in (a test's capture) gets JSON unless asked.

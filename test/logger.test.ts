@@ -107,6 +107,35 @@ describe('stdout in batches', () => {
     expect(code).toBe(137)
     expect(lines).toHaveLength(500)
   })
+
+  test('a full pipe does not stop the process: the lines wait, and all of them arrive once it is read', async () => {
+    // 4,000 lines of 200 characters (800 kB, many times a pipe's 64 KiB) into a pipe that nobody
+    // reads for 3 s; the child says on stderr when it got through them and 50 timer ticks of 1 ms.
+    // pino's own destination (asleep 100 ms at a time while the pipe is full) says it only after
+    // the reader starts; this one long before.
+    const child = Bun.spawn(
+      [
+        'sh',
+        '-c',
+        `"$0" -e "$1" | (sleep 3; cat)`,
+        process.execPath,
+        `import { createLogger } from ${JSON.stringify(`${import.meta.dir}/../src/logger.ts`)}
+        const logger = createLogger('info')
+        const padding = 'x'.repeat(150)
+        for (let i = 0; i < 4000; i++) logger.info('line', { i, padding })
+        for (let tick = 0; tick < 50; tick++) await Bun.sleep(1)
+        console.error('done')`,
+      ],
+      { stdout: 'pipe', stderr: 'pipe', env: { PATH: process.env.PATH ?? '' } },
+    )
+    const stderr = child.stderr.getReader()
+    const said = await Promise.race([stderr.read().then(({ value }) => new TextDecoder().decode(value)), Bun.sleep(2500).then(() => 'nothing within 2.5 s')])
+    expect(said).toBe('done\n')
+    const out = await new Response(child.stdout).text()
+    expect(await child.exited).toBe(0)
+    const lines = out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { i: number })
+    expect(lines.map((line) => line.i)).toEqual(Array.from({ length: 4000 }, (_, i) => i))
+  })
 })
 
 test('the stdout destination is made once per process, even when the module is evaluated again (dev reloads)', async () => {
