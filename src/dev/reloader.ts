@@ -1,8 +1,9 @@
 /**
  * The app half of `bun run dev` (session.ts starts it): loads `src/` afresh on every save and swaps
  * the running service for the new one in this same process. Only our own files are evaluated
- * again (in about 6–12 ms); the packages they use stay loaded, which is what makes a reload several
- * times faster than restarting a process. A file that does not parse keeps the old code running.
+ * again (in about 6–20 ms); the packages they use stay loaded, which is what makes a reload several
+ * times faster than restarting a process. A save that does not parse, or whose code throws while
+ * loading, keeps the old code running.
  * Usage: bun src/dev/reloader.ts [embedded-socket-dir]
  */
 import { existsSync, readdirSync, watch } from 'node:fs'
@@ -43,7 +44,7 @@ const filesInPlace: Bun.BunPlugin = {
   },
 }
 
-/** Bundles src/ (packages left as imports, so they are not evaluated again) into a new file. */
+/** Bundles src/ (packages left as imports, so they are not evaluated again) into a new file: `load`'s fallback. */
 const bundle = async (): Promise<ServiceModule | undefined> => {
   const result = await Bun.build({
     entrypoints: [ENTRY],
