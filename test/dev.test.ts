@@ -31,14 +31,14 @@ const edit = (file: string, from: string, to: string) => {
   writeFileSync(path, text.replace(from, to))
 }
 
-/** Polls `check` every 20 ms until it returns true; fails after 20 s. */
-const eventually = async (check: () => Promise<boolean>) => {
+/** Polls `check` every 20 ms until it returns true; fails after 20 s, with what `explain` tells. */
+const eventually = async (check: () => Promise<boolean>, explain: () => string = () => '') => {
   const started = performance.now()
   while (performance.now() - started < 20_000) {
     if (await check().catch(() => false)) return
     await Bun.sleep(20)
   }
-  throw new Error('not within 20 s')
+  throw new Error(`not within 20 s${explain()}`)
 }
 
 const ADMIN = { ADMIN_EMAIL: 'dev@example.com', ADMIN_PASSWORD: 'seven amber kites drift north' }
@@ -57,15 +57,29 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
     session = dev
     const events: Record<string, unknown>[] = []
     const listening: string[] = []
+    const notJson: string[] = []
     void (async () => {
       for await (const line of readLines(dev.stdout)) {
-        const event = JSON.parse(line)
+        let event: Record<string, unknown>
+        try {
+          event = JSON.parse(line)
+        } catch {
+          notJson.push(line)
+          continue
+        }
         events.push(event)
-        if (event.message === 'listening') listening.push(event.url)
+        if (event.message === 'listening') listening.push(String(event.url))
       }
     })()
-    const errors = new Response(dev.stderr).text()
-    await eventually(async () => listening.length === 1)
+    let stderr = ''
+    const errors = (async () => {
+      for await (const chunk of dev.stderr) stderr += new TextDecoder().decode(chunk)
+      return stderr
+    })()
+    // What a step that timed out shows: the session's last lines, on both streams.
+    const explain = () =>
+      `\n--- stdout (last 15 lines) ---\n${events.slice(-15).map((event) => JSON.stringify(event)).join('\n')}\n--- not JSON ---\n${notJson.join('\n')}\n--- stderr ---\n${stderr.slice(-3000)}`
+    await eventually(async () => listening.length === 1, explain)
     const url = listening[0]!
     expect(await notFoundDetail(url)).toBe('No such resource')
     // A token from before the reloads: the signing key is in the database, so it stays good.
@@ -84,7 +98,7 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
     // "listening" line may come a batch later than the answer.
     let before = listening.length
     edit('src/http/problems.ts', "detail: 'No such resource'", "detail: 'Nothing here'")
-    await eventually(async () => (await notFoundDetail(url)) === 'Nothing here' && listening.length > before)
+    await eventually(async () => (await notFoundDetail(url)) === 'Nothing here' && listening.length > before, explain)
     expect((await fetch(`${url}/users/${user.id}`, { headers: authorized })).status).toBe(200)
 
     // A save that does not build: the last good code keeps serving.
@@ -93,7 +107,7 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
     expect(await notFoundDetail(url)).toBe('Nothing here')
     before = listening.length
     edit('src/http/problems.ts', "detail: 'Nothing here' +", "detail: 'Nothing here'")
-    await eventually(async () => listening.length > before)
+    await eventually(async () => listening.length > before, explain)
 
     // A save that parses but throws as it loads: the last good code keeps serving, and the next
     // good save is served (Bun's loader keeps a module that failed, so this one is built afresh).
@@ -101,7 +115,7 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
     await Bun.sleep(500)
     expect(await notFoundDetail(url)).toBe('Nothing here')
     edit('src/http/problems.ts', "detail: (() => { throw new Error('loading failed') })()", "detail: 'Nothing left'")
-    await eventually(async () => (await notFoundDetail(url)) === 'Nothing left')
+    await eventually(async () => (await notFoundDetail(url)) === 'Nothing left', explain)
 
     // A migration added while the session runs (its file, then its entry): the reload that sees
     // the new list applies it; reloads with the same migrations skip the check.
@@ -112,16 +126,17 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
       listed,
       `${readFileSync(listed, 'utf8')}\nimport devProbe from '../../migrations/9999_dev_probe.sql' with { type: 'text' }\n;(migrations as Migration[]).push({ version: '9999_dev_probe', sql: devProbe })\n`,
     )
-    await eventually(async () => events.some((event) => event.message === 'migrations applied' && String(event.applied) === '9999_dev_probe'))
+    await eventually(async () => events.some((event) => event.message === 'migrations applied' && String(event.applied) === '9999_dev_probe'), explain)
 
     // The app dies: the session starts it again; the database, in the session, kept everything.
     const appPid = Number((await Bun.$`pgrep -f ${join(project, "src/dev/reloader.ts")}`.text()).trim())
     before = listening.length
     process.kill(appPid, 'SIGKILL')
-    await eventually(async () => listening.length > before && (await fetch(`${url}/users/${user.id}`, { headers: authorized })).status === 200)
+    await eventually(async () => listening.length > before && (await fetch(`${url}/users/${user.id}`, { headers: authorized })).status === 200, explain)
     expect(events.find((event) => event.message === 'the app exited; starting it again')).toMatchObject({ level: 'error', code: 137 })
 
     expect(new Set(listening)).toEqual(new Set([url]))
+    expect(notJson).toEqual([])
     dev.kill('SIGINT')
     expect(await dev.exited).toBe(0)
     expect(events.at(-1)).toMatchObject({ message: 'dev session stopped' })

@@ -30,8 +30,16 @@ let pending = false
 // The migrations (versions and SQL) the last successful start applied.
 let migrated: string | undefined
 
-const report = (message: string, error?: unknown) =>
-  console.error(`dev: ${message}${error === undefined ? '' : `: ${error instanceof Error ? error.message : String(error)}`}`)
+const SETTLE_MS = 50
+
+/** Why a save did not build: one message per problem. */
+interface Failure {
+  failed: string[]
+}
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
+
+const report = (message: string, error?: unknown) => console.error(`dev: ${message}${error === undefined ? '' : `: ${messageOf(error)}`}`)
 
 /**
  * Files imported `with { type: 'file' }` (PGlite's WebAssembly and extensions, the template, the
@@ -45,7 +53,7 @@ const filesInPlace: Bun.BunPlugin = {
 }
 
 /** Bundles src/ (packages left as imports, so they are not evaluated again) into a new file: `load`'s fallback. */
-const bundle = async (): Promise<ServiceModule | undefined> => {
+const bundle = async (): Promise<ServiceModule | Failure> => {
   const result = await Bun.build({
     entrypoints: [ENTRY],
     outdir: OUT_DIR,
@@ -55,10 +63,7 @@ const bundle = async (): Promise<ServiceModule | undefined> => {
     plugins: [filesInPlace],
     throw: false,
   })
-  if (!result.success) {
-    for (const log of result.logs) report('build failed', log.message)
-    return undefined
-  }
+  if (!result.success) return { failed: result.logs.map((log) => log.message) }
   const entry = result.outputs.find((output) => output.kind === 'entry-point')!.path
   const module = (await import(entry)) as ServiceModule
   await rm(entry, { force: true })
@@ -70,13 +75,13 @@ const parser = new Bun.Transpiler({ loader: 'ts' })
 // never reaches Bun's module loader, which would keep the failure (see `load`).
 const unparsed = new Set<string>()
 
-const parses = async (path: string) => {
+/** Why `path`, as saved now, does not parse; undefined when it does (or is gone). */
+const parseError = async (path: string) => {
   try {
     if (existsSync(path)) parser.scan(await Bun.file(path).text())
-    return true
+    return undefined
   } catch (error) {
-    report(`build failed: ${path.slice(SOURCES[0]!.length)}`, error)
-    return false
+    return `${path.slice(SOURCES[0]!.length)}: ${messageOf(error)}`
   }
 }
 
@@ -85,18 +90,23 @@ const parses = async (path: string) => {
 // loader whatever the cache says, so after one such failure each reload is a bundle with a new name.
 let inPlace = true
 
-/** The service module from the files as saved now; undefined (reported) when they do not build. */
-const load = async (): Promise<ServiceModule | undefined> => {
+/** The service module from the files as saved now, or why they do not build. */
+const load = async (): Promise<ServiceModule | Failure> => {
   generation += 1
-  for (const path of [...unparsed]) if (!path.endsWith('.ts') || (await parses(path))) unparsed.delete(path)
-  if (unparsed.size > 0) return undefined
+  const failed: string[] = []
+  for (const path of [...unparsed]) {
+    const error = path.endsWith('.ts') ? await parseError(path) : undefined
+    if (error === undefined) unparsed.delete(path)
+    else failed.push(error)
+  }
+  if (failed.length > 0) return { failed }
   if (!inPlace) return bundle()
   for (const path of Object.keys(require.cache)) if (SOURCES.some((dir) => path.startsWith(dir))) delete require.cache[path]
   try {
     return (await import(ENTRY)) as ServiceModule
   } catch (error) {
     inPlace = false
-    throw error
+    return { failed: [messageOf(error)] }
   }
 }
 
@@ -105,9 +115,18 @@ const databaseReady = async () => {
   while (socketDir && !existsSync(embeddedSocketPath(socketDir))) await Bun.sleep(5)
 }
 
-const reload = async () => {
-  const next = await load().catch((error) => report('build failed', error))
-  if (!next) return
+/**
+ * Swaps in the code as saved now. A save can be read half-written (an editor truncates the file,
+ * then writes it, and the write's own event may come folded into the first): what does not build
+ * is read again `SETTLE_MS` later, and only reported if it still does not.
+ */
+const reload = async (settled = false) => {
+  const next = await load().catch((error: unknown) => ({ failed: [messageOf(error)] }))
+  if ('failed' in next) {
+    if (!settled) setTimeout(() => schedule(true), SETTLE_MS)
+    else for (const message of next.failed) report('build failed', message)
+    return
+  }
   await running?.stop('reload')
   running = undefined
   // The session's embedded database is ours alone: migrated by the last start, it stays current
@@ -124,12 +143,12 @@ const reload = async () => {
 }
 
 /** Reloads now, or once more after the reload under way (a save during a reload is not lost). */
-const schedule = () => {
+const schedule = (settled = false) => {
   if (reloading) {
     pending = true
     return
   }
-  reloading = reload().finally(() => {
+  reloading = reload(settled).finally(() => {
     reloading = undefined
     if (pending) {
       pending = false
