@@ -9,7 +9,7 @@ import { databaseOptions, openDatabase, type Database, type DatabaseOptions } fr
 import { isDatabaseUnavailable } from './db/errors'
 import { migrate } from './db/migrate'
 import type { Logger } from './logger'
-import { startGroupMetrics, startTelemetry } from './metrics/setup'
+import { startGroupMetrics, startTelemetry, type Telemetry } from './metrics/setup'
 import { rateLimitStoreFor } from './rate-limit/for-process'
 import { exitWithParent, isPrimary, superviseWorkers, workerNumber } from './workers'
 
@@ -78,16 +78,27 @@ export const startService = async (config: Config, logger: Logger, restart?: Res
       : databaseReady
   schemaReady.catch(() => undefined)
   const rateLimitStore = rateLimitStoreFor(config, logger)
-  const telemetry = await startTelemetry(config, logger, worker)
-  const app = createApp({ config, sql: db.sql, logger, state, rateLimitStore, telemetry })
-  await schemaReady
-  const server = app.listen({
-    port: config.port,
-    hostname: config.host,
-    idleTimeout: config.idleTimeout,
-    // Sharing the port only among our own workers: a second copy started by mistake fails to bind.
-    reusePort: worker !== undefined,
-  }).server!
+  let telemetry: Telemetry | undefined
+  const listening = async () => {
+    telemetry = await startTelemetry(config, logger, worker)
+    const app = createApp({ config, sql: db.sql, logger, state, rateLimitStore, telemetry })
+    await schemaReady
+    return app.listen({
+      port: config.port,
+      hostname: config.host,
+      idleTimeout: config.idleTimeout,
+      // Sharing the port only among our own workers: a second copy started by mistake fails to bind.
+      reusePort: worker !== undefined,
+    }).server!
+  }
+  const server = await listening().catch(async (error: unknown) => {
+    // A start that fails part-way gives back what it took (the metrics port, the connection): the
+    // dev loop starts again in this same process, on a database that takes one connection.
+    state.draining = true
+    await schemaReady.catch(() => undefined)
+    await Promise.all([telemetry?.stop(), db.close(), rateLimitStore?.close?.()])
+    throw error
+  })
   // The embedded database is one connection whatever the setting; a server's share is worth seeing.
   const pool = db.kind === 'server' ? config.databasePoolPerWorker : undefined
   logger.info('listening', { url: `http://${config.host}:${server.port}`, database: db.kind, worker, pool })

@@ -101,6 +101,32 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
     await eventually(async () => (await notFoundDetail(url)) === 'Nothing here' && listening.length > before, explain)
     expect((await fetch(`${url}/users/${user.id}`, { headers: authorized })).status).toBe(200)
 
+    // Reloads with the same migrations skip the check: only the first start logged it.
+    const migrationChecks = () => events.filter((event) => event.message === 'migrations applied')
+    expect(migrationChecks()).toHaveLength(1)
+
+    // A migration added while the session runs (its file, then its entry): the reload that sees
+    // the new list applies it.
+    const listed = join(project, 'src/db/migrations.ts')
+    const addMigration = (version: string, sql: string) => {
+      writeFileSync(join(project, `migrations/${version}.sql`), sql)
+      writeFileSync(
+        listed,
+        `${readFileSync(listed, 'utf8')}\nimport m${version} from '../../migrations/${version}.sql' with { type: 'text' }\n;(migrations as Migration[]).push({ version: '${version}', sql: m${version} })\n`,
+      )
+    }
+    addMigration('9998_dev_probe', 'create table dev_probe (id int);\n')
+    await eventually(async () => migrationChecks().some((event) => String(event.applied) === '9998_dev_probe'), explain)
+
+    // A migration that fails: that start fails (and gives back its metrics port and connection);
+    // once the migration is fixed, the next reload serves again on the same port.
+    addMigration('9999_dev_broken', 'create tabel dev_broken (id int);\n')
+    await eventually(async () => stderr.includes('dev: the service did not start'), explain)
+    before = listening.length
+    writeFileSync(join(project, 'migrations/9999_dev_broken.sql'), 'create table dev_broken (id int);\n')
+    await eventually(async () => listening.length > before && (await fetch(`${url}/users/${user.id}`, { headers: authorized })).status === 200, explain)
+    expect(migrationChecks().map((event) => String(event.applied)).slice(-2)).toEqual(['9998_dev_probe', '9999_dev_broken'])
+
     // A save that does not build: the last good code keeps serving.
     edit('src/http/problems.ts', "detail: 'Nothing here'", "detail: 'Nothing here' +")
     await Bun.sleep(500)
@@ -116,17 +142,6 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
     expect(await notFoundDetail(url)).toBe('Nothing here')
     edit('src/http/problems.ts', "detail: (() => { throw new Error('loading failed') })()", "detail: 'Nothing left'")
     await eventually(async () => (await notFoundDetail(url)) === 'Nothing left', explain)
-
-    // A migration added while the session runs (its file, then its entry): the reload that sees
-    // the new list applies it; reloads with the same migrations skip the check.
-    writeFileSync(join(project, 'migrations/9999_dev_probe.sql'), 'create table dev_probe (id int);\n')
-    await Bun.sleep(300)
-    const listed = join(project, 'src/db/migrations.ts')
-    writeFileSync(
-      listed,
-      `${readFileSync(listed, 'utf8')}\nimport devProbe from '../../migrations/9999_dev_probe.sql' with { type: 'text' }\n;(migrations as Migration[]).push({ version: '9999_dev_probe', sql: devProbe })\n`,
-    )
-    await eventually(async () => events.some((event) => event.message === 'migrations applied' && String(event.applied) === '9999_dev_probe'), explain)
 
     // The app dies: the session starts it again; the database, in the session, kept everything.
     const appPid = Number((await Bun.$`pgrep -f ${join(project, "src/dev/reloader.ts")}`.text()).trim())
@@ -148,7 +163,7 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
     const embedded = await startEmbeddedPostgres(dataDir)
     const sql = postgres({ host: embedded.socketDir, port: embedded.port, username: 'postgres', database: 'postgres', max: 1 })
     try {
-      expect([...(await sql`select to_regclass('dev_probe') is not null as present`)]).toEqual([{ present: true }])
+      expect([...(await sql`select to_regclass('dev_probe') is not null as probe, to_regclass('dev_broken') is not null as fixed`)]).toEqual([{ probe: true, fixed: true }])
       expect([...(await sql`select name, email from users order by id`)]).toEqual([
         { name: 'Administrator', email: ADMIN.ADMIN_EMAIL },
         { name: 'Dev Dana', email: 'dana@example.com' },

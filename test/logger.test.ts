@@ -1,4 +1,7 @@
 import { afterEach, beforeEach, describe, expect, setSystemTime, test } from 'bun:test'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createLogger, type LoggerOptions } from '../src/logger'
 
 const savedTz = process.env.TZ
@@ -108,34 +111,74 @@ describe('stdout in batches', () => {
     expect(lines).toHaveLength(500)
   })
 
-  test('a full pipe does not stop the process: the lines wait, and all of them arrive once it is read', async () => {
-    // 4,000 lines of 200 characters (800 kB, many times a pipe's 64 KiB) into a pipe that nobody
-    // reads for 3 s; the child says on stderr when it got through them and 50 timer ticks of 1 ms.
-    // pino's own destination (asleep 100 ms at a time while the pipe is full) says it only after
-    // the reader starts; this one long before.
-    const child = Bun.spawn(
-      [
-        'sh',
-        '-c',
-        `"$0" -e "$1" | (sleep 3; cat)`,
-        process.execPath,
-        `import { createLogger } from ${JSON.stringify(`${import.meta.dir}/../src/logger.ts`)}
-        const logger = createLogger('info')
-        const padding = 'x'.repeat(150)
-        for (let i = 0; i < 4000; i++) logger.info('line', { i, padding })
-        for (let tick = 0; tick < 50; tick++) await Bun.sleep(1)
-        console.error('done')`,
-      ],
-      { stdout: 'pipe', stderr: 'pipe', env: { PATH: process.env.PATH ?? '' } },
-    )
-    const stderr = child.stderr.getReader()
-    const said = await Promise.race([stderr.read().then(({ value }) => new TextDecoder().decode(value)), Bun.sleep(2500).then(() => 'nothing within 2.5 s')])
-    expect(said).toBe('done\n')
-    const out = await new Response(child.stdout).text()
-    expect(await child.exited).toBe(0)
-    const lines = out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { i: number })
-    expect(lines.map((line) => line.i)).toEqual(Array.from({ length: 4000 }, (_, i) => i))
-  })
+  /**
+   * Runs `copies` children that each log `lines` lines of 200 characters into one pipe, which
+   * nobody reads until every child has said on stderr that it got through its lines and 50 timer
+   * ticks of 1 ms (or 20 s have passed). Returns whether they all said so in time, and then the
+   * lines read.
+   */
+  const throughUnreadPipe = async (copies: number, lines: number) => {
+    const dir = mkdtempSync(join(tmpdir(), 'users-api-pipe-'))
+    const go = join(dir, 'go')
+    Bun.spawnSync(['mkfifo', go])
+    const child = `import { createLogger } from ${JSON.stringify(`${import.meta.dir}/../src/logger.ts`)}
+      const logger = createLogger('info')
+      const padding = 'x'.repeat(150)
+      for (let i = 0; i < ${lines}; i++) logger.info('line', { copy: process.pid, i, padding })
+      for (let tick = 0; tick < 50; tick++) await Bun.sleep(1)
+      console.error('done')`
+    // The reader waits for the fifo: it starts only when this test opens it.
+    const writers = Array.from({ length: copies }, () => '"$0" -e "$1" &').join(' ')
+    const shell = Bun.spawn(['sh', '-c', `( ${writers} wait ) | ( cat "$2" > /dev/null; cat )`, process.execPath, child, go], {
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: { PATH: process.env.PATH ?? '' },
+    })
+    try {
+      let said = ''
+      const saidAll = (async () => {
+        for await (const chunk of shell.stderr) {
+          said += new TextDecoder().decode(chunk)
+          if (said.split('done').length - 1 === copies) return true
+        }
+        return false
+      })()
+      const inTime = await Promise.race([saidAll, Bun.sleep(20_000).then(() => false)])
+      writeFileSync(go, '')
+      const out = await new Response(shell.stdout).text()
+      expect(await shell.exited).toBe(0)
+      return { inTime, lines: out.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { copy: number; i: number }) }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+
+  test(
+    'a full pipe does not stop the process: the lines wait, and all of them arrive once it is read',
+    async () => {
+      // 4,000 lines (800 kB, many times a pipe's 64 KiB): pino's own destination, asleep 100 ms
+      // at a time while the pipe is full, never gets through them before the pipe is read.
+      const { inTime, lines } = await throughUnreadPipe(1, 4000)
+      expect(inTime).toBe(true)
+      expect(lines.map((line) => line.i)).toEqual(Array.from({ length: 4000 }, (_, i) => i))
+    },
+    { timeout: 60_000 },
+  )
+
+  test(
+    'processes sharing one stdout never cut into a line of another',
+    async () => {
+      // Workers share the service's stdout. Three processes, 8,000 lines each, into a pipe read late:
+      // every line read is whole JSON, and each process's lines all arrive, in order.
+      const { inTime, lines } = await throughUnreadPipe(3, 8000)
+      expect(inTime).toBe(true)
+      const copies = [...new Set(lines.map((line) => line.copy))]
+      expect(copies).toHaveLength(3)
+      for (const copy of copies)
+        expect(lines.filter((line) => line.copy === copy).map((line) => line.i)).toEqual(Array.from({ length: 8000 }, (_, i) => i))
+    },
+    { timeout: 60_000 },
+  )
 })
 
 test('the stdout destination is made once per process, even when the module is evaluated again (dev reloads)', async () => {

@@ -17,6 +17,7 @@ const TEMPLATE = join(CACHE_DIR, 'pgdata-template.tgz')
 const STAMP = join(CACHE_DIR, 'pgdata-template.stamp')
 // 1 MB WAL segments instead of 16: the template, and each copy of it, writes 15 MB less.
 const WAL_SEGMENT_BYTES = 1024 * 1024
+const WAL_PAGE_BYTES = 8192
 const INITDB_ARGS = [`--wal-segsize=${WAL_SEGMENT_BYTES / 1024 / 1024}`]
 // Bumped when the archive's contents change for another reason than the above (2: one WAL segment).
 const TEMPLATE_FORMAT = 2
@@ -32,17 +33,20 @@ const SHUT_DOWN = 1
  * the others in pg_wal are recycled ones kept for later writes (5 of the 6 MB), which every copy
  * would unpack for nothing. The checkpoint's place is read from pg_control (ControlFileData:
  * `state` at byte 16, `checkPoint` at 32, then the checkpoint's copy: `redo` at 40, its timeline at
- * 48). Anything else than a clean shutdown is left as it is.
+ * 48). A record that starts in a segment's last page may run on into the next one, which is then
+ * kept as well. A template that did not shut down cleanly is refused.
  */
 const dropRecycledWal = (dataDir: string) => {
   const control = readFileSync(join(dataDir, 'global/pg_control'))
   if (control.readUInt32LE(16) !== SHUT_DOWN) throw new Error('the template database did not shut down cleanly')
-  const segmentsPerId = 0x1_0000_0000n / BigInt(WAL_SEGMENT_BYTES)
   const hex = (value: bigint | number) => value.toString(16).toUpperCase().padStart(8, '0')
   const timeline = control.readUInt32LE(48)
   const needed = new Set<string>()
-  const first = control.readBigUInt64LE(40) / BigInt(WAL_SEGMENT_BYTES)
-  const last = control.readBigUInt64LE(32) / BigInt(WAL_SEGMENT_BYTES)
+  const segmentBytes = BigInt(WAL_SEGMENT_BYTES)
+  const checkpoint = control.readBigUInt64LE(32)
+  const first = control.readBigUInt64LE(40) / segmentBytes
+  const last = checkpoint / segmentBytes + (checkpoint % segmentBytes >= segmentBytes - BigInt(WAL_PAGE_BYTES) ? 1n : 0n)
+  const segmentsPerId = 0x1_0000_0000n / segmentBytes
   for (let segment = first; segment <= last; segment++) needed.add(`${hex(timeline)}${hex(segment / segmentsPerId)}${hex(segment % segmentsPerId)}`)
   const wal = join(dataDir, 'pg_wal')
   const segments = readdirSync(wal).filter((name) => /^[0-9A-F]{24}$/.test(name))

@@ -27,6 +27,7 @@ let generation = 0
 let running: RunningService | undefined
 let reloading: Promise<void> | undefined
 let pending = false
+let settling: ReturnType<typeof setTimeout> | undefined
 // The migrations (versions and SQL) the last successful start applied.
 let migrated: string | undefined
 
@@ -65,9 +66,11 @@ const bundle = async (): Promise<ServiceModule | Failure> => {
   })
   if (!result.success) return { failed: result.logs.map((log) => log.message) }
   const entry = result.outputs.find((output) => output.kind === 'entry-point')!.path
-  const module = (await import(entry)) as ServiceModule
-  await rm(entry, { force: true })
-  return module
+  try {
+    return (await import(entry)) as ServiceModule
+  } finally {
+    await rm(entry, { force: true })
+  }
 }
 
 const parser = new Bun.Transpiler({ loader: 'ts' })
@@ -75,10 +78,16 @@ const parser = new Bun.Transpiler({ loader: 'ts' })
 // never reaches Bun's module loader, which would keep the failure (see `load`).
 const unparsed = new Set<string>()
 
-/** Why `path`, as saved now, does not parse; undefined when it does (or is gone). */
+/**
+ * Why `path`, as saved now, does not parse; undefined when it does (or is gone). An empty module
+ * parses, but none of ours is empty: it is a save caught between truncating and writing.
+ */
 const parseError = async (path: string) => {
+  if (!existsSync(path)) return undefined
   try {
-    if (existsSync(path)) parser.scan(await Bun.file(path).text())
+    const source = await Bun.file(path).text()
+    if (source.length === 0) return `${path.slice(SOURCES[0]!.length)}: empty`
+    parser.scan(source)
     return undefined
   } catch (error) {
     return `${path.slice(SOURCES[0]!.length)}: ${messageOf(error)}`
@@ -123,7 +132,7 @@ const databaseReady = async () => {
 const reload = async (settled = false) => {
   const next = await load().catch((error: unknown) => ({ failed: [messageOf(error)] }))
   if ('failed' in next) {
-    if (!settled) setTimeout(() => schedule(true), SETTLE_MS)
+    if (!settled) settling = setTimeout(() => schedule(true), SETTLE_MS)
     else for (const message of next.failed) report('build failed', message)
     return
   }
@@ -144,11 +153,14 @@ const reload = async (settled = false) => {
 
 /** Reloads now, or once more after the reload under way (a save during a reload is not lost). */
 const schedule = (settled = false) => {
+  // A newer save replaces a second look at an older one.
+  clearTimeout(settling)
   if (reloading) {
     pending = true
     return
   }
-  reloading = reload(settled).finally(() => {
+  // A failure to stop or start is reported, never left to end this process.
+  reloading = reload(settled).catch((error: unknown) => report('the reload failed', error)).finally(() => {
     reloading = undefined
     if (pending) {
       pending = false

@@ -39,29 +39,35 @@ export const startTelemetry = async (config: MetricsConfig, logger: Logger, work
   let logFields: Telemetry['logFields']
   // Undone on stop, so that a process can start the service again (the dev loop's reloads).
   const undo: (() => unknown)[] = []
-  if (config.otlpEndpoint !== undefined) {
-    const { startTracing } = await import('./tracing')
-    const tracing = startTracing(logger)
-    undo.push(observeQueries(tracing.queryObserver), tracing.stop)
-    plugin.use(tracing.plugin)
-    logFields = tracing.logFields
-  }
-  if (config.metricsPort !== 0) {
-    // The embedded database takes one connection, whatever DATABASE_POOL_MAX says.
-    const poolMax = config.databaseUrl === undefined ? 1 : config.databasePoolPerWorker
-    const metrics = createServiceMetrics({ worker: worker === undefined ? undefined : String(worker), poolMax })
-    undo.push(observeQueries(databaseMetrics(metrics, poolMax)))
-    plugin.use(httpMetrics({ metrics }))
-    if (worker !== undefined) answerMetricsRequests(metrics)
-    else {
-      const registry = Registry.merge([metrics.registry, metrics.processRegistry])
-      const server = serveMetrics({ host: config.metricsHost, port: config.metricsPort, render: () => registry.metrics() })
-      undo.push(() => server.stop(true))
-      announce(logger, server)
-    }
-  }
   const stop = async () => {
     for (const step of undo) await step()
+  }
+  try {
+    if (config.otlpEndpoint !== undefined) {
+      const { startTracing } = await import('./tracing')
+      const tracing = startTracing(logger)
+      undo.push(observeQueries(tracing.queryObserver), tracing.stop)
+      plugin.use(tracing.plugin)
+      logFields = tracing.logFields
+    }
+    if (config.metricsPort !== 0) {
+      // The embedded database takes one connection, whatever DATABASE_POOL_MAX says.
+      const poolMax = config.databaseUrl === undefined ? 1 : config.databasePoolPerWorker
+      const metrics = createServiceMetrics({ worker: worker === undefined ? undefined : String(worker), poolMax })
+      undo.push(observeQueries(databaseMetrics(metrics, poolMax)))
+      plugin.use(httpMetrics({ metrics }))
+      if (worker !== undefined) answerMetricsRequests(metrics)
+      else {
+        const registry = Registry.merge([metrics.registry, metrics.processRegistry])
+        const server = serveMetrics({ host: config.metricsHost, port: config.metricsPort, render: () => registry.metrics() })
+        undo.push(() => server.stop(true))
+        announce(logger, server)
+      }
+    }
+  } catch (error) {
+    // Half started (a metrics port taken, say): what did start is undone, as `stop` would.
+    await stop()
+    throw error
   }
   return config.otlpEndpoint === undefined && config.metricsPort === 0 ? undefined : { plugin, logFields, stop }
 }

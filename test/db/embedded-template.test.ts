@@ -47,7 +47,9 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('the embedded database templa
     // recycled ones would only make each copy slower to unpack.
     const unpacked = join(scratch, 'older-unpacked')
     await new Bun.Archive(await Bun.file(older).bytes()).extract(unpacked)
-    expect(readdirSync(join(unpacked, 'pg_wal')).filter((name) => /^[0-9A-F]{24}$/.test(name))).toHaveLength(1)
+    // (Two when the checkpoint record runs on from one segment's last page into the next.)
+    const segments = readdirSync(join(unpacked, 'pg_wal')).filter((name) => /^[0-9A-F]{24}$/.test(name)).length
+    expect(segments === 1 || segments === 2).toBe(true)
     const dataDir = join(scratch, 'from-older')
     const applied = await withEmbedded(dataDir, older, async (sql) => {
       expect([...(await sql`select version from schema_migrations`)]).toEqual([])
