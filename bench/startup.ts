@@ -26,15 +26,21 @@ export interface StartupFigure {
 }
 
 
-/** Milliseconds until GET http://127.0.0.1:port/ answers 200, polled every 2 ms. */
-const untilAnswer = async (port: number, started: number) => {
+/** Milliseconds since `started` until GET http://127.0.0.1:port{path} gives an answer `wanted` accepts, polled every 2 ms. */
+const until = async (port: number, path: string, wanted: (response: Response) => Promise<boolean>, started: number, what: string) => {
   while (performance.now() - started < GIVE_UP_MS) {
-    const status = await fetch(`http://127.0.0.1:${port}/`).then((response) => response.status, () => 0)
-    if (status === 200) return performance.now() - started
+    if (await fetch(`http://127.0.0.1:${port}${path}`).then(wanted, () => false)) return performance.now() - started
     await Bun.sleep(POLL_MS)
   }
-  throw new Error('no answer within 60 s')
+  throw new Error(`no ${what} within 60 s`)
 }
+
+/** Milliseconds until GET / answers 200. */
+const untilAnswer = (port: number, started: number) => until(port, '/', async (response) => response.status === 200, started, 'answer')
+
+/** Milliseconds until GET {path} answers with `text` in its body. */
+const untilBodyHas = (port: number, path: string, text: string, started: number) =>
+  until(port, path, async (response) => (await response.text()).includes(text), started, `answer with ${text}`)
 
 /** Spawn to the first 200 on GET /, then SIGTERM. */
 const timeToFirstAnswer = async (command: string[], env: Record<string, string>, cwd?: string) => {
@@ -77,16 +83,6 @@ const repeat = async (n: number, run: () => Promise<number>) => {
   const runs: number[] = []
   for (let i = 0; i < n; i++) runs.push(await run())
   return median(runs)
-}
-
-/** Milliseconds until GET http://127.0.0.1:port{path} answers with `text` in its body, polled every 2 ms. */
-const untilBodyHas = async (port: number, path: string, text: string, started: number) => {
-  while (performance.now() - started < GIVE_UP_MS) {
-    const body = await fetch(`http://127.0.0.1:${port}${path}`).then((response) => response.text(), () => '')
-    if (body.includes(text)) return performance.now() - started
-    await Bun.sleep(POLL_MS)
-  }
-  throw new Error(`no answer with ${text} within 60 s`)
 }
 
 /** A process that reloads on a save, and an edit that shows in its answers: the string literal `'{text}'` in `file`, answered at `path`. */

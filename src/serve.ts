@@ -71,14 +71,18 @@ export const startService = async (config: Config, logger: Logger, restart?: Res
   // An embedded database cannot be down for long (in the dev loop it is the session's): migrated
   // before listening, it never answers 503 for want of its schema. The app is built while the
   // database answers (the dev loop's reload waits for both, not one after the other).
+  const migrateThenBootstrap = () =>
+    migrateWhenReachable(db, state, logger).then(() => (state.migrated ? bootstrap(config, db, logger, worker) : undefined))
   const databaseReady = restart?.databaseReady ?? Promise.resolve()
-  const schemaReady =
-    db.kind === 'embedded' && !state.migrated
-      ? databaseReady.then(() => migrateWhenReachable(db, state, logger)).then(() => (state.migrated ? bootstrap(config, db, logger, worker) : undefined))
-      : databaseReady
+  const schemaReady = db.kind === 'embedded' && !state.migrated ? databaseReady.then(migrateThenBootstrap) : databaseReady
   schemaReady.catch(() => undefined)
   const rateLimitStore = rateLimitStoreFor(config, logger)
   let telemetry: Telemetry | undefined
+  // What a start took: given back when the service stops, or when its start fails part-way.
+  const release = async () => {
+    await Promise.all([db.close(), rateLimitStore?.close?.()])
+    await telemetry?.stop()
+  }
   const listening = async () => {
     telemetry = await startTelemetry(config, logger, worker)
     const app = createApp({ config, sql: db.sql, logger, state, rateLimitStore, telemetry })
@@ -96,15 +100,13 @@ export const startService = async (config: Config, logger: Logger, restart?: Res
     // dev loop starts again in this same process, on a database that takes one connection.
     state.draining = true
     await schemaReady.catch(() => undefined)
-    await Promise.all([telemetry?.stop(), db.close(), rateLimitStore?.close?.()])
+    await release()
     throw error
   })
   // The embedded database is one connection whatever the setting; a server's share is worth seeing.
   const pool = db.kind === 'server' ? config.databasePoolPerWorker : undefined
   logger.info('listening', { url: `http://${config.host}:${server.port}`, database: db.kind, worker, pool })
-  const migrating = state.migrated
-    ? Promise.resolve()
-    : migrateWhenReachable(db, state, logger).then(() => (state.migrated ? bootstrap(config, db, logger, worker) : undefined))
+  const migrating = state.migrated ? Promise.resolve() : migrateThenBootstrap()
   migrating.catch((error) => {
     logger.error('migrations failed', { error: error instanceof Error ? error.message : String(error) })
     process.exit(1)
@@ -120,8 +122,7 @@ export const startService = async (config: Config, logger: Logger, restart?: Res
         logger.warn('shutdown timeout: closing the connections still open', { in_flight: server.pendingRequests })
         await server.stop(true)
       }
-      await Promise.all([db.close(), rateLimitStore?.close?.()])
-      await telemetry?.stop()
+      await release()
       return { drained }
     },
   }

@@ -17,7 +17,7 @@ import { writeSync } from 'node:fs'
 const BATCH_CHARACTERS = 16 * 1024
 const BATCH_MS = 20
 const RETRY_MS = 1
-// How much may wait for a slow reader before the writer waits with it.
+// How much may wait for a slow reader (characters, bytes once a batch is encoded) before the writer waits with it.
 const MAX_WAITING = 8 * 1024 * 1024
 // At exit, how long to keep trying a reader that takes nothing.
 const EXIT_PATIENCE_MS = 5000
