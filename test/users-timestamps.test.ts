@@ -5,8 +5,9 @@ import { migrate } from '../src/db/migrate'
 import { createServerDatabase, openFreshDatabase, serverPrepare, serverUrl, testDatabase } from './support/database'
 import { accountIn, buildApp, call, createUser, unique } from './support/http'
 
-// The database writes the timestamps as text (src/users/service.ts): these pin that text to what
-// `Date#toISOString` gave when the driver parsed them, whatever the session's time zone.
+// The service reshapes PostgreSQL's own text of the timestamps (src/users/timestamp-text.ts): these
+// pin the result to what `Date#toISOString` gave when the driver parsed them, whatever the
+// session's time zone and the database's date style.
 
 /**
  * A user inserted with SQL, its timestamps written into the statement as PostgreSQL literals:
@@ -22,22 +23,23 @@ const insertUser = async (sql: Sql, createdAt: string, updatedAt: string) => {
   return { id: Number(row!.id), tag }
 }
 
-const KOLKATA = 'Asia/Kolkata'
-
 /**
- * A migrated database of the test's own whose sessions run in Asia/Kolkata (UTC+05:30): on a
- * server a database-level setting, which every new pooled connection picks up; the embedded
- * database has one session only, so a `set` there holds for every query.
+ * A migrated database of the test's own whose sessions run in time zone `zone`: on a
+ * server a database-level setting, which every new pooled connection picks up (with a date style
+ * of `SQL, DMY` too, which the service's sessions override); the embedded database has one
+ * session only, so a `set` there holds for every query.
  */
-const openInKolkata = async () => {
+const openInZone = async (zone: string) => {
   if (!serverUrl) {
     const database = await openFreshDatabase()
-    await database.sql.unsafe(`set timezone = '${KOLKATA}'`)
+    await database.sql.unsafe(`set timezone = '${zone}'`)
     return database
   }
   const created = await createServerDatabase(serverUrl, 'tz')
   const owner = postgres(created.url, { max: 1, onnotice: () => {}, prepare: serverPrepare })
-  await owner.unsafe(`alter database ${new URL(created.url).pathname.slice(1)} set timezone = '${KOLKATA}'`)
+  const name = new URL(created.url).pathname.slice(1)
+  await owner.unsafe(`alter database ${name} set timezone = '${zone}'`)
+  await owner.unsafe(`alter database ${name} set datestyle = 'SQL, DMY'`)
   await owner.end({ timeout: 5 })
   const database = await openDatabase({ url: created.url, dataDir: '', poolMax: 2, prepare: serverPrepare })
   await migrate(database.sql)
@@ -77,6 +79,19 @@ describe('user timestamps', () => {
     expect(read.body).toMatchObject({ created_at: '0987-03-04T05:06:07.000Z', updated_at: '2026-07-08T09:10:11.000Z' })
   })
 
+  // PostgreSQL drops a fraction's trailing zeros (`.5`, `.25`, `.05`).
+  test('pad a short fraction to milliseconds', async () => {
+    const { sql } = await testDatabase()
+    const short = await insertUser(sql, '2026-01-02 03:04:05.5+00', '2026-01-02 03:04:05.25+00')
+    const other = await insertUser(sql, '2026-01-02 03:04:05.05+00', '2026-01-02 03:04:05.1+00')
+    const listed = await call('GET', `/users?name=Stamp&after=${short.id - 1}&limit=2`)
+    expect(listed.status).toBe(200)
+    expect(listed.body).toEqual([
+      expect.objectContaining({ id: short.id, created_at: '2026-01-02T03:04:05.500Z', updated_at: '2026-01-02T03:04:05.250Z' }),
+      expect.objectContaining({ id: other.id, created_at: '2026-01-02T03:04:05.050Z', updated_at: '2026-01-02T03:04:05.100Z' }),
+    ])
+  })
+
   test('of a new and an updated user are what the stored instant gives through Date', async () => {
     const { sql } = await testDatabase()
     const user = await createUser()
@@ -86,25 +101,38 @@ describe('user timestamps', () => {
     expect(patched.body.updated_at).toBe(stored!.updated_at.toISOString())
   })
 
+  // A literal without an offset is read in the session's zone (`updated_at` below); before the
+  // 20th century zones were local mean time, offsets with seconds (1850 below).
+  const ZONES = [
+    { zone: 'Asia/Kolkata', local: '2026-01-01T21:34:05.678Z', oldText: '1850-06-07 00:00:00+05:53:28', old: '1850-06-06T18:06:32.000Z' },
+    { zone: 'America/St_Johns', local: '2026-01-02T06:34:05.678Z', oldText: '1850-06-07 00:00:00-03:30:52', old: '1850-06-07T03:30:52.000Z' },
+  ]
+
   // PgBouncer gives each server session the TimeZone its clients started with, so a database's
   // own default never reaches a session through it: nothing to test there.
-  test.skipIf(!!serverUrl && !serverPrepare)(`stay in UTC when the session's time zone is not (${KOLKATA})`, async () => {
-    const database = await openInKolkata()
+  test.skipIf(!!serverUrl && !serverPrepare).each(ZONES)(`stay in UTC when the session's time zone is not ($zone)`, async ({ zone, local, oldText, old }) => {
+    const database = await openInZone(zone)
     try {
       const { sql } = database
-      const [setting] = await sql<{ zone: string }[]>`select current_setting('TimeZone') as zone`
-      expect(setting!.zone).toBe(KOLKATA)
-      // A literal without an offset is read in the session's zone: 03:04 in Kolkata is 21:34 UTC the day before.
+      const [setting] = await sql<{ zone: string; style: string }[]>`select current_setting('TimeZone') as zone, current_setting('DateStyle') as style`
+      expect(setting!.zone).toBe(zone)
+      expect(setting!.style).toStartWith('ISO, ')
       const { id, tag } = await insertUser(sql, '2026-01-02 03:04:05.678999+00', '2026-01-02 03:04:05.678999')
+      const past = await insertUser(sql, '1850-06-07 08:09:10.2+00', '1850-06-07 00:00:00')
       const app = buildApp(sql)
       const admin = await accountIn(sql, app, 'admin')
-      const expected = { created_at: '2026-01-02T03:04:05.678Z', updated_at: '2026-01-01T21:34:05.678Z' }
+      const expected = { created_at: '2026-01-02T03:04:05.678Z', updated_at: local }
 
       const read = await call('GET', `/users/${id}`, { token: admin.token ?? null }, app)
       expect(read.status).toBe(200)
       expect(read.body).toMatchObject(expected)
       const listed = await call('GET', `/users?name=${tag}`, { token: admin.token ?? null }, app)
       expect(listed.body).toEqual([expect.objectContaining({ id, ...expected })])
+      const [text] = await sql<{ updated: string }[]>`select updated_at::text as updated from users where id = ${past.id}`
+      expect(text!.updated).toBe(oldText)
+      const pastRead = await call('GET', `/users/${past.id}`, { token: admin.token ?? null }, app)
+      expect(pastRead.status).toBe(200)
+      expect(pastRead.body).toMatchObject({ created_at: '1850-06-07T08:09:10.200Z', updated_at: old })
 
       const created = await call('POST', '/users', { token: admin.token ?? null, json: { name: 'Zoned', email: `zoned-${tag}@example.com`, age: 30 } }, app)
       expect(created.status).toBe(201)

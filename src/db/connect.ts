@@ -35,7 +35,9 @@ const DEFAULT_STATEMENT_TIMEOUT_MS = 5000
 
 // Both kinds of database: give up connecting after 5 s, and keep server notices out of the logs.
 const CLIENT_DEFAULTS = { connect_timeout: 5, onnotice: () => {} }
-const APPLICATION_NAME = 'users-api'
+// Every session writes timestamps as ISO text, whatever the server's or database's default
+// (src/users/timestamp-text.ts reshapes that text); the time zone is left as it is.
+const SESSION = { application_name: 'users-api', DateStyle: 'ISO' }
 
 /** The one `sql` client of the process, on the server in `url` or on the embedded database. */
 export const openDatabase = async (options: DatabaseOptions): Promise<Database> => {
@@ -43,7 +45,7 @@ export const openDatabase = async (options: DatabaseOptions): Promise<Database> 
     const sql = postgres(options.url, {
       ...CLIENT_DEFAULTS,
       // A stalled statement is cancelled by the server instead of holding a connection for ever.
-      connection: { application_name: APPLICATION_NAME, statement_timeout: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS },
+      connection: { ...SESSION, statement_timeout: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS },
       max: options.poolMax,
       prepare: options.prepare ?? true,
     })
@@ -52,7 +54,7 @@ export const openDatabase = async (options: DatabaseOptions): Promise<Database> 
   const client = (socketDir: string) =>
     postgres({
       ...CLIENT_DEFAULTS,
-      connection: { application_name: APPLICATION_NAME },
+      connection: SESSION,
       host: socketDir,
       port: EMBEDDED_PORT,
       username: 'postgres',
