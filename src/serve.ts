@@ -17,29 +17,36 @@ const MIGRATION_RETRY_MS = 1000
 
 /**
  * Applies the migrations, retrying while the database is unreachable: a service started before
- * its database answers 503 until then, and recovers without a restart.
+ * its database answers 503 until then, and recovers without a restart. False: stopped first.
  */
 const migrateWhenReachable = async (database: Database, state: ServiceState, logger: Logger) => {
   for (let attempt = 1; !state.draining; attempt++) {
     try {
       const applied = await migrate(database.sql)
-      state.migrated = true
       logger.info('migrations applied', { database: database.kind, applied })
-      return
+      return true
     } catch (error) {
       if (!isDatabaseUnavailable(error)) throw error
       if (attempt === 1) logger.warn('database unavailable; retrying migrations', { error: String(error) })
       await Bun.sleep(MIGRATION_RETRY_MS)
     }
   }
+  return false
 }
 
-/** After the migrations: the first admin (see `./auth/first-admin`); one worker does it. */
+/**
+ * After the migrations: the first admin (see `./auth/first-admin`). Worker 1 creates it; the
+ * others wait until it exists, so that no worker is ready before the configured admin can log in.
+ */
 const bootstrap = async (config: Config, database: Database, logger: Logger, worker: number | undefined) => {
-  if (!config.auth || (worker ?? 1) !== 1) return
+  if (!config.auth) return
+  const { ensureFirstAdmin, firstAdminCreated } = await import('./auth/first-admin')
+  if ((worker ?? 1) !== 1) {
+    if (config.admin && !(await firstAdminCreated(database.sql))) logger.warn('no admin after waiting for the first worker to create it')
+    return
+  }
   if (config.authSecrets.length === 0 && database.kind === 'server' && process.env.NODE_ENV === 'production')
     logger.warn('AUTH_SECRET is not set: tokens are signed with a key generated and kept in the database')
-  const { ensureFirstAdmin } = await import('./auth/first-admin')
   await ensureFirstAdmin(database.sql, config.admin, logger).catch((error) => {
     logger.error('the first admin could not be created', { error: error instanceof Error ? error.message : String(error) })
     process.exit(1)
@@ -71,8 +78,12 @@ export const startService = async (config: Config, logger: Logger, restart?: Res
   // An embedded database cannot be down for long (in the dev loop it is the session's): migrated
   // before listening, it never answers 503 for want of its schema. The app is built while the
   // database answers (the dev loop's reload waits for both, not one after the other).
-  const migrateThenBootstrap = () =>
-    migrateWhenReachable(db, state, logger).then(() => (state.migrated ? bootstrap(config, db, logger, worker) : undefined))
+  // Ready (`state.migrated`) once the schema is current and the first admin exists.
+  const migrateThenBootstrap = async () => {
+    if (!(await migrateWhenReachable(db, state, logger))) return
+    await bootstrap(config, db, logger, worker)
+    state.migrated = true
+  }
   const databaseReady = restart?.databaseReady ?? Promise.resolve()
   const schemaReady = db.kind === 'embedded' && !state.migrated ? databaseReady.then(migrateThenBootstrap) : databaseReady
   schemaReady.catch(() => undefined)

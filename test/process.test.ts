@@ -135,6 +135,14 @@ describe(`the service process (${underTest})`, () => {
       })
       const events = () => service.lines.map((line) => JSON.parse(line))
       try {
+        // Ready means the configured admin can log in, whichever worker answers: at once, no retry.
+        await waitReady(service.url)
+        const first = await fetch(`${service.url}/auth/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: ADMIN.ADMIN_EMAIL, password: ADMIN.ADMIN_PASSWORD }),
+        })
+        expect(first.status).toBe(200)
         const settled = () => events().filter((event) => event.message === 'migrations applied').length === 2
         for (let i = 0; i < 200 && !settled(); i++) await Bun.sleep(50)
         const listening = events().filter((event) => event.message === 'listening')
@@ -145,7 +153,6 @@ describe(`the service process (${underTest})`, () => {
         // Each worker migrates; the advisory lock lets exactly one of them apply the migration.
         const applied = events().filter((event) => event.message === 'migrations applied').flatMap((event) => event.applied)
         expect(applied).toEqual(['0001_create_users', '0002_accounts', '0003_safe_retries', '0004_name_trigram'])
-        await waitReady(service.url)
         await exerciseUsers(service.url, 'workers-smoke@example.com')
         const replies = await Promise.all(Array.from({ length: 20 }, () => fetch(`${service.url}/`)))
         expect(replies.map((reply) => reply.status)).toEqual(Array(20).fill(200))

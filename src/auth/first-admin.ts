@@ -40,6 +40,20 @@ export const ensureFirstAdmin = async (sql: Sql, admin: { email: string; passwor
   else logger.warn('ADMIN_EMAIL belongs to an existing user, who was left unchanged: use `users-api create-admin EMAIL` to make them an admin')
 }
 
+/**
+ * For a worker other than the one that creates the first admin: true once an admin exists; false
+ * after `timeoutMs` (the configured email belonged to a user, or the database stayed away).
+ */
+export const firstAdminCreated = async (sql: Sql, timeoutMs = 10_000) => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const [found] = await sql<{ exists: boolean }[]>`select exists (select 1 from users where role = 'admin') as exists`.catch(() => [])
+    if (found?.exists) return true
+    await Bun.sleep(100)
+  }
+  return false
+}
+
 /** Creates the admin `email`, or makes that user an admin with this password (their tokens end). */
 export const createOrPromoteAdmin = async (sql: Sql, email: string, password: string): Promise<'created' | 'promoted'> => {
   const hash = await strongHash(email, password, 'the password')

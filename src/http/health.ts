@@ -6,7 +6,7 @@ import { problems } from './problems'
 
 /** What the process knows about itself, which readiness and the database-backed routes depend on. */
 export interface ServiceState {
-  /** The schema is migrated: routes that use the tables can work. */
+  /** The schema is migrated (and the configured first admin exists): routes that use the tables can work. */
   migrated: boolean
   /** Shutting down: readiness fails so load balancers stop sending traffic. */
   draining: boolean

@@ -84,8 +84,8 @@ export const waitReady = async (url: string, timeoutMs = 20_000) => {
 }
 
 /**
- * Logs in at a running service and returns the access token; retries for a while, since the first
- * admin of a server database is created just after the migrations.
+ * Logs in at a running service and returns the access token; retries for a while, since a service
+ * that is listening may not be ready yet (the migrations and the first admin come after).
  */
 export const logIn = async (url: string, email: string, password: string, timeoutMs = 20_000) => {
   const start = performance.now()
