@@ -26,7 +26,7 @@ export const requireMigrated = (state: ServiceState) => () => {
 
 /**
  * `health({ sql, state, timeoutMs })`: `GET /` (liveness: never touches the database) and
- * `GET /readyz` (the migrations have run, the database answers `select 1` within 2 s or
+ * `GET /readyz` (the migrations have run and the first admin exists, the database answers `select 1` within 2 s or
  * `timeoutMs` if shorter, and no shutdown has begun).
  */
 export const health = ({ sql, state, timeoutMs }: { sql: Sql; state: ServiceState; timeoutMs: number }) =>
