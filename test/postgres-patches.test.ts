@@ -99,8 +99,8 @@ const slowToConnect = (target: URL, holdMs: number) => {
   })
 }
 
-/** How many times `Buffer#toString` was called while `run` ran. */
-const toStringCalls = async (run: () => Promise<unknown>) => {
+/** What `run` gave, and how many times `Buffer#toString` was called while it ran. */
+const countingToString = async <T>(run: () => Promise<T>) => {
   const toString = Buffer.prototype.toString
   let calls = 0
   Buffer.prototype.toString = function (this: Buffer, ...args: Parameters<typeof toString>) {
@@ -108,11 +108,11 @@ const toStringCalls = async (run: () => Promise<unknown>) => {
     return toString.apply(this, args)
   }
   try {
-    await run()
+    const result = await run()
+    return { result, calls }
   } finally {
     Buffer.prototype.toString = toString
   }
-  return calls
 }
 
 // Unpatched, every value of every row is its own UTF-8 decode: on a page of 100 users that was
@@ -123,8 +123,7 @@ describe('postgres.js rows (patched)', () => {
     const { sql } = await testDatabase()
     const page = () => sql`select g as id, 'name ' || g as name, 'user' || g || '@example.com' as email, g % 120 as age from generate_series(1, 50) g`
     await page() // prepared, its columns described
-    let rows: Awaited<ReturnType<typeof page>> = [] as never
-    const calls = await toStringCalls(async () => (rows = await page()))
+    const { result: rows, calls } = await countingToString(page)
     expect(rows.length).toBe(50)
     expect(rows[49]).toEqual({ id: 50, name: 'name 50', email: 'user50@example.com', age: 50 })
     expect(calls).toBeLessThan(10) // 200 unpatched

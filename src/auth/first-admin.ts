@@ -21,10 +21,12 @@ const strongHash = async (email: string, password: string, variable: string) => 
   return Bun.password.hash(normalizePassword(password), { algorithm: 'argon2id' })
 }
 
+const adminExists = async (sql: Sql) =>
+  (await sql<{ exists: boolean }[]>`select exists (select 1 from users where role = 'admin') as exists`)[0]!.exists
+
 /** At start: creates the configured admin if there is no admin yet; says how to make one if nothing is configured. */
 export const ensureFirstAdmin = async (sql: Sql, admin: { email: string; password: string } | undefined, logger: Logger) => {
-  const [found] = await sql<{ exists: boolean }[]>`select exists (select 1 from users where role = 'admin') as exists`
-  if (found?.exists) return
+  if (await adminExists(sql)) return
   if (!admin) {
     logger.warn('no admin yet: set ADMIN_EMAIL and ADMIN_PASSWORD, or run `users-api create-admin EMAIL` (the password on standard input)')
     return
@@ -47,8 +49,7 @@ export const ensureFirstAdmin = async (sql: Sql, admin: { email: string; passwor
 export const firstAdminCreated = async (sql: Sql, timeoutMs = 10_000) => {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
-    const [found] = await sql<{ exists: boolean }[]>`select exists (select 1 from users where role = 'admin') as exists`.catch(() => [])
-    if (found?.exists) return true
+    if (await adminExists(sql).catch(() => false)) return true
     await Bun.sleep(100)
   }
   return false
