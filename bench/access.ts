@@ -8,6 +8,7 @@ import autocannon from 'autocannon'
 import { readFileSync } from 'node:fs'
 import { measure, median, type LoadOptions, type LoadResult } from './load'
 import type { Server } from './processes'
+import { judged } from './goals'
 import type { Table } from './report'
 import type { Scenario } from './scenarios'
 
@@ -17,6 +18,8 @@ const USER_PASSWORD = 'quiet orchard lamp under snow 77'
 interface AccessDeps {
   /** A service on the bench database, with (`true`) or without access control, `workers` workers. */
   startService(access: boolean): Promise<Server>
+  /** The bare server (`Bun.serve` + postgres.js, no checks at all) on the same database. */
+  startBaseline(): Promise<Server>
   sampleMemory(server: Server, everyMs?: number): { stop(): { peakWorkerMb: number; peakTotalMb: number } }
   users: number
   load: LoadOptions
@@ -49,43 +52,51 @@ const rssMbOf = (pid: number) => {
   return match ? Number(match[1]) / 1024 : 0
 }
 
-export const accessBench = async ({ startService, sampleMemory, users, load, rounds, log }: AccessDeps): Promise<{ tables: Table[]; data: unknown }> => {
+export const accessBench = async ({ startService, startBaseline, sampleMemory, users, load, rounds, log }: AccessDeps): Promise<{ tables: Table[]; data: unknown }> => {
   const secured = await startService(true)
   const open = await startService(false)
+  const bare = await startBaseline()
   try {
     const adminToken = await logIn(secured.url, BENCH_ADMIN.ADMIN_EMAIL, BENCH_ADMIN.ADMIN_PASSWORD)
     const email = `bench-user-${Date.now().toString(36)}@example.com`
     const self = await post(`${secured.url}/users`, { name: 'Bench Self', email, age: 40, password: USER_PASSWORD }, adminToken)
     const userToken = await logIn(secured.url, email, USER_PASSWORD)
-    const pairs: [string, Scenario, Scenario][] = [
+    // Each call with a token against the same call without access control; an admin's also against
+    // the bare server, in the same rounds.
+    const pairs: [string, Scenario, Scenario, boolean][] = [
       [
         'GET /users/{random id}: an admin',
         { name: 'admin', next: () => ({ method: 'GET', path: `/users/${randomId(users)}`, headers: { authorization: `Bearer ${adminToken}` } }) },
         { name: 'open', next: () => ({ method: 'GET', path: `/users/${randomId(users)}` }) },
+        true,
       ],
       [
         'GET /users/{own id}: a user themself',
         { name: 'self', next: () => ({ method: 'GET', path: `/users/${self.id}`, headers: { authorization: `Bearer ${userToken}` } }) },
         { name: 'open', next: () => ({ method: 'GET', path: `/users/${self.id}` }) },
+        false,
       ],
     ]
     const rows: (string | number)[][] = []
-    const figures: Record<string, { secured: LoadResult[]; open: LoadResult[] }> = {}
-    for (const [name, withAuth, without] of pairs) {
+    const figures: Record<string, Record<string, LoadResult[]>> = {}
+    const ratios: Record<string, { open: number; bare?: number }> = {}
+    const ratioTo = (runs: Record<string, LoadResult[]>, other: string) => median(runs.secured!.map((result, i) => result.rps / runs[other]![i]!.rps))
+    for (const [name, withAuth, without, againstBare] of pairs) {
       log(`  access: ${name}`)
-      await measure(secured.url, withAuth, { ...load, duration: load.warmup, warmup: 0 })
-      await measure(open.url, without, { ...load, duration: load.warmup, warmup: 0 })
-      const runs = { secured: [] as LoadResult[], open: [] as LoadResult[] }
+      const servers: [string, string, Scenario][] = [['secured', secured.url, withAuth], ['open', open.url, without]]
+      if (againstBare) servers.push(['bare', bare.url, without])
+      for (const [, url, scenario] of servers) await measure(url, scenario, { ...load, duration: load.warmup, warmup: 0 })
+      const runs: Record<string, LoadResult[]> = Object.fromEntries(servers.map(([which]) => [which, []]))
       for (let round = 0; round < rounds; round++) {
-        const order = round % 2 === 0 ? (['secured', 'open'] as const) : (['open', 'secured'] as const)
-        for (const which of order) runs[which].push(await measure(which === 'secured' ? secured.url : open.url, which === 'secured' ? withAuth : without, { ...load, warmup: 0 }))
+        for (const [which, url, scenario] of round % 2 === 0 ? servers : servers.toReversed()) runs[which]!.push(await measure(url, scenario, { ...load, warmup: 0 }))
       }
       figures[name] = runs
       const rps = (results: LoadResult[]) => median(results.map((result) => result.rps))
-      const ratios = runs.secured.map((result, i) => result.rps / runs.open[i]!.rps)
-      rows.push([name, Math.round(rps(runs.secured)), Math.round(rps(runs.open)), `${median(ratios).toFixed(2)}×`,
-        median(runs.secured.map((result) => result.p99)), median(runs.open.map((result) => result.p99)),
-        runs.secured.reduce((sum, result) => sum + result.errors + result.non2xx, 0)])
+      ratios[name] = { open: ratioTo(runs, 'open'), ...(againstBare ? { bare: ratioTo(runs, 'bare') } : {}) }
+      rows.push([name, Math.round(rps(runs.secured!)), Math.round(rps(runs.open!)), `${ratios[name]!.open.toFixed(2)}×`,
+        runs.bare ? Math.round(rps(runs.bare)) : '–', ratios[name]!.bare === undefined ? '–' : `${ratios[name]!.bare.toFixed(2)}×`,
+        median(runs.secured!.map((result) => result.p99)), median(runs.open!.map((result) => result.p99)),
+        runs.secured!.reduce((sum, result) => sum + result.errors + result.non2xx, 0)])
     }
 
     // 200 logins at once, on their own connections, while a probe asks GET / every 50 ms.
@@ -124,14 +135,25 @@ export const accessBench = async ({ startService, sampleMemory, users, load, rou
         Math.round(2 * 64 * 1.2), `${probe.filter(Number.isFinite).length}/${probe.length}`, Math.round(probeSorted.filter(Number.isFinite).at(-1) ?? 0)]],
     }
     const accessTable: Table = {
-      title: `Access control: authenticated reads against AUTH=off (median of ${rounds} alternating rounds, ${load.connections} connections, 1 worker)`,
-      header: ['call', 'AUTH=on req/s', 'AUTH=off req/s', 'median ratio', 'p99 ms on', 'p99 ms off', 'errors/non-2xx on'],
+      title: `Access control: authenticated reads against AUTH=off and the bare server (medians of ${rounds} alternating rounds, ${load.connections} connections, 1 worker)`,
+      header: ['call', 'AUTH=on req/s', 'AUTH=off req/s', 'ratio to off', 'bare req/s', 'ratio to bare', 'p99 ms on', 'p99 ms off', 'errors/non-2xx on'],
       rows,
       notes: ['The token is verified in the process (HS256); the caller’s `sub` and `ver` are checked inside the statement that reads the user, so no query is added.'],
     }
-    return { tables: [accessTable, loginTable], data: { figures, login: { burst: { p50: burst.latency.p50, p99: burst.latency.p99, statuses }, idleRss, peakWorkerMb, probe } } }
+    const admin = ratios[pairs[0]![0]]!
+    const growth = peakWorkerMb - idleRss
+    const loginsHold = burst['5xx'] === 0 && burst.errors + burst.timeouts === 0 && growth <= 2 * 64 * 1.2 && probe.every(Number.isFinite)
+    const goals: Table = {
+      title: 'Goals (access)',
+      header: ['goal', 'this run', 'holds'],
+      rows: [
+        judged('an admin’s `GET /users/{id}` with a token ≥ 0.9× the same call with `AUTH=off`', admin.open, 0.9),
+        judged('the same ≥ 0.9× the bare server (which checks nothing)', admin.bare, 0.9),
+        ['200 logins at once: no 5xx, RSS growth ≤ 2 × 64 MiB + 20 %, `GET /` keeps answering', `5xx ${burst['5xx']}, growth ${Math.round(growth)} MB, probe ${probe.filter(Number.isFinite).length}/${probe.length}`, loginsHold ? '✓' : '✗'],
+      ],
+    }
+    return { tables: [accessTable, loginTable, goals], data: { figures, login: { burst: { p50: burst.latency.p50, p99: burst.latency.p99, statuses }, idleRss, peakWorkerMb, probe } } }
   } finally {
-    await secured.stop()
-    await open.stop()
+    await Promise.all([secured.stop(), open.stop(), bare.stop()])
   }
 }

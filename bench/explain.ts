@@ -41,6 +41,6 @@ export const timeNameMiss = async (sql: Sql) => {
     explain analyze select id, name, email, age, created_at, updated_at from users
     where id > ${0} and name ilike ${'%nobody-has-this%'} order by id limit 21`) as unknown as { 'QUERY PLAN': string }[]
   const lines = rows.map((row) => row['QUERY PLAN'])
-  const time = lines.find((line) => line.startsWith('Execution Time'))?.replace('Execution Time: ', '') ?? '?'
-  return `${scanNodes(lines)}: ${time}`
+  const time = lines.find((line) => line.startsWith('Execution Time'))
+  return { scans: scanNodes(lines), ms: time === undefined ? Number.NaN : Number.parseFloat(time.replace('Execution Time: ', '')) }
 }

@@ -17,7 +17,8 @@ interface Figures {
 
 type Rows = Record<string, { service: Figures; baseline: Figures; untimed?: Figures }>
 
-const judged = (goal: string, value: number | undefined, atLeast: number | undefined, atMost?: number) => {
+/** A goal's row: its figure from this run (a ratio) and ✓ or ✗. */
+export const judged = (goal: string, value: number | undefined, atLeast: number | undefined, atMost?: number) => {
   if (value === undefined || !Number.isFinite(value)) return [goal, 'not measured', '–']
   const holds = (atLeast === undefined || value >= atLeast) && (atMost === undefined || value <= atMost)
   return [goal, `${value.toFixed(2)}×`, holds ? '✓' : '✗']

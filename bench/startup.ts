@@ -22,8 +22,13 @@ export interface StartupFigure {
   median: number
   reference: string
   referenceMedian: number
-  goal: string
+  /** The most this may be of its reference (a ratio); undefined: shown for comparison only. */
+  goal?: number
 }
+
+/** The goal column: `≤ 2× ✓`, `≤ 2× ✗`, or empty for a comparison. */
+export const judgeStartup = ({ median, referenceMedian, goal }: StartupFigure) =>
+  goal === undefined ? '' : `≤ ${goal}× ${median / referenceMedian <= goal ? '✓' : '✗'}`
 
 
 /** Milliseconds since `started` until GET http://127.0.0.1:port{path} gives an answer `wanted` accepts, polled every 2 ms. */
@@ -146,21 +151,21 @@ export const measureStartup = async (binary: string, serverUrl: string, runs = 5
     const elysiaServer = compileBare(project, 'elysia-server', ELYSIA_SERVER)
     const production = { NODE_ENV: 'production', LOG_LEVEL: 'warn' }
     const figures: StartupFigure[] = []
-    const add = (label: string, value: number, reference: string, referenceValue: number, goal: string) =>
+    const add = (label: string, value: number, reference: string, referenceValue: number, goal?: number) =>
       figures.push({ label, median: value, reference, referenceMedian: referenceValue, goal })
 
     if (groups.includes('binary')) {
       const version = await repeat(runs, () => timeToExit([binary, '--version']))
       const help = await repeat(runs, () => timeToExit([binary, '--help']))
       const bareVersionMs = await repeat(runs, () => timeToExit([bareVersion]))
-      add('users-api --version', version, 'compiled console.log', bareVersionMs, '≤ 3×')
-      add('users-api --help', help, 'compiled console.log', bareVersionMs, '≤ 3×')
+      add('users-api --version', version, 'compiled console.log', bareVersionMs, 3)
+      add('users-api --help', help, 'compiled console.log', bareVersionMs, 3)
 
       const onServer = await repeat(runs, () => timeToFirstAnswer([binary], { ...production, DATABASE_URL: serverUrl, WORKERS: '1' }))
       const bareServerMs = await repeat(runs, () => timeToFirstAnswer([bareServer], {}))
       const elysiaServerMs = await repeat(runs, () => timeToFirstAnswer([elysiaServer], {}))
-      add('users-api on PostgreSQL, first answer', onServer, 'compiled Bun.serve', bareServerMs, '≤ 2×')
-      add('compiled Elysia hello world, first answer', elysiaServerMs, 'compiled Bun.serve', bareServerMs, '(the framework alone)')
+      add('users-api on PostgreSQL, first answer', onServer, 'compiled Bun.serve', bareServerMs, 2)
+      add('compiled Elysia hello world, first answer', elysiaServerMs, 'compiled Bun.serve', bareServerMs)
     }
 
     // PGlite opening an existing data directory, run the same way (spawn to done).
@@ -174,8 +179,8 @@ export const measureStartup = async (binary: string, serverUrl: string, runs = 5
     if (groups.includes('embedded')) {
       const binaryNew = await repeat(runs, () => timeToFirstAnswer([binary], { ...production, DATA_DIR: newDir() }))
       const binaryExisting = await repeat(runs, () => timeToFirstAnswer([binary], { ...production, DATA_DIR: existing }))
-      add('users-api, new embedded database, first answer', binaryNew, 'PGlite opening an existing one', pgliteOpen, '≤ 1.5×')
-      add('users-api, existing embedded database, first answer', binaryExisting, 'PGlite opening an existing one', pgliteOpen, '(for comparison)')
+      add('users-api, new embedded database, first answer', binaryNew, 'PGlite opening an existing one', pgliteOpen, 1.5)
+      add('users-api, existing embedded database, first answer', binaryExisting, 'PGlite opening an existing one', pgliteOpen)
       // A test database, in this process: a new one (copied from the template) against PGlite
       // opening an existing one, both with the same WebAssembly options.
       const testNew = await repeat(runs, async () => {
@@ -192,11 +197,11 @@ export const measureStartup = async (binary: string, serverUrl: string, runs = 5
         await db.close()
         return elapsed
       })
-      add('test database: new (template copy), served on its socket', testNew, 'PGlite.create on an existing one', testExisting, '≤ 1.5×')
+      add('test database: new (template copy), served on its socket', testNew, 'PGlite.create on an existing one', testExisting, 1.5)
     }
     if (!groups.includes('dev')) return figures
     const devNew = await repeat(runs, () => timeToFirstAnswer([process.execPath, 'run', 'dev'], { DATA_DIR: newDir(), LOG_LEVEL: 'warn' }, project))
-    add('bun run dev, new embedded database, first answer', devNew, 'PGlite opening an existing one', pgliteOpen, '≤ 1.5×')
+    add('bun run dev, new embedded database, first answer', devNew, 'PGlite opening an existing one', pgliteOpen, 1.5)
 
     // Reloads: the dev session against a bare server under bun --watch and bun --hot, each in a
     // directory of its own, all three running at once and edited in turns.
@@ -214,8 +219,8 @@ export const measureStartup = async (binary: string, serverUrl: string, runs = 5
       ],
       runs * 2 - 1,
     )) as [number, number, number]
-    add('bun run dev: save to answer', devReload, 'bare Bun.serve, bun --watch', watchReload, '≤ 2×')
-    add('bun run dev: save to answer', devReload, 'bare Bun.serve, bun --hot', hotReload, '(for comparison)')
+    add('bun run dev: save to answer', devReload, 'bare Bun.serve, bun --watch', watchReload, 2)
+    add('bun run dev: save to answer', devReload, 'bare Bun.serve, bun --hot', hotReload)
     return figures
   } finally {
     rmSync(scratch, { recursive: true, force: true })
@@ -231,5 +236,5 @@ if (import.meta.main) {
   const groups = asked.length > 0 ? (asked as StartupGroup[]) : STARTUP_GROUPS
   const figures = await measureStartup(join(ROOT, 'dist/users-api'), process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres', 5, groups)
   for (const f of figures)
-    console.log(`${f.label.padEnd(52)} ${Math.round(f.median).toString().padStart(6)} ms   ${f.reference.padEnd(32)} ${Math.round(f.referenceMedian).toString().padStart(5)} ms   ${(f.median / f.referenceMedian).toFixed(2)}×  goal ${f.goal}`)
+    console.log(`${f.label.padEnd(52)} ${Math.round(f.median).toString().padStart(6)} ms   ${f.reference.padEnd(32)} ${Math.round(f.referenceMedian).toString().padStart(5)} ms   ${(f.median / f.referenceMedian).toFixed(2)}×  ${judgeStartup(f)}`)
 }

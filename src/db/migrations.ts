@@ -4,6 +4,7 @@ import createUsers from '../../migrations/0001_create_users.sql' with { type: 't
 import accounts from '../../migrations/0002_accounts.sql' with { type: 'text' }
 import safeRetries from '../../migrations/0003_safe_retries.sql' with { type: 'text' }
 import nameTrigram from '../../migrations/0004_name_trigram.sql' with { type: 'text' }
+import nameStatistics from '../../migrations/0005_name_statistics.sql' with { type: 'text' }
 
 export interface Migration {
   version: string
@@ -15,4 +16,5 @@ export const migrations: readonly Migration[] = [
   { version: '0002_accounts', sql: accounts },
   { version: '0003_safe_retries', sql: safeRetries },
   { version: '0004_name_trigram', sql: nameTrigram },
+  { version: '0005_name_statistics', sql: nameStatistics },
 ]
