@@ -45,10 +45,12 @@ export const createBenchDatabase = async (serverUrl: string) => {
  */
 export const seedUsers = async (sql: Sql, count: number) => {
   await sql`truncate users, refresh_tokens restart identity`
+  // The lists go as text and are split by the server: the embedded database's connections do not
+  // fetch array types (src/db/connect.ts), so a JavaScript array would not arrive as one.
   await sql`
     insert into users (name, email, age)
-    select (${FIRST_NAMES}::text[])[1 + g % ${FIRST_NAMES.length}] || ' ' ||
-             (${SEEDED_LAST_NAMES}::text[])[1 + (g / ${FIRST_NAMES.length}) % ${SEEDED_LAST_NAMES.length}],
+    select (string_to_array(${FIRST_NAMES.join(',')}, ','))[1 + g % ${FIRST_NAMES.length}] || ' ' ||
+             (string_to_array(${SEEDED_LAST_NAMES.join(',')}, ','))[1 + (g / ${FIRST_NAMES.length}) % ${SEEDED_LAST_NAMES.length}],
            'user' || g || '@example.com',
            1 + g % 120
     from generate_series(1, ${count}::int) g`

@@ -36,13 +36,14 @@ const migrateWhenReachable = async (database: Database, state: ServiceState, log
 
 /**
  * After the migrations: the first admin (see `./auth/first-admin`). Worker 1 creates it; the
- * others wait until it exists, so that no worker is ready before the configured admin can log in.
+ * others wait until it exists (or cannot come: the email is a user's), so that no worker is ready
+ * before the configured admin can log in.
  */
 const bootstrap = async (config: Config, database: Database, logger: Logger, worker: number | undefined) => {
   if (!config.auth) return
-  const { ensureFirstAdmin, firstAdminCreated } = await import('./auth/first-admin')
+  const { ensureFirstAdmin, firstAdminSettled } = await import('./auth/first-admin')
   if ((worker ?? 1) !== 1) {
-    if (config.admin && !(await firstAdminCreated(database.sql))) logger.warn('no admin after waiting for the first worker to create it')
+    if (config.admin && !(await firstAdminSettled(database.sql, config.admin.email))) logger.warn('no admin after waiting for the first worker to create it')
     return
   }
   if (config.authSecrets.length === 0 && database.kind === 'server' && process.env.NODE_ENV === 'production')

@@ -43,13 +43,17 @@ export const ensureFirstAdmin = async (sql: Sql, admin: { email: string; passwor
 }
 
 /**
- * For a worker other than the one that creates the first admin: true once an admin exists; false
- * after `timeoutMs` (the configured email belonged to a user, or the database stayed away).
+ * For a worker other than the one that creates the first admin: true once that is settled, i.e.
+ * an admin exists or `email` belongs to a user (whom the first worker leaves unchanged, so no admin
+ * is coming); false after `timeoutMs` (the database stayed away, or the first worker failed).
  */
-export const firstAdminCreated = async (sql: Sql, timeoutMs = 10_000) => {
+export const firstAdminSettled = async (sql: Sql, email: string, timeoutMs = 10_000) => {
   const deadline = Date.now() + timeoutMs
+  const settled = async () =>
+    (await sql<{ settled: boolean }[]>`
+      select exists (select 1 from users where role = 'admin') or exists (select 1 from users where lower(email) = lower(${email})) as settled`)[0]!.settled
   while (Date.now() < deadline) {
-    if (await adminExists(sql).catch(() => false)) return true
+    if (await settled().catch(() => false)) return true
     await Bun.sleep(100)
   }
   return false

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { WeakPassword, createOrPromoteAdmin, ensureFirstAdmin } from '../../src/auth/first-admin'
+import { WeakPassword, createOrPromoteAdmin, ensureFirstAdmin, firstAdminSettled } from '../../src/auth/first-admin'
 import { createLogger } from '../../src/logger'
 import { openFreshDatabase, testDatabase } from '../support/database'
 import { AUTH_ON, call, createAccount, expectProblem, strongPassword } from '../support/http'
@@ -34,6 +34,26 @@ describe('the first admin', () => {
       await ensureFirstAdmin(sql, { email: 'other@example.com', password }, again.logger)
       expect(again.lines).toEqual([])
       expect(JSON.stringify([...none.lines, ...taken.lines, ...made.lines])).not.toContain(password)
+    } finally {
+      await database.close()
+    }
+  }, 60_000)
+
+  // The workers other than the first wait for it to settle the first admin before they are ready.
+  test('the other workers stop waiting once an admin exists, or once the email is a user\'s (no admin is coming)', async () => {
+    const database = await openFreshDatabase()
+    try {
+      const { sql } = database
+      const started = Date.now()
+      expect(await firstAdminSettled(sql, 'root@example.com', 300)).toBe(false)
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300)
+      await sql`insert into users (name, email, age) values ('Taken', 'taken@example.com', 50)`
+      const taken = Date.now()
+      expect(await firstAdminSettled(sql, 'TAKEN@example.com', 5_000)).toBe(true)
+      expect(Date.now() - taken).toBeLessThan(1_000)
+      expect(await firstAdminSettled(sql, 'root@example.com', 300)).toBe(false)
+      await sql`insert into users (name, email, age, role) values ('Admin', 'admin@example.com', 40, 'admin')`
+      expect(await firstAdminSettled(sql, 'root@example.com', 5_000)).toBe(true)
     } finally {
       await database.close()
     }
