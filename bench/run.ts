@@ -1,9 +1,11 @@
 #!/usr/bin/env bun
 /**
  * `bun run bench`: the service against the bare stack (bench/baseline.ts) on this machine's
- * PostgreSQL, scenario by scenario, with 1 and 2 workers; the embedded database as a development
- * figure; the compiled binary's cold start. `--soak` and `--scale` run the memory soak and the
- * 1,000,000-user test instead. Talks to 127.0.0.1 only, in a database of its own that it drops.
+ * PostgreSQL, scenario by scenario, with 1 and 2 workers; what settings, metrics and tracing cost;
+ * the embedded database as a development figure; start-up and reload; access control; the reads at
+ * 1,000,000 users; each part's goals with ✓/✗. `--soak` runs the memory soak instead, and
+ * `--access`, `--scale`, `--costs`, `--observability` one part alone. Talks to 127.0.0.1 only, in
+ * a database of its own that it drops.
  * Tables go to the terminal and to bench/results/. `--help` lists the options.
  */
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os'
@@ -45,6 +47,8 @@ const OPTIONS = {
   observability: { type: 'boolean', default: false },
   'no-observability': { type: 'boolean', default: false },
   access: { type: 'boolean', default: false },
+  'no-access': { type: 'boolean', default: false },
+  'no-scale': { type: 'boolean', default: false },
   'no-embedded': { type: 'boolean', default: false },
   'no-costs': { type: 'boolean', default: false },
   costs: { type: 'boolean', default: false },
@@ -68,6 +72,8 @@ const OPTION_HELP: Record<keyof typeof OPTIONS, string> = {
   observability: 'instead: only the cost of metrics and tracing on GET /users/{id}',
   'no-observability': 'leave out the cost of metrics and tracing',
   access: 'instead: authenticated reads against AUTH=off, and 200 concurrent logins',
+  'no-access': 'leave out the access-control figures (authenticated reads, logins)',
+  'no-scale': 'leave out the 1,000,000-user figures',
   'no-embedded': 'leave out the embedded-database figure',
   'no-costs': 'leave out what settings cost (RATE_LIMIT on against off)',
   costs: 'instead: only what settings cost (RATE_LIMIT on against off)',
@@ -425,6 +431,22 @@ const scale = async (benchUrl: string) => {
   return { tables: [table, goals], data: { figures, plans, misses } }
 }
 
+/** `--access`: authenticated reads against AUTH=off and the bare server, then 200 logins at once. */
+const access = async (benchUrl: string) => {
+  const sql = postgres(benchUrl, { max: 1, onnotice: () => {} })
+  await seedUsers(sql, SEEDED_USERS)
+  await sql.end({ timeout: 5 })
+  return accessBench({
+    startService: (secured) => startService(benchUrl, 1, undefined, secured ? { AUTH: 'on', ...BENCH_ADMIN } : {}),
+    startBaseline: () => startBaseline(benchUrl, 1),
+    sampleMemory,
+    users: SEEDED_USERS,
+    load,
+    rounds: Math.max(5, ROUNDS),
+    log,
+  })
+}
+
 const main = async () => {
   log(`PostgreSQL: ${process.env.DATABASE_URL ? 'the server in DATABASE_URL' : `DATABASE_URL is unset: ${DEFAULT_SERVER_URL}`}; ` +
     `the benchmark works in its own database there, users_api_bench, created now and dropped at the end`)
@@ -442,18 +464,7 @@ const main = async () => {
       tables.push(result.table)
       data.soak = result.data
     } else if (args.access) {
-      const sql = postgres(benchUrl, { max: 1, onnotice: () => {} })
-      await seedUsers(sql, SEEDED_USERS)
-      await sql.end({ timeout: 5 })
-      const result = await accessBench({
-        startService: (access) => startService(benchUrl, 1, undefined, access ? { AUTH: 'on', ...BENCH_ADMIN } : {}),
-        startBaseline: () => startBaseline(benchUrl, 1),
-        sampleMemory,
-        users: SEEDED_USERS,
-        load,
-        rounds: Math.max(5, ROUNDS),
-        log,
-      })
+      const result = await access(benchUrl)
       tables.push(...result.tables)
       data.access = result.data
     } else if (args.scale) {
@@ -507,6 +518,17 @@ const main = async () => {
         } catch (error) {
           log(`cold start not measured: ${error instanceof Error ? error.message : String(error)}`)
         }
+      }
+      // Last, as the scale run leaves 1,000,000 users behind.
+      if (!args['no-access']) {
+        const result = await access(benchUrl)
+        tables.push(...result.tables)
+        data.access = result.data
+      }
+      if (!args['no-scale']) {
+        const result = await scale(benchUrl)
+        tables.push(...result.tables)
+        data.scale = result.data
       }
     }
     const preamble = [
