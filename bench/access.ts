@@ -53,10 +53,16 @@ const rssMbOf = (pid: number) => {
 }
 
 export const accessBench = async ({ startService, startBaseline, sampleMemory, users, load, rounds, log }: AccessDeps): Promise<{ tables: Table[]; data: unknown }> => {
-  const secured = await startService(true)
-  const open = await startService(false)
-  const bare = await startBaseline()
+  // Whatever started is stopped, even when a later one fails to start.
+  const started: Server[] = []
+  const launch = async (server: Promise<Server>) => {
+    started.push(await server)
+    return started.at(-1)!
+  }
   try {
+    const secured = await launch(startService(true))
+    const open = await launch(startService(false))
+    const bare = await launch(startBaseline())
     const adminToken = await logIn(secured.url, BENCH_ADMIN.ADMIN_EMAIL, BENCH_ADMIN.ADMIN_PASSWORD)
     const email = `bench-user-${Date.now().toString(36)}@example.com`
     const self = await post(`${secured.url}/users`, { name: 'Bench Self', email, age: 40, password: USER_PASSWORD }, adminToken)
@@ -154,6 +160,6 @@ export const accessBench = async ({ startService, startBaseline, sampleMemory, u
     }
     return { tables: [accessTable, loginTable, goals], data: { figures, login: { burst: { p50: burst.latency.p50, p99: burst.latency.p99, statuses }, idleRss, peakWorkerMb, probe } } }
   } finally {
-    await Promise.all([secured.stop(), open.stop(), bare.stop()])
+    await Promise.all(started.map((server) => server.stop()))
   }
 }

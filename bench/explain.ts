@@ -33,8 +33,8 @@ export const explainReads = async (sql: Sql, users: number): Promise<Record<stri
 }
 
 /**
- * The `name` filter's worst case, a substring nobody has: every row is read. Timed once with
- * EXPLAIN ANALYZE rather than put under load (at 1,000,000 rows it would only measure a queue).
+ * The `name` filter's worst case, a substring nobody has (without the trigram index, every row is
+ * read): timed once with EXPLAIN ANALYZE rather than put under load.
  */
 export const timeNameMiss = async (sql: Sql) => {
   const rows = (await sql`

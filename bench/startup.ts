@@ -30,7 +30,6 @@ export interface StartupFigure {
 export const judgeStartup = ({ median, referenceMedian, goal }: StartupFigure) =>
   goal === undefined ? '' : `≤ ${goal}× ${median / referenceMedian <= goal ? '✓' : '✗'}`
 
-
 /** Milliseconds since `started` until GET http://127.0.0.1:port{path} gives an answer `wanted` accepts, polled every 2 ms. */
 const until = async (port: number, path: string, wanted: (response: Response) => Promise<boolean>, started: number, what: string) => {
   while (performance.now() - started < GIVE_UP_MS) {

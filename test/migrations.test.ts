@@ -1,9 +1,10 @@
 import { describe, expect, test } from 'bun:test'
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
+import { openDatabase } from '../src/db/connect'
 import { migrate } from '../src/db/migrate'
 import { migrations } from '../src/db/migrations'
-import { testDatabase } from './support/database'
+import { createServerDatabase, serverPrepare, serverUrl, testDatabase } from './support/database'
 
 describe('migrations', () => {
   test('every file in migrations/ is bundled, in order, with its contents', async () => {
@@ -35,6 +36,21 @@ describe('migrations', () => {
     })
     await expect(sql`insert into users (id, name, email, age) values (1, 'z', 'z@example.com', 30)`).rejects.toMatchObject({ code: '428C9' })
     await sql`delete from users where email = ${email}`
+  })
+
+  // An index or ANALYZE on a big table outlasts a request's deadline. Only on a server reached
+  // directly: the embedded database has no statement timeout, and PgBouncer drops the setting.
+  test.skipIf(!serverUrl || !serverPrepare)('a migration may run longer than the statement timeout of the service\'s connections', async () => {
+    const created = await createServerDatabase(serverUrl!, 'slow_migration')
+    const database = await openDatabase({ url: created.url, dataDir: '', poolMax: 1, statementTimeoutMs: 200 })
+    try {
+      expect(await migrate(database.sql, [{ version: '0001_slow', sql: 'select pg_sleep(0.5)' }])).toEqual(['0001_slow'])
+      // Outside the migration, the connection's own timeout holds.
+      await expect(database.sql`select pg_sleep(0.5)`).rejects.toMatchObject({ code: '57014' })
+    } finally {
+      await database.close()
+      await created.drop()
+    }
   })
 
   // The planner picks the index only on a large table; with sequential scans off it shows it can.

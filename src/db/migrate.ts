@@ -27,6 +27,10 @@ export const migrate = async (sql: Sql, migrations: readonly Migration[] = bundl
 
 const applyPending = (sql: Sql, migrations: readonly Migration[]): Promise<string[]> =>
   sql.begin(async (tx) => {
+    // The session's statement_timeout is REQUEST_TIMEOUT, made for requests: building an index or
+    // analyzing a big table (and waiting for another instance doing so) may take far longer, and a
+    // cancelled migration would only be retried, and cancelled again, for ever.
+    await tx`set local statement_timeout = 0`
     await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK})`
     await tx`
       create table if not exists schema_migrations (
