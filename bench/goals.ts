@@ -25,8 +25,9 @@ type Rows = Record<string, { service: Figures; baseline: Figures; untimed?: Figu
 export const judged = (goal: string, value: number | undefined, atLeast: number | undefined, atMost?: number) => {
   if (value === undefined || !Number.isFinite(value)) return [goal, 'not measured', '–']
   const holds = (atLeast === undefined || value >= atLeast) && (atMost === undefined || value <= atMost)
-  // Three decimals: a figure just under its goal must not read as meeting it.
-  return [goal, `${value.toFixed(3)}×`, holds ? '✓' : '✗']
+  // Three decimals, cut toward the goal's wrong side: 0.8996 of an "at least 0.9" reads 0.899.
+  const shown = atLeast !== undefined ? Math.floor(value * 1000) / 1000 : Math.ceil(value * 1000) / 1000
+  return [goal, `${shown.toFixed(3)}×`, holds ? '✓' : '✗']
 }
 
 /** The goals table, from one worker's rows and what the settings cost. */
