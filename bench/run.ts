@@ -464,6 +464,12 @@ const main = async () => {
   const benchUrl = benchDatabase.url
   const tables: Table[] = []
   const data: Record<string, unknown> = {}
+  // A part with goal tables of its own, run alone or as part of the whole.
+  const addPart = async (key: string, part: (benchUrl: string) => Promise<{ tables: Table[]; data: unknown }>) => {
+    const result = await part(benchUrl)
+    tables.push(...result.tables)
+    data[key] = result.data
+  }
   try {
     const machineFacts = await machine(benchUrl)
     data.machine = machineFacts
@@ -474,13 +480,9 @@ const main = async () => {
       tables.push(result.table)
       data.soak = result.data
     } else if (args.access) {
-      const result = await access(benchUrl)
-      tables.push(...result.tables)
-      data.access = result.data
+      await addPart('access', access)
     } else if (args.scale) {
-      const result = await scale(benchUrl)
-      tables.push(...result.tables)
-      data.scale = result.data
+      await addPart('scale', scale)
     } else if (args.costs) {
       const sql = postgres(benchUrl, { max: 1, onnotice: () => {} })
       await seedUsers(sql, SEEDED_USERS)
@@ -530,16 +532,8 @@ const main = async () => {
         }
       }
       // Last, as the scale run leaves 1,000,000 users behind.
-      if (!args['no-access']) {
-        const result = await access(benchUrl)
-        tables.push(...result.tables)
-        data.access = result.data
-      }
-      if (!args['no-scale']) {
-        const result = await scale(benchUrl)
-        tables.push(...result.tables)
-        data.scale = result.data
-      }
+      if (!args['no-access']) await addPart('access', access)
+      if (!args['no-scale']) await addPart('scale', scale)
     }
     const preamble = [
       `Machine: ${describeMachine(machineFacts)}.`,

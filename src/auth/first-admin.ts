@@ -21,8 +21,10 @@ const strongHash = async (email: string, password: string, variable: string) => 
   return Bun.password.hash(normalizePassword(password), { algorithm: 'argon2id' })
 }
 
-const adminExists = async (sql: Sql) =>
-  (await sql<{ exists: boolean }[]>`select exists (select 1 from users where role = 'admin') as exists`)[0]!.exists
+/** Whether an admin exists, or (with `email`) a user of that email. */
+const adminExists = async (sql: Sql, orEmail?: string) =>
+  (await sql<{ exists: boolean }[]>`
+    select exists (select 1 from users where role = 'admin' or lower(email) = lower(${orEmail ?? null})) as exists`)[0]!.exists
 
 /** At start: creates the configured admin if there is no admin yet; says how to make one if nothing is configured. */
 export const ensureFirstAdmin = async (sql: Sql, admin: { email: string; password: string } | undefined, logger: Logger) => {
@@ -49,11 +51,8 @@ export const ensureFirstAdmin = async (sql: Sql, admin: { email: string; passwor
  */
 export const firstAdminSettled = async (sql: Sql, email: string, timeoutMs = 10_000) => {
   const deadline = Date.now() + timeoutMs
-  const settled = async () =>
-    (await sql<{ settled: boolean }[]>`
-      select exists (select 1 from users where role = 'admin') or exists (select 1 from users where lower(email) = lower(${email})) as settled`)[0]!.settled
   while (Date.now() < deadline) {
-    if (await settled().catch(() => false)) return true
+    if (await adminExists(sql, email).catch(() => false)) return true
     await Bun.sleep(100)
   }
   return false
