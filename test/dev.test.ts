@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { startEmbeddedPostgres } from '../src/db/embedded'
@@ -142,6 +142,24 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
     expect(await notFoundDetail(url)).toBe('Nothing here')
     edit('src/http/problems.ts', "detail: (() => { throw new Error('loading failed') })()", "detail: 'Nothing left'")
     await eventually(async () => (await notFoundDetail(url)) === 'Nothing left', explain)
+
+    // An editor's atomic save: the text goes to a temporary file beside the module, then is renamed
+    // over it. The temporary file alone reloads nothing; the rename reloads once, with the new code.
+    const reloads = () => events.filter((event) => event.message === 'shutting down' && event.signal === 'reload').length
+    await Bun.sleep(300)
+    const reloadsBefore = reloads()
+    const problemsPath = join(project, 'src/http/problems.ts')
+    const temporary = join(project, 'src/http/sedX4bQ2k')
+    writeFileSync(temporary, readFileSync(problemsPath, 'utf8').replace("detail: 'Nothing left'", "detail: 'Nothing at all'"))
+    writeFileSync(join(project, 'src/http/problems.ts~'), readFileSync(problemsPath, 'utf8'))
+    await Bun.sleep(500)
+    expect(reloads()).toBe(reloadsBefore)
+    expect(await notFoundDetail(url)).toBe('Nothing left')
+    renameSync(temporary, problemsPath)
+    await eventually(async () => (await notFoundDetail(url)) === 'Nothing at all', explain)
+    await Bun.sleep(500)
+    expect(reloads()).toBe(reloadsBefore + 1)
+    rmSync(join(project, 'src/http/problems.ts~'))
 
     // The app dies: the session starts it again; the database, in the session, kept everything.
     const appPid = Number((await Bun.$`pgrep -f ${join(project, "src/dev/reloader.ts")}`.text()).trim())

@@ -183,8 +183,14 @@ exitWithParent()
 for (const name of readdirSync(CACHE_DIR, { withFileTypes: true }))
   if (name.isDirectory() && /^dev-\d+$/.test(name.name) && !isAlive(Number(name.name.slice(4)))) await rm(join(CACHE_DIR, name.name), { recursive: true, force: true })
 
+// What a save can change. An editor's atomic save writes a temporary file (`sedX4bQ2k`,
+// `x.ts~`, `.x.ts.swp`, `x.ts___jb_tmp___`) and renames it over the module: a reload for the
+// temporary file would serve the old code, then reload again for the rename.
+const SOURCE_FILE = /\.(?:ts|tsx|js|mjs|json|sql)$/
+
 for (const dir of SOURCES)
   watch(dir, { recursive: true }, (_event, name) => {
+    if (name && !SOURCE_FILE.test(name)) return
     if (name) unparsed.add(join(dir, name))
     schedule()
   })
