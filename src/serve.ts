@@ -39,7 +39,7 @@ const migrateWhenReachable = async (database: Database, state: ServiceState, log
  * others wait until it exists (or cannot come: the email is a user's), so that no worker is ready
  * before the configured admin can log in.
  */
-const bootstrap = async (config: Config, database: Database, logger: Logger, worker: number | undefined) => {
+const bootstrap = async (config: Config, database: Database, logger: Logger, worker: number | undefined, state: ServiceState) => {
   if (!config.auth) return
   const { ensureFirstAdmin, firstAdminSettled } = await import('./auth/first-admin')
   if ((worker ?? 1) !== 1) {
@@ -49,6 +49,8 @@ const bootstrap = async (config: Config, database: Database, logger: Logger, wor
   if (config.authSecrets.length === 0 && database.kind === 'server' && process.env.NODE_ENV === 'production')
     logger.warn('AUTH_SECRET is not set: tokens are signed with a key generated and kept in the database')
   await ensureFirstAdmin(database.sql, config.admin, logger).catch((error) => {
+    // Stopped meanwhile: the pool closed under the statement, which is no failure.
+    if (state.draining) return
     logger.error('the first admin could not be created', { error: error instanceof Error ? error.message : String(error) })
     process.exit(1)
   })
@@ -82,7 +84,7 @@ export const startService = async (config: Config, logger: Logger, restart?: Res
   // Ready (`state.migrated`) once the schema is current and the first admin exists.
   const migrateThenBootstrap = async () => {
     if (!(await migrateWhenReachable(db, state, logger))) return
-    await bootstrap(config, db, logger, worker)
+    await bootstrap(config, db, logger, worker, state)
     state.migrated = true
   }
   const databaseReady = restart?.databaseReady ?? Promise.resolve()
@@ -120,6 +122,7 @@ export const startService = async (config: Config, logger: Logger, restart?: Res
   logger.info('listening', { url: `http://${config.host}:${server.port}`, database: db.kind, worker, pool })
   const migrating = state.migrated ? Promise.resolve() : migrateThenBootstrap()
   migrating.catch((error) => {
+    if (state.draining) return
     logger.error('migrations failed', { error: error instanceof Error ? error.message : String(error) })
     process.exit(1)
   })

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import postgres from 'postgres'
 import { createServerDatabase, serverPrepare, serverUrl } from './support/database'
 import { readLines } from './support/lines'
 import { binaryDir, checkedFetch, logIn, runMain, serviceCommand, startService, underTest, waitReady } from './support/process'
@@ -118,6 +119,36 @@ describe(`the service process (${underTest})`, () => {
         expect(await service.stop('SIGTERM')).toBe(0)
       }
     } finally {
+      await created.drop()
+    }
+  })
+
+  test.skipIf(!serverUrl)('on PostgreSQL: SIGTERM while the first admin is still being written exits 0 without an error', async () => {
+    const created = await createServerDatabase(serverUrl!, 'stopearly')
+    const sql = postgres(created.url, { max: 1, onnotice: () => {}, prepare: serverPrepare })
+    try {
+      const env = { DATABASE_URL: created.url, DATABASE_PREPARE: String(serverPrepare), LOG_LEVEL: 'info', WORKERS: '1', REQUEST_TIMEOUT: '2000', ...ADMIN }
+      expect((await runMain(['migrate'], env)).code).toBe(0)
+      // On a server the service listens first, then makes the first admin. Its insert waits for
+      // this transaction's row of the same email, so the stop finds it under way; it then fails (at
+      // its statement timeout, REQUEST_TIMEOUT, or when the pool closes), which is no failure.
+      const tx = await sql.reserve()
+      await tx`begin`
+      await tx`insert into users (name, email, age) values ('Not Yet', ${ADMIN.ADMIN_EMAIL}, 30)`
+      const service = await startService(env)
+      // Waiting for this transaction: the admin's insert, the one statement that can.
+      const waiting = () => tx`select 1 from pg_stat_activity where wait_event = 'transactionid' and datname = current_database()`
+      while ((await waiting()).length === 0) await Bun.sleep(10)
+      const code = await service.stop('SIGTERM')
+      await tx`rollback`
+      tx.release()
+      // The last lines are read after the exit.
+      await Bun.sleep(100)
+      const said = service.lines.map((line) => JSON.parse(line) as { level: string; message: string })
+      expect({ code, errors: said.filter((event) => event.level === 'error'), last: said.at(-1)?.message }).toEqual({ code: 0, errors: [], last: 'stopped' })
+      expect(await sql`select email from users`).toEqual([])
+    } finally {
+      await sql.end({ timeout: 5 })
       await created.drop()
     }
   })
