@@ -1,13 +1,10 @@
-import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { Value } from '@sinclair/typebox/value'
 import { isIP } from 'node:net'
 import type { Static } from 'elysia'
 import { DEFAULTS, EnvSchema, RULE_TEXT, SECRET_VARIABLES } from './environment'
 import { describeRule } from './schema/strict-types'
 import type { LogLevel } from './logger'
 import { defaultWorkers } from './runtime'
-
-const envChecker = TypeCompiler.Compile(EnvSchema)
-
 
 /** postgres.js reads the URL with `new URL` and decodes user and password: it must survive both. */
 const isUsableUrl = (value: string) => {
@@ -96,7 +93,7 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
     if (value !== undefined && value !== '') given[key] = value
   }
   const problems = new Map<string, string>()
-  for (const error of envChecker.Errors(given)) {
+  for (const error of Value.Errors(EnvSchema, given)) {
     const name = error.path.slice(1)
     if (!problems.has(name)) problems.set(name, problemLine(name, given[name], RULE_TEXT[name] ?? describeRule(error.schema) ?? 'is not valid'))
   }
@@ -110,7 +107,7 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
   if ((given.ADMIN_EMAIL === undefined) !== (given.ADMIN_PASSWORD === undefined) && !problems.has('ADMIN_EMAIL') && !problems.has('ADMIN_PASSWORD'))
     problems.set('ADMIN_EMAIL', 'invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD go together: set both, or neither')
   if (problems.size > 0) throw new ConfigError([...problems.values()])
-  const parsed: Static<typeof EnvSchema> = envChecker.Decode(given)
+  const parsed: Static<typeof EnvSchema> = Value.Decode(EnvSchema, given)
   const workers = parsed.DATABASE_URL === undefined ? 1 : (parsed.WORKERS ?? unsetWorkers)
   return {
     port: parsed.PORT,

@@ -69,6 +69,22 @@ describe('the shape of src/', () => {
     expect(files.filter((file) => staticallyImported(file).some((specifier) => specifier.startsWith('@opentelemetry/')))).toEqual(['metrics/tracing.ts'])
   })
 
+  test('the serving code loads nothing a request does not need: no PGlite, password dictionaries, tracing SDK or Scalar', async () => {
+    // In a process of its own: this one holds whatever the other tests loaded.
+    const probe = `await import(${JSON.stringify(join(SRC, 'serve.ts'))}); console.log(JSON.stringify(Object.keys(require.cache)))`
+    const child = Bun.spawn([process.execPath, '-e', probe], { stdout: 'pipe', stderr: 'pipe' })
+    const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
+    expect({ code, err }).toEqual({ code: 0, err: '' })
+    // Scalar's page script is there as a file to serve (imported `with { type: 'file' }`), not run.
+    const modules = (JSON.parse(out) as string[]).filter((path) => !path.endsWith('/@scalar/api-reference/dist/browser/standalone.js'))
+    const packages = [...new Set(modules.map((path) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1]).filter(Boolean))]
+    // The probe sees packages at all: the framework and the driver are loaded.
+    expect(packages).toContain('elysia')
+    expect(packages).toContain('postgres')
+    const heavy = /^(@electric-sql\/|@zxcvbn-ts\/|@opentelemetry\/(?!api$)|@scalar\/)/
+    expect(packages.filter((name) => heavy.test(name!))).toEqual([])
+  })
+
   test('no file over 200 lines; app.ts, the composition root, at most 60', () => {
     const lines = (file: string) => readFileSync(join(SRC, file), 'utf8').split('\n').length
     expect(files.filter((file) => lines(file) > 200).map((file) => `${file}: ${lines(file)} lines`)).toEqual([])
