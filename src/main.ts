@@ -52,7 +52,7 @@ const main = async () => {
   try {
     if (command === 'migrate') await (await import('./db/migrate-command')).migrateOnly(config, logger)
     // The note stays: with a listener always there, no signal ever meets the default action.
-    else await (await import('./serve')).serve(config, logger, () => signalledEarly)
+    else await (await import('./serve-command')).serve(config, logger, () => signalledEarly)
   } catch (error) {
     logger.error('start-up failed', { error: error instanceof Error ? error.message : String(error) })
     process.exit(1)

@@ -1,6 +1,6 @@
 /**
- * Serving: one process (or each worker) opens the database, migrates, listens, and drains on
- * SIGTERM/SIGINT; with `WORKERS` > 1 the first process supervises the workers instead.
+ * One serving process (alone, or one of the workers): opens the database, migrates, listens, and
+ * drains when stopped. `./serve-command` decides which processes serve.
  */
 import { createApp } from './app'
 import type { ServiceState } from './http/health'
@@ -9,9 +9,9 @@ import { databaseOptions, openDatabase, type Database, type DatabaseOptions } fr
 import { isDatabaseUnavailable } from './db/errors'
 import { migrate } from './db/migrate'
 import type { Logger } from './logger'
-import { startGroupMetrics, startTelemetry, type Telemetry } from './metrics/setup'
+import { startTelemetry, type Telemetry } from './metrics/setup'
 import { rateLimitStoreFor } from './rate-limit/for-process'
-import { exitWithParent, isPrimary, superviseWorkers, workerNumber } from './workers'
+import { workerNumber } from './workers'
 
 const MIGRATION_RETRY_MS = 1000
 
@@ -141,41 +141,4 @@ export const startService = async (config: Config, logger: Logger, restart?: Res
       return { drained }
     },
   }
-}
-
-/**
- * `users-api serve`: the workers' primary, or one service that exits 0 once drained on a signal.
- * `signalledEarly` tells of a SIGTERM/SIGINT that came while the program was still loading.
- */
-export const serve = async (config: Config, logger: Logger, signalledEarly: () => string | undefined = () => undefined) => {
-  // Workers migrate as a single process does; the advisory lock lets one of them apply the changes.
-  if (isPrimary(config)) {
-    // Told to stop before any worker started: there is nothing to stop.
-    if (signalledEarly()) process.exit(0)
-    // The budget cannot be kept then: a worker without a connection could serve nothing.
-    if (config.databasePoolMax < config.workers)
-      logger.warn('DATABASE_POOL_MAX is below WORKERS: each worker still opens one connection', {
-        database_pool_max: config.databasePoolMax,
-        workers: config.workers,
-      })
-    return superviseWorkers(config, logger, startGroupMetrics(config, logger))
-  }
-  if (workerNumber() !== undefined) exitWithParent()
-  // A worker told to stop while it still starts (its primary stopping early) must not die of the
-  // signal's default action, which counts as a crash: it starts, then stops at once.
-  let service: RunningService | undefined
-  let signalled = signalledEarly()
-  let stopping = false
-  const shutdown = async (signal: string) => {
-    signalled ??= signal
-    if (service === undefined || stopping) return
-    stopping = true
-    const { drained } = await service.stop(signal)
-    logger.info('stopped', { drained })
-    process.exit(0)
-  }
-  process.on('SIGTERM', () => void shutdown('SIGTERM'))
-  process.on('SIGINT', () => void shutdown('SIGINT'))
-  service = await startService(config, logger)
-  if (signalled) await shutdown(signalled)
 }

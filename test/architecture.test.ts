@@ -36,6 +36,18 @@ const cycles = (): string[][] => {
   return found
 }
 
+/** The packages a fresh process has loaded once it imported `entries` (files of src/). */
+const packagesLoadedBy = async (entries: string[]) => {
+  // In a process of its own: this one holds whatever the other tests loaded.
+  const probe = `${entries.map((entry) => `await import(${JSON.stringify(join(SRC, entry))});`).join(' ')} console.log(JSON.stringify(Object.keys(require.cache)))`
+  const child = Bun.spawn([process.execPath, '-e', probe], { stdout: 'pipe', stderr: 'pipe' })
+  const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
+  expect({ code, err }).toEqual({ code: 0, err: '' })
+  // Scalar's page script is there as a file to serve (imported `with { type: 'file' }`), not run.
+  const modules = (JSON.parse(out) as string[]).filter((path) => !path.endsWith('/@scalar/api-reference/dist/browser/standalone.js'))
+  return [...new Set(modules.flatMap((path) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1] ?? []))]
+}
+
 describe('the shape of src/', () => {
   test('the import graph is read (the test can see imports at all)', () => {
     expect(graph.get('app.ts')).toContain('http/errors.ts')
@@ -56,7 +68,7 @@ describe('the shape of src/', () => {
     const text = readFileSync(join(SRC, 'main.ts'), 'utf8')
     const staticImports = [...text.matchAll(/^import\b[^'"]*['"]([^'"]+)['"]/gm)].map((match) => match[1])
     expect(staticImports).toEqual(['../package.json'])
-    expect(graph.get('main.ts')).toEqual(['config.ts', 'healthcheck.ts', 'auth/cli.ts', 'logger.ts', 'db/migrate-command.ts', 'serve.ts'])
+    expect(graph.get('main.ts')).toEqual(['config.ts', 'healthcheck.ts', 'auth/cli.ts', 'logger.ts', 'db/migrate-command.ts', 'serve-command.ts'])
   })
 
   test('tracing costs nothing unless it is on: only a dynamic import loads it, and only it loads OpenTelemetry', () => {
@@ -70,19 +82,18 @@ describe('the shape of src/', () => {
   })
 
   test('the serving code loads nothing a request does not need: no PGlite, password dictionaries, tracing SDK or Scalar', async () => {
-    // In a process of its own: this one holds whatever the other tests loaded.
-    const probe = `await import(${JSON.stringify(join(SRC, 'serve.ts'))}); console.log(JSON.stringify(Object.keys(require.cache)))`
-    const child = Bun.spawn([process.execPath, '-e', probe], { stdout: 'pipe', stderr: 'pipe' })
-    const [out, err, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited])
-    expect({ code, err }).toEqual({ code: 0, err: '' })
-    // Scalar's page script is there as a file to serve (imported `with { type: 'file' }`), not run.
-    const modules = (JSON.parse(out) as string[]).filter((path) => !path.endsWith('/@scalar/api-reference/dist/browser/standalone.js'))
-    const packages = [...new Set(modules.map((path) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1]).filter(Boolean))]
+    const packages = await packagesLoadedBy(['serve.ts'])
     // The probe sees packages at all: the framework and the driver are loaded.
     expect(packages).toContain('elysia')
     expect(packages).toContain('postgres')
     const heavy = /^(@electric-sql\/|@zxcvbn-ts\/|@opentelemetry\/(?!api$)|@scalar\/)/
-    expect(packages.filter((name) => heavy.test(name!))).toEqual([])
+    expect(packages.filter((name) => heavy.test(name))).toEqual([])
+  })
+
+  test("the workers' primary loads none of the service: no framework, no driver", async () => {
+    // What `serve` and the group's metrics load (the settings and the logger are loaded before):
+    // prom-client and its own dependencies (OpenTelemetry's API is its exemplars').
+    expect((await packagesLoadedBy(['serve-command.ts', 'metrics/group.ts'])).sort()).toEqual(['@opentelemetry/api', 'bintrees', 'prom-client', 'tdigest'])
   })
 
   test('no file over 200 lines; app.ts, the composition root, at most 60', () => {

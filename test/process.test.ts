@@ -146,7 +146,7 @@ describe(`the service process (${underTest})`, () => {
       await Bun.sleep(100)
       const said = service.lines.map((line) => JSON.parse(line) as { level: string; message: string })
       expect({ code, errors: said.filter((event) => event.level === 'error'), last: said.at(-1)?.message }).toEqual({ code: 0, errors: [], last: 'stopped' })
-      expect(await sql`select email from users`).toEqual([])
+      expect([...(await sql`select email from users`)]).toEqual([])
     } finally {
       await sql.end({ timeout: 5 })
       await created.drop()

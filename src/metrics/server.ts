@@ -1,4 +1,5 @@
 import { Registry } from 'prom-client'
+import type { Logger } from '../logger'
 
 export interface MetricsServerOptions {
   host: string
@@ -24,3 +25,6 @@ export const serveMetrics = ({ host, port, render }: MetricsServerOptions) =>
       })
     },
   })
+
+/** The log line that says where the metrics are. */
+export const announce = (logger: Logger, server: { url: URL }) => logger.info('serving metrics', { url: new URL('/metrics', server.url).href })

@@ -8,17 +8,13 @@ import { Registry } from 'prom-client'
 import type { Config } from '../config'
 import { observeQueries } from '../db/observe'
 import type { Logger } from '../logger'
-import type { WorkerHooks } from '../workers'
 import { databaseMetrics } from './database'
 import { httpMetrics } from './http'
 import { createServiceMetrics, processRegistryFor } from './registry'
-import { serveMetrics } from './server'
-import { answerMetricsRequests, workerMetrics } from './workers'
+import { announce, serveMetrics } from './server'
+import { answerMetricsRequests } from './workers'
 
-/** How long a scrape waits for each worker's snapshot. */
-const WORKER_TIMEOUT_MS = 2000
-
-type MetricsConfig = Pick<Config, 'metricsPort' | 'metricsHost' | 'databaseUrl' | 'databasePoolPerWorker' | 'otlpEndpoint'>
+export type MetricsConfig = Pick<Config, 'metricsPort' | 'metricsHost' | 'databaseUrl' | 'databasePoolPerWorker' | 'otlpEndpoint'>
 
 /** What a serving process adds to its app: a plugin, and the fields its request log lines carry. */
 export interface Telemetry {
@@ -27,8 +23,6 @@ export interface Telemetry {
   /** Sends what is left to send (traces) before the process exits. */
   stop(): Promise<void>
 }
-
-const announce = (logger: Logger, server: { url: URL }) => logger.info('serving metrics', { url: new URL('/metrics', server.url).href })
 
 /**
  * For a process that serves HTTP: alone, it serves `/metrics` itself; as a worker (`worker`
@@ -70,18 +64,4 @@ export const startTelemetry = async (config: MetricsConfig, logger: Logger, work
     throw error
   }
   return config.otlpEndpoint === undefined && config.metricsPort === 0 ? undefined : { plugin, logFields, stop }
-}
-
-/** For the primary: serves `/metrics` for the whole group. Undefined with `METRICS_PORT=0`. */
-export const startGroupMetrics = (config: MetricsConfig, logger: Logger): WorkerHooks | undefined => {
-  if (config.metricsPort === 0) return undefined
-  const group = workerMetrics({ own: processRegistryFor('0'), timeoutMs: WORKER_TIMEOUT_MS })
-  let workers: readonly { send(message: unknown): void }[] = []
-  announce(logger, serveMetrics({ host: config.metricsHost, port: config.metricsPort, render: () => group.render(workers) }))
-  return {
-    onMessage: group.onMessage,
-    started(spawned) {
-      workers = spawned
-    },
-  }
 }
