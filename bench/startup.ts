@@ -10,6 +10,7 @@ import { PGlite } from '@electric-sql/pglite'
 import { startEmbeddedPostgres } from '../src/db/embedded'
 import { pgliteAssets } from '../src/db/pglite-assets'
 import { freePort } from '../src/free-port'
+import { availableCpus } from '../src/runtime'
 import { copyProject } from '../test/support/project-copy'
 import { median } from './load'
 
@@ -165,6 +166,9 @@ export const measureStartup = async (binary: string, serverUrl: string, runs = 5
       const elysiaServerMs = await repeat(runs, () => timeToFirstAnswer([elysiaServer], {}))
       add('users-api on PostgreSQL, first answer', onServer, 'compiled Bun.serve', bareServerMs, 2)
       add('compiled Elysia hello world, first answer', elysiaServerMs, 'compiled Bun.serve', bareServerMs)
+      // As shipped on a server: the binary's primary starts one worker per core; the first to listen answers.
+      const onServerDefault = await repeat(runs, () => timeToFirstAnswer([binary], { ...production, DATABASE_URL: serverUrl }))
+      add(`users-api, PostgreSQL, ${availableCpus()} workers, first answer`, onServerDefault, 'compiled Bun.serve', bareServerMs)
     }
 
     // PGlite opening an existing data directory, run the same way (spawn to done).
