@@ -14,6 +14,9 @@ import { exitWithParent, isPrimary, superviseWorkers, workerNumber } from './wor
 export const serve = async (config: Config, logger: Logger, signalledEarly: () => string | undefined = () => undefined) => {
   // Workers migrate as a single process does; the advisory lock lets one of them apply the changes.
   if (isPrimary(config)) {
+    // The group's metrics need prom-client only: nothing of the service is loaded here. Loaded
+    // first, so that no await comes between the look at an early signal and the workers' start.
+    const groupMetrics = config.metricsPort === 0 ? undefined : await import('./metrics/group')
     // Told to stop before any worker started: there is nothing to stop.
     if (signalledEarly()) process.exit(0)
     // The budget cannot be kept then: a worker without a connection could serve nothing.
@@ -22,9 +25,7 @@ export const serve = async (config: Config, logger: Logger, signalledEarly: () =
         database_pool_max: config.databasePoolMax,
         workers: config.workers,
       })
-    // The group's metrics need prom-client only: nothing of the service is loaded here.
-    const hooks = config.metricsPort === 0 ? undefined : (await import('./metrics/group')).startGroupMetrics(config, logger)
-    return superviseWorkers(config, logger, hooks)
+    return superviseWorkers(config, logger, groupMetrics?.startGroupMetrics(config, logger))
   }
   if (workerNumber() !== undefined) exitWithParent()
   // A worker told to stop while it still starts (its primary stopping early) must not die of the
