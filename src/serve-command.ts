@@ -14,8 +14,9 @@ import { exitWithParent, isPrimary, superviseWorkers, workerNumber } from './wor
 export const serve = async (config: Config, logger: Logger, signalledEarly: () => string | undefined = () => undefined) => {
   // Workers migrate as a single process does; the advisory lock lets one of them apply the changes.
   if (isPrimary(config)) {
-    // The group's metrics need prom-client only: nothing of the service is loaded here. Loaded
-    // first, so that no await comes between the look at an early signal and the workers' start.
+    // The group's metrics (none with METRICS_PORT=0) need prom-client only: nothing of the service
+    // is loaded here. Loaded first, so that no await comes between the look at an early signal and
+    // the workers' start.
     const groupMetrics = config.metricsPort === 0 ? undefined : await import('./metrics/group')
     // Told to stop before any worker started: there is nothing to stop.
     if (signalledEarly()) process.exit(0)

@@ -12,9 +12,8 @@ import { workerMetrics } from './workers'
 /** How long a scrape waits for each worker's snapshot. */
 const WORKER_TIMEOUT_MS = 2000
 
-/** For the primary: serves `/metrics` for the whole group. Undefined with `METRICS_PORT=0`. */
-export const startGroupMetrics = (config: MetricsConfig, logger: Logger): WorkerHooks | undefined => {
-  if (config.metricsPort === 0) return undefined
+/** For the primary: serves `/metrics` for the whole group (not called with `METRICS_PORT=0`). */
+export const startGroupMetrics = (config: MetricsConfig, logger: Logger): WorkerHooks => {
   const group = workerMetrics({ own: processRegistryFor('0'), timeoutMs: WORKER_TIMEOUT_MS })
   let workers: readonly { send(message: unknown): void }[] = []
   announce(logger, serveMetrics({ host: config.metricsHost, port: config.metricsPort, render: () => group.render(workers) }))
