@@ -2,17 +2,18 @@
  * The app half of `bun run dev` (session.ts starts it): loads `src/` afresh on every save and swaps
  * the running service for the new one in this same process. Only the saved files and our modules
  * that import them are evaluated again (3–12 ms); the packages and our other modules stay loaded,
- * which is what makes a reload several times faster than restarting a process. A save that does not parse, or whose code throws while
- * loading, keeps the old code running.
+ * which is what makes a reload several times faster than restarting a process. A save that does
+ * not parse, or whose code throws while loading, keeps the old code running.
  * Usage: bun src/dev/reloader.ts [embedded-socket-dir]
  */
 import { existsSync, readdirSync, watch } from 'node:fs'
 import { rm } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { embeddedSocketPath } from '../db/embedded-socket'
 import type { RunningService } from '../serve'
 import { isAlive } from '../runtime'
 import { exitWithParent } from '../workers'
+import { importBundled, type Failure } from './bundle'
 import { moduleGraph } from './module-graph'
 
 type ServiceModule = typeof import('./service')
@@ -34,35 +35,9 @@ let migrated: string | undefined
 
 const SETTLE_MS = 50
 
-/** Why a save did not build: one message per problem. */
-type Failure = { failed: string[] }
-
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
 
 const report = (message: string, error?: unknown) => console.error(`dev: ${message}${error === undefined ? '' : `: ${messageOf(error)}`}`)
-
-/**
- * Files imported `with { type: 'file' }` (PGlite's WebAssembly and extensions, the template, the
- * docs page's script: 20 MB) stay where they are instead of being copied next to each bundle.
- */
-const filesInPlace: Bun.BunPlugin = {
-  name: 'files-in-place',
-  setup(builder) {
-    builder.onResolve({ filter: /\.(wasm|data|tgz|tar\.gz)$|standalone\.js$/ }, (args) => ({ path: resolve(dirname(args.importer), args.path), external: true }))
-  },
-}
-
-/** Bundles src/ (packages left as imports, so they are not evaluated again) into a new file: `load`'s fallback. */
-const bundle = async (): Promise<ServiceModule | Failure> => {
-  const result = await Bun.build({ entrypoints: [ENTRY], outdir: OUT_DIR, naming: `service-${generation}.js`, target: 'bun', packages: 'external', plugins: [filesInPlace], throw: false })
-  if (!result.success) return { failed: result.logs.map((log) => log.message) }
-  const entry = result.outputs.find((output) => output.kind === 'entry-point')!.path
-  try {
-    return (await import(entry)) as ServiceModule
-  } finally {
-    await rm(entry, { force: true })
-  }
-}
 
 const parser = new Bun.Transpiler({ loader: 'ts' })
 // Saved since they last parsed: checked before anything is evaluated, so a save made mid-edit
@@ -104,7 +79,7 @@ const load = async (): Promise<ServiceModule | Failure> => {
   }
   if (failed.length > 0) return { failed }
   const stale = await modules.takeStale()
-  if (!inPlace) return bundle()
+  if (!inPlace) return importBundled<ServiceModule>(ENTRY, OUT_DIR, `service-${generation}.js`)
   for (const path of Object.keys(require.cache)) if (ours(path) && (stale === undefined || stale.has(path))) delete require.cache[path]
   try {
     return (await import(ENTRY)) as ServiceModule
