@@ -52,7 +52,12 @@ export const moduleGraph = (ours: (path: string) => boolean) => {
       unnamed = false
       if (all) return undefined
       const importers = new Map<string, string[]>()
-      for (const [path, targets] of importsOf) for (const target of targets) importers.set(target, [...(importers.get(target) ?? []), path])
+      for (const [path, targets] of importsOf)
+        for (const target of targets) {
+          const list = importers.get(target)
+          if (list) list.push(path)
+          else importers.set(target, [path])
+        }
       // A set's iteration reaches what is added to it meanwhile: the importers' importers, and so on.
       for (const path of stale) for (const importer of importers.get(path) ?? []) stale.add(importer)
       return stale
