@@ -1,4 +1,5 @@
 import { Elysia } from 'elysia'
+import { pathOf } from './request-path'
 
 // API answers are data, never pages: nothing may load, frame or sniff them.
 const API_POLICY = "default-src 'none'; frame-ancestors 'none'"
@@ -6,17 +7,11 @@ const API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 const DOCS_POLICY =
   "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
 
-// The path of a request URL, read as text: with a broken Host header the URL does not parse.
-const pathOf = (url: string) => {
-  const start = url.startsWith('/') ? 0 : url.indexOf('/', url.indexOf('//') + 2)
-  return start < 0 ? '/' : url.slice(start).split(/[?#]/, 1)[0]!
-}
+// One object per policy, copied onto each response's headers.
+const API_HEADERS = { 'x-content-type-options': 'nosniff', 'content-security-policy': API_POLICY }
+const DOCS_HEADERS = { 'x-content-type-options': 'nosniff', 'content-security-policy': DOCS_POLICY }
 
-/** Headers every response carries, by the request's URL. */
-const headersFor = (url: string): Record<string, string> => ({
-  'x-content-type-options': 'nosniff',
-  'content-security-policy': /^\/docs\/?$/.test(pathOf(url)) ? DOCS_POLICY : API_POLICY,
-})
+const isDocsPage = (path: string) => path === '/docs' || path === '/docs/'
 
 /**
  * `securityHeaders()`: `X-Content-Type-Options: nosniff` and a content security policy on every
@@ -24,5 +19,5 @@ const headersFor = (url: string): Record<string, string> => ({
  */
 export const securityHeaders = () =>
   new Elysia({ name: 'security-headers' }).onRequest(({ request, set }) => {
-    Object.assign(set.headers, headersFor(request.url))
+    Object.assign(set.headers, isDocsPage(pathOf(request.url)) ? DOCS_HEADERS : API_HEADERS)
   })

@@ -45,6 +45,25 @@ describe.skipIf(!AUTH_ON)('access tokens', () => {
     expect((await call('GET', '/users/me', { token: account.token })).status).toBe(200)
   })
 
+  test('the header: the scheme in any case and spaces around the token; nothing else, before or after a token has been used', async () => {
+    const account = await createAccount()
+    const token = account.token!
+    const read = (authorization: string) => call('GET', `/users/${account.id}`, { headers: { authorization } })
+    // Twice each: the first verifies the token, the second finds it verified.
+    for (let round = 0; round < 2; round++) {
+      for (const header of [`Bearer ${token}`, `bearer ${token}`, `BEARER   ${token}  `]) {
+        const reply = await read(header)
+        expect(reply.status).toBe(200)
+        expect(reply.body).toMatchObject({ id: account.id, email: account.email })
+      }
+      for (const header of [`Bearer ${token} extra`, `Bearer ${token}x`, `Bearer\t${token}`, `Token ${token}`, token]) {
+        const reply = await read(header)
+        expect(expectProblem(reply, 401).detail).toBe('The bearer token is not valid')
+        expect(reply.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"')
+      }
+    }
+  })
+
   test('a refused precondition comes before a wrong current_password; a weak password before a missing user', async () => {
     const account = await createAccount()
     const change = { password: strongPassword(), current_password: 'not my password at all' }
