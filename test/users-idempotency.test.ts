@@ -153,6 +153,30 @@ describe('Idempotency-Key on POST /users', () => {
     expect(second.body.id).not.toBe(first.body.id)
   })
 
+  test.skipIf(!AUTH_ON)('a dead token replays nothing: demoted, then deleted, its caller gets 401 for the same and for another body', async () => {
+    const admin = await createAccount('admin')
+    const k = key()
+    const body = newUser()
+    const first = await post(k, body, { token: admin.token })
+    expect(first.status).toBe(201)
+    const { sql } = await testDatabase()
+    const stale = async () => {
+      for (const json of [body, newUser()]) {
+        const reply = await post(k, json, { token: admin.token })
+        expect(expectProblem(reply, 401).detail).toBe('The bearer token is not valid')
+        expect(reply.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"')
+        expect(reply.headers.get('idempotent-replayed')).toBeNull()
+        expect(reply.text).not.toContain(body.email)
+      }
+    }
+    // A role change ends the token (its role claim still says admin, so the guard lets it through).
+    await sql`update users set role = 'user', token_version = token_version + 1 where id = ${admin.id}`
+    await stale()
+    await sql`delete from users where id = ${admin.id}`
+    await stale()
+    expect(await usersWithEmail(body.email)).toHaveLength(1)
+  })
+
   test('without the header, POST is as before: a retry is a 409', async () => {
     const body = newUser()
     expect((await call('POST', '/users', { json: body })).status).toBe(201)

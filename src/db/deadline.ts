@@ -1,4 +1,4 @@
-import postgres, { type PendingQuery } from 'postgres'
+import postgres, { type PendingQuery, type Sql, type TransactionSql } from 'postgres'
 import { queryStarted } from './observe'
 
 /**
@@ -65,4 +65,23 @@ const runWithin = async <Q extends PendingQuery<any>>(first: Q, start: () => Q, 
     if (!(error instanceof postgres.PostgresError && error.code === '57014') || left < MIN_RETRY_MS) throw error
     return attemptWithin(start(), left, ms)
   }
+}
+
+/**
+ * `sql.begin(body)`, given up after `ms` like `withDeadline`: waiting for a connection counts
+ * against it, and a transaction that could not start in time never does.
+ */
+export const beginWithin = <T>(sql: Sql, ms: number, body: (tx: TransactionSql) => Promise<T>): Promise<T> => {
+  let abandoned = false
+  let timer: Timer | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      abandoned = true
+      reject(new DatabaseTimeout(ms))
+    }, ms)
+  })
+  const run = sql.begin((tx) => (abandoned ? Promise.reject(new DatabaseTimeout(ms)) : body(tx))) as Promise<T>
+  // Once the race is lost, the transaction's own failure is expected.
+  run.catch(() => {})
+  return Promise.race([run, expired]).finally(() => clearTimeout(timer))
 }

@@ -7,8 +7,8 @@
  */
 import type { Sql, TransactionSql } from 'postgres'
 import { callerOf } from '../auth/guard'
-import type { Caller } from '../auth/tokens'
-import { DatabaseTimeout } from '../db/deadline'
+import { callerCheck, type Caller } from '../auth/tokens'
+import { beginWithin } from '../db/deadline'
 import { entityTag } from '../http/conditional'
 import type { BodyRejection } from '../http/errors'
 import { idempotencyKeyOf, type IdempotencyKey } from '../http/idempotency-key'
@@ -34,6 +34,7 @@ const SWEEP_INTERVAL_MS = 60_000
 const problemAnswer = (problem: Problem): KeptAnswer => ({ status: problem.status, body: JSON.stringify(problem), location: null, etag: null })
 
 export const createIdempotentCreate = (sql: Sql, { timeoutMs }: { timeoutMs: number }) => {
+  const callerOk = callerCheck(sql)
   let lastSweep = 0
   // Expired keys are already ignored; deleting them, a batch at a time, keeps the table small.
   const sweep = () => {
@@ -44,22 +45,16 @@ export const createIdempotentCreate = (sql: Sql, { timeoutMs }: { timeoutMs: num
   }
 
   /**
-   * Runs `answer` once per key, in a transaction holding the key's lock: a kept answer is
-   * replayed (another body: 422), else `answer` runs and what it answers is kept. Waiting for a
-   * connection counts against the deadline; a transaction that could not start in time never does.
+   * Runs `answer` once per key of `caller`'s, in a transaction holding the key's lock: a kept
+   * answer is replayed (another body: 422), else `answer` runs and what it answers is kept. The
+   * statement taking the lock also checks the caller: a dead token replays nothing (401).
    */
-  const once = (owner: number, { key, fingerprint }: IdempotencyKey, answer: (tx: TransactionSql) => Promise<KeptAnswer>): Promise<Outcome> => {
-    let abandoned = false
-    let timer: Timer | undefined
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        abandoned = true
-        reject(new DatabaseTimeout(timeoutMs))
-      }, timeoutMs)
-    })
-    const run = sql.begin(async (tx): Promise<Outcome> => {
-      if (abandoned) throw new DatabaseTimeout(timeoutMs)
-      const [lock] = await tx<{ locked: boolean }[]>`select pg_try_advisory_xact_lock(hashtextextended(${`${owner}:${key}`}, 0)) as locked`
+  const once = (caller: Caller | undefined, { key, fingerprint }: IdempotencyKey, answer: (tx: TransactionSql) => Promise<KeptAnswer>): Promise<Outcome> => {
+    const owner = caller?.id ?? 0
+    const run = beginWithin(sql, timeoutMs, async (tx): Promise<Outcome> => {
+      const [lock] = await tx<{ locked: boolean; caller_ok: boolean }[]>`
+        select pg_try_advisory_xact_lock(hashtextextended(${`${owner}:${key}`}, 0)) as locked, ${callerOk(caller)} as caller_ok`
+      if (!lock!.caller_ok) throw problems.unauthorized('invalid')
       if (!lock!.locked) throw problems.idempotencyInProgress()
       const [kept] = await tx<(KeptAnswer & { fingerprint: string })[]>`
         select fingerprint, status, body, location, etag from idempotency_keys
@@ -75,16 +70,15 @@ export const createIdempotentCreate = (sql: Sql, { timeoutMs }: { timeoutMs: num
         on conflict (owner, key) do update set fingerprint = excluded.fingerprint, status = excluded.status, body = excluded.body,
           location = excluded.location, etag = excluded.etag, created_at = now()`
       return { answer: fresh, replayed: false }
-    }) as Promise<Outcome>
-    run.catch(() => {})
+    })
     sweep()
-    return Promise.race([run, expired]).finally(() => clearTimeout(timer))
+    return run
   }
 
   return {
     /** Creates the user once per key; a 409 (email taken) is an answer too, and kept. */
     create: (key: IdempotencyKey, input: NewUser, caller?: Caller) =>
-      once(caller?.id ?? 0, key, async (tx) => {
+      once(caller, key, async (tx) => {
         try {
           const { user, version } = await tx.savepoint((inner) => createUserService(inner as unknown as Sql, { timeoutMs }).create(input, caller))
           return { status: 201, body: JSON.stringify(user), location: `/users/${user.id}`, etag: entityTag(user.id, version) }
@@ -95,7 +89,7 @@ export const createIdempotentCreate = (sql: Sql, { timeoutMs }: { timeoutMs: num
       }),
 
     /** Keeps a 400 or 422 about a parsed body as the key's answer (or replays the one kept). */
-    reject: (key: IdempotencyKey, problem: Problem, caller?: Caller) => once(caller?.id ?? 0, key, async () => problemAnswer(problem)),
+    reject: (key: IdempotencyKey, problem: Problem, caller?: Caller) => once(caller, key, async () => problemAnswer(problem)),
   }
 }
 
