@@ -20,6 +20,9 @@ export type AccessConfig = Pick<
 
 export const createAccess = (sql: Sql, config: AccessConfig, clientOf: ClientAddress) => {
   const hasher = createHasher({ concurrency: config.hashConcurrency })
+  // The dummy hash is made now (off the JavaScript thread), not by the first login for an unknown
+  // email, which would otherwise take two hashes' time: a difference a caller could see.
+  if (config.auth) void hasher.dummyHash()
   const tokens = createTokens(() => loadSigningKeys(sql, config.authSecrets), config)
   const logins = createLogins(sql, { hasher, tokens, ...config, timeoutMs: config.requestTimeout })
   return {

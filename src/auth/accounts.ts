@@ -2,7 +2,8 @@
  * The rules on the fields only some callers may write, applied after the request is validated
  * (the guard has already decided who may make the call): only an admin sets `role` (403); a new
  * password must be strong (422) and is hashed here, so the service never sees it; changing one's
- * own password needs `current_password` (422, and a wrong one counts as a failed login).
+ * own password needs `current_password` (422; checked like a login: a wrong one counts as a failed
+ * login, and a throttled pair gets 429).
  */
 import type { Sql } from 'postgres'
 import { problems } from '../http/problems'
@@ -15,7 +16,7 @@ import { callerCheck, type Caller } from './tokens'
 
 const invalid = (field: string, message: string) => problems.invalidRequest([{ field, message }])
 
-export const createAccountRules = ({ sql, hasher, logins, auth }: { sql: Sql; hasher: Hasher; logins?: Logins; auth: boolean }) => {
+export const createAccountRules = ({ sql, hasher, logins, auth }: { sql: Sql; hasher: Hasher; logins: Logins; auth: boolean }) => {
   const callerOk = callerCheck(sql)
   const strongHash = async (password: string, owner: { email?: string; name?: string }) => {
     const weakness = await passwordWeakness(password, owner)
@@ -56,10 +57,12 @@ export const createAccountRules = ({ sql, hasher, logins, auth }: { sql: Sql; ha
       const passwordHash = await strongHash(password, { email: fields.email ?? target.email, name: fields.name ?? target.name })
       if (auth && caller?.id === id) {
         if (current_password === undefined) throw invalid('current_password', 'is required to change your own password')
-        if (!(await hasher.verify(current_password, target.password_hash))) {
-          await logins?.recordFailure(target.email, client)
+        // Counted like a login, and throttled like one: a stolen token cannot guess without limit.
+        const attempt = await logins.reserve(target.email, client)
+        if (!(await logins.checked(attempt, () => hasher.verify(current_password, target.password_hash)))) {
           throw invalid('current_password', 'is not your current password')
         }
+        await attempt.passed()
       }
       return { ...fields, passwordHash }
     },

@@ -4,7 +4,7 @@
  * hash, so neither a 401 nor a 429 tells whether an account exists.
  */
 import type { PendingQuery, Sql } from 'postgres'
-import { withDeadline } from '../db/deadline'
+import { beginWithin, withDeadline } from '../db/deadline'
 import { problems } from '../http/problems'
 import type { Hasher } from './passwords'
 import { newRefreshToken, refreshTokenHash, type Caller, type Role, type Tokens } from './tokens'
@@ -15,6 +15,8 @@ const PAIR_WINDOW = '15 minutes'
 /** Failures per email, from all clients, within `EMAIL_WINDOW` that throttle that email. */
 const EMAIL_LIMIT = 100
 const EMAIL_WINDOW = '24 hours'
+// The advisory lock under which attempts on one email take turns at counting: the email's text, hashed with this seed.
+const LOCK_SEED = 7
 
 export interface TokenPair {
   access_token: string
@@ -28,8 +30,14 @@ interface Account {
   role: Role | null
   token_version: number | null
   password_hash: string | null
-  pair_wait: number | null
-  email_wait: number | null
+}
+
+/** A password check counted as a failure until it is settled: `passed` clears it, `withdrawn` uncounts it. */
+export interface Attempt {
+  /** The user of the email, if there is one. */
+  account: Account | undefined
+  passed(): Promise<void>
+  withdrawn(): Promise<void>
 }
 
 export const createLogins = (
@@ -47,34 +55,74 @@ export const createLogins = (
     return { access_token: await tokens.sign(caller), token_type: 'Bearer', expires_in: accessTokenTtl, refresh_token: refresh }
   }
 
-  /** Counts a failed login (a wrong password, or a wrong `current_password`). */
-  const recordFailure = (email: string, client: string) =>
-    withinDeadline(() => sql`insert into login_failures (email, client) values (lower(${email}), ${client})`)
+  /**
+   * Reserves a password check of `email` from `client`: a 429 when that pair or that email is
+   * throttled; otherwise the check is counted as a failure at once, under a lock on the email, so
+   * that guesses sent together cannot all get under the limit. The caller settles it: `passed`
+   * (the pair starts afresh) or `withdrawn` (never decided, e.g. the hash queue was full: an
+   * attempt answered 429 does not count). Unsettled, it stays a failure.
+   */
+  const reserve = async (email: string, client: string): Promise<Attempt> => {
+    const [found] = await beginWithin(sql, timeoutMs, async (tx) => {
+      await tx`select pg_advisory_xact_lock(hashtextextended(lower(${email}), ${LOCK_SEED}))`
+      // The waits are the seconds until the failure that makes the count reach its limit leaves the window.
+      return tx<(Account & { pair_wait: number | null; email_wait: number | null; failed_at: string | null })[]>`
+        with waits as (
+          select
+            (select ceil(extract(epoch from failed_at + ${PAIR_WINDOW}::interval - clock_timestamp()))::int
+               from login_failures where email = lower(${email}) and client = ${client}
+               and failed_at > clock_timestamp() - ${PAIR_WINDOW}::interval
+               order by failed_at desc offset ${PAIR_LIMIT - 1} limit 1) as pair_wait,
+            (select ceil(extract(epoch from failed_at + ${EMAIL_WINDOW}::interval - clock_timestamp()))::int
+               from login_failures where email = lower(${email})
+               and failed_at > clock_timestamp() - ${EMAIL_WINDOW}::interval
+               order by failed_at desc offset ${EMAIL_LIMIT - 1} limit 1) as email_wait),
+        counted as (
+          insert into login_failures (email, client)
+          select lower(${email}), ${client} from waits where coalesce(pair_wait, 0) <= 0 and coalesce(email_wait, 0) <= 0
+          returning failed_at::text as failed_at)
+        select waits.pair_wait, waits.email_wait, (select failed_at from counted) as failed_at,
+          u.id, u.role, u.token_version, u.password_hash
+        from waits left join users u on lower(u.email) = lower(${email})`
+    })
+    const wait = Math.max(found?.pair_wait ?? 0, found?.email_wait ?? 0)
+    if (wait > 0 || !found?.failed_at) throw problems.loginThrottled(Math.max(wait, 1))
+    const { failed_at: failedAt, pair_wait: _pair, email_wait: _email, ...account } = found
+    // The attempt's own timestamp, to the microsecond: sent as text (as a timestamptz parameter
+    // the driver would round it to milliseconds).
+    const pair = sql`email = lower(${email}) and client = ${client}`
+    const at = sql`${failedAt}::text::timestamptz`
+    return {
+      account: account.id === null ? undefined : account,
+      passed: async () => {
+        await withinDeadline(() => sql`delete from login_failures where ${pair} and failed_at <= ${at}`)
+      },
+      withdrawn: async () => {
+        await withinDeadline(() => sql`delete from login_failures where ${pair} and failed_at = ${at}`)
+      },
+    }
+  }
+
+  /** Runs a reserved password check; withdraws the attempt when the check fails other than by saying no (429, 503). */
+  const checked = async (attempt: Attempt, check: () => Promise<boolean>) => {
+    try {
+      return await check()
+    } catch (error) {
+      await attempt.withdrawn().catch(() => {})
+      throw error
+    }
+  }
 
   return {
-    recordFailure,
+    reserve,
+    checked,
 
     async login(email: string, password: string, client: string): Promise<TokenPair> {
-      // The waits are the seconds until the failure that makes the count reach its limit leaves the window.
-      const [account] = await withinDeadline(() => sql<Account[]>`
-        select u.id, u.role, u.token_version, u.password_hash,
-          (select ceil(extract(epoch from failed_at + ${PAIR_WINDOW}::interval - clock_timestamp()))::int
-             from login_failures where email = lower(${email}) and client = ${client}
-             and failed_at > clock_timestamp() - ${PAIR_WINDOW}::interval
-             order by failed_at desc offset ${PAIR_LIMIT - 1} limit 1) as pair_wait,
-          (select ceil(extract(epoch from failed_at + ${EMAIL_WINDOW}::interval - clock_timestamp()))::int
-             from login_failures where email = lower(${email})
-             and failed_at > clock_timestamp() - ${EMAIL_WINDOW}::interval
-             order by failed_at desc offset ${EMAIL_LIMIT - 1} limit 1) as email_wait
-        from (select 1) one left join users u on lower(u.email) = lower(${email})`)
-      const wait = Math.max(account?.pair_wait ?? 0, account?.email_wait ?? 0)
-      if (wait > 0) throw problems.loginThrottled(wait)
-      const matches = await hasher.verify(password, account?.password_hash)
-      if (!matches || !account?.id) {
-        await recordFailure(email, client)
-        throw problems.unauthorized('credentials')
-      }
-      await withinDeadline(() => sql`delete from login_failures where email = lower(${email}) and client = ${client}`)
+      const attempt = await reserve(email, client)
+      const { account } = attempt
+      const matches = await checked(attempt, () => hasher.verify(password, account?.password_hash))
+      if (!matches || !account?.id) throw problems.unauthorized('credentials')
+      await attempt.passed()
       return issue({ id: Number(account.id), role: account.role!, ver: account.token_version! })
     },
 

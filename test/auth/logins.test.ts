@@ -123,6 +123,30 @@ describe.skipIf(!AUTH_ON)('logging in', () => {
     }
     expectProblem(await login(account.email, account.password), 429)
   })
+
+  test('guesses sent together: 5 are checked, the rest get 429 at once; then the right password is 429 too', async () => {
+    const account = await createAccount()
+    const replies = await Promise.all(Array.from({ length: 12 }, (_, i) => login(account.email, `wrong guess number ${i}`)))
+    const statuses = replies.map((reply) => reply.status).sort()
+    expect(statuses).toEqual([...Array(5).fill(401), ...Array(7).fill(429)])
+    for (const reply of replies.filter((reply) => reply.status === 429)) {
+      expect(expectProblem(reply, 429).detail).toBe('Too many failed logins; try again later')
+      expect(Number(reply.headers.get('retry-after'))).toBeGreaterThan(800)
+    }
+    expectProblem(await login(account.email, account.password), 429)
+    expect(await unlockEmail((await testDatabase()).sql, account.email)).toBe(5)
+  })
+
+  test('a throttled pair cannot guess current_password either: 429, and the password stays', async () => {
+    const account = await createAccount()
+    const change = (current_password: string) => call('PATCH', '/users/me', { token: account.token, json: { password: strongPassword(), current_password } })
+    for (let i = 0; i < 5; i++) expectProblem(await change(`not it ${i} at all`), 422)
+    const throttled = await change(account.password)
+    expect(expectProblem(throttled, 429).detail).toBe('Too many failed logins; try again later')
+    expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(800)
+    await unlockEmail((await testDatabase()).sql, account.email)
+    expect((await login(account.email, account.password)).status).toBe(200)
+  })
 })
 
 describe.skipIf(!AUTH_ON)('sign-up', () => {
@@ -187,6 +211,21 @@ describe('password hashing', () => {
     expect(refused.length).toBe(2)
     for (const problem of refused) expect(problem).toMatchObject({ status: 429, headers: { 'retry-after': '1' } })
     expect(results.filter((result) => result.status === 'fulfilled' && result.value === false).length).toBe(HASH_QUEUE_LIMIT + 1)
+  }, 120_000)
+
+  test.skipIf(!AUTH_ON)('a login refused because the hash queue is full does not count as a failure', async () => {
+    const { sql } = await testDatabase()
+    const app = buildApp(sql, { hashConcurrency: 1 })
+    const tag = unique()
+    // Three tries each for 30 unknown emails at once: more than 1 running and 64 waiting.
+    const emails = Array.from({ length: 30 }, (_, i) => `queue-${tag}-${i}@example.com`)
+    const tries = emails.flatMap((email) => [0, 1, 2].map((i) => ({ email, password: `wrong guess ${i}` })))
+    const replies = await Promise.all(tries.map((body) => call('POST', '/auth/token', { json: body, token: null }, app)))
+    const answered = (status: number) => replies.filter((reply) => reply.status === status).length
+    expect(answered(401) + answered(429)).toBe(tries.length)
+    expect(answered(429)).toBe(tries.length - 1 - HASH_QUEUE_LIMIT)
+    const [counted] = await sql<{ count: number }[]>`select count(*)::int as count from login_failures where email like ${`queue-${tag}-%`}`
+    expect(counted!.count).toBe(answered(401))
   }, 120_000)
 
   test('no log line holds a password or a token', async () => {
