@@ -46,13 +46,17 @@ export const createLogins = (
 ) => {
   const withinDeadline = <Q extends PendingQuery<any>>(query: () => Q) => withDeadline(query, timeoutMs)
 
-  /** A new access token and a new refresh token in `family` (a new one: a new login). */
-  const issue = async (caller: Caller, family: string = crypto.randomUUID()): Promise<TokenPair> => {
+  /** The pair handed out: `refresh` (already stored) and a new access token for `caller`. */
+  const pairOf = async (caller: Caller, refresh: string): Promise<TokenPair> =>
+    ({ access_token: await tokens.sign(caller), token_type: 'Bearer', expires_in: accessTokenTtl, refresh_token: refresh })
+
+  /** A new access token and a new refresh token in a new family: a new login. */
+  const issue = async (caller: Caller): Promise<TokenPair> => {
     const refresh = newRefreshToken()
     await withinDeadline(() => sql`
       insert into refresh_tokens (token_hash, family, user_id, expires_at)
-      values (${refreshTokenHash(refresh)}, ${family}, ${caller.id}, clock_timestamp() + make_interval(secs => ${refreshTokenTtl}))`)
-    return { access_token: await tokens.sign(caller), token_type: 'Bearer', expires_in: accessTokenTtl, refresh_token: refresh }
+      values (${refreshTokenHash(refresh)}, ${crypto.randomUUID()}, ${caller.id}, clock_timestamp() + make_interval(secs => ${refreshTokenTtl}))`)
+    return pairOf(caller, refresh)
   }
 
   /**
@@ -127,18 +131,23 @@ export const createLogins = (
     },
 
     /**
-     * A new pair for a refresh token, which is retired at once (one statement: of two concurrent
-     * uses, one wins). A retired token presented again revokes its whole family.
+     * A new pair for a refresh token, which is retired at once, its successor stored in the same
+     * statement: of two concurrent uses one wins, and the loser, finding the token retired, revokes
+     * the whole family, the winner's new token included.
      */
     async refresh(token: string): Promise<TokenPair> {
       const hash = refreshTokenHash(token)
-      const [current] = await withinDeadline(() => sql<{ family: string; id: string; role: Role; token_version: number }[]>`
+      const next = newRefreshToken()
+      const [current] = await withinDeadline(() => sql<{ id: string; role: Role; token_version: number }[]>`
         with used as (
           update refresh_tokens set retired_at = clock_timestamp()
           where token_hash = ${hash} and retired_at is null and revoked_at is null and expires_at > clock_timestamp()
-          returning family, user_id)
-        select used.family, u.id, u.role, u.token_version from used join users u on u.id = used.user_id`)
-      if (current) return issue({ id: Number(current.id), role: current.role, ver: current.token_version }, current.family)
+          returning family, user_id),
+        successor as (
+          insert into refresh_tokens (token_hash, family, user_id, expires_at)
+          select ${refreshTokenHash(next)}, family, user_id, clock_timestamp() + make_interval(secs => ${refreshTokenTtl}) from used)
+        select u.id, u.role, u.token_version from used join users u on u.id = used.user_id`)
+      if (current) return pairOf({ id: Number(current.id), role: current.role, ver: current.token_version }, next)
       await withinDeadline(() => sql`
         update refresh_tokens set revoked_at = clock_timestamp()
         where family = (select family from refresh_tokens where token_hash = ${hash} and retired_at is not null) and revoked_at is null`)

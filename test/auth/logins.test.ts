@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { unlockEmail } from '../../src/auth/first-admin'
 import { HASH_QUEUE_LIMIT, createHasher } from '../../src/auth/passwords'
-import { testDatabase } from '../support/database'
+import { serverUrl, testDatabase } from '../support/database'
 import { AUTH_ON, buildApp, call, createAccount, expectProblem, logLines, newUser, strongPassword, unique } from '../support/http'
 
 const form = (fields: Record<string, string>) => ({
@@ -59,6 +59,38 @@ describe.skipIf(!AUTH_ON)('logging in', () => {
     expectProblem(await call('POST', '/auth/refresh', { json: { refresh_token: first.body.refresh_token }, token: null }), 401)
     expectProblem(await call('POST', '/auth/refresh', { json: { refresh_token: 'x'.repeat(43) }, token: null }), 401)
     expect(expectProblem(await call('POST', '/auth/refresh', { json: {}, token: null }), 422).errors).toEqual([{ field: 'refresh_token', message: 'is required' }])
+  })
+
+  test('one refresh token used several times at once: one new pair, and the others revoke it too', async () => {
+    const account = await createAccount()
+    const replies = await Promise.all(Array.from({ length: 8 }, () => call('POST', '/auth/refresh', { json: { refresh_token: account.refreshToken }, token: null })))
+    const won = replies.filter((reply) => reply.status === 200)
+    expect(won).toHaveLength(1)
+    for (const lost of replies.filter((reply) => reply.status !== 200)) expect(expectProblem(lost, 401).detail).toBe('The refresh token is not valid')
+    // Reuse was seen: the winner's new refresh token is dead as well.
+    expectProblem(await call('POST', '/auth/refresh', { json: { refresh_token: won[0]!.body.refresh_token }, token: null }), 401)
+  })
+
+  test.skipIf(!serverUrl)('the same, with the winner held up: the losers still revoke its new refresh token (PostgreSQL server)', async () => {
+    const account = await createAccount()
+    const { sql } = await testDatabase()
+    // Storing a refresh token checks its user's row: a lock on that row holds the winner up
+    // after it has retired the old token.
+    const holder = await sql.reserve()
+    let replies: Awaited<ReturnType<typeof call>>[]
+    try {
+      await holder`begin`
+      await holder`select 1 from users where id = ${account.id} for update`
+      const pending = Promise.all(Array.from({ length: 4 }, () => call('POST', '/auth/refresh', { json: { refresh_token: account.refreshToken }, token: null })))
+      await Bun.sleep(500)
+      await holder`rollback`
+      replies = await pending
+    } finally {
+      holder.release()
+    }
+    const won = replies.filter((reply) => reply.status === 200)
+    expect(won).toHaveLength(1)
+    expectProblem(await call('POST', '/auth/refresh', { json: { refresh_token: won[0]!.body.refresh_token }, token: null }), 401)
   })
 
   test('logout revokes the family: 204, then the refresh token is refused', async () => {
@@ -217,13 +249,15 @@ describe('password hashing', () => {
     const { sql } = await testDatabase()
     const app = buildApp(sql, { hashConcurrency: 1 })
     const tag = unique()
-    // Three tries each for 30 unknown emails at once: more than 1 running and 64 waiting.
-    const emails = Array.from({ length: 30 }, (_, i) => `queue-${tag}-${i}@example.com`)
+    // Three tries each for 40 unknown emails at once: far more than 1 running and 64 waiting.
+    const emails = Array.from({ length: 40 }, (_, i) => `queue-${tag}-${i}@example.com`)
     const tries = emails.flatMap((email) => [0, 1, 2].map((i) => ({ email, password: `wrong guess ${i}` })))
     const replies = await Promise.all(tries.map((body) => call('POST', '/auth/token', { json: body, token: null }, app)))
     const answered = (status: number) => replies.filter((reply) => reply.status === status).length
     expect(answered(401) + answered(429)).toBe(tries.length)
-    expect(answered(429)).toBe(tries.length - 1 - HASH_QUEUE_LIMIT)
+    // How many find the queue full depends on how soon the first checks finish; some always do.
+    expect(answered(429)).toBeGreaterThan(0)
+    for (const reply of replies.filter((reply) => reply.status === 429)) expect(reply.headers.get('retry-after')).toBe('1')
     const [counted] = await sql<{ count: number }[]>`select count(*)::int as count from login_failures where email like ${`queue-${tag}-%`}`
     expect(counted!.count).toBe(answered(401))
   }, 120_000)
