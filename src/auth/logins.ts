@@ -102,7 +102,9 @@ export const createLogins = (
         await withinDeadline(() => sql`delete from login_failures where ${pair} and failed_at <= ${at}`)
       },
       withdrawn: async () => {
-        await withinDeadline(() => sql`delete from login_failures where ${pair} and failed_at = ${at}`)
+        // One row: two attempts of the pair may share a timestamp (the embedded clock is coarser).
+        await withinDeadline(() => sql`
+          delete from login_failures where ctid = (select ctid from login_failures where ${pair} and failed_at = ${at} limit 1)`)
       },
     }
   }
