@@ -1,7 +1,8 @@
 /**
  * The client's address: the socket's, or, when the socket is a proxy listed in `trustedProxies`,
  * the address that proxy appended to `X-Forwarded-For` (the right-most entry not itself a trusted
- * proxy). A client's own `X-Forwarded-For` is never believed otherwise.
+ * proxy, its port left out; an entry that is no address stops the search there, as everything left
+ * of it is the client's to write). A client's own `X-Forwarded-For` is never believed otherwise.
  */
 import { BlockList, isIP } from 'node:net'
 
@@ -21,6 +22,16 @@ const blockListOf = (entries: string[]) => {
 // An IPv4 client of a dual-stack socket is `::ffff:a.b.c.d`; tested before any regex runs (per request).
 const plain = (address: string) => (address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address)
 
+// Some proxies write the client's port too: `a.b.c.d:port`, `[v6]:port` (or `[v6]`).
+const withoutPort = (entry: string) => {
+  if (entry.startsWith('[')) {
+    const end = entry.indexOf(']')
+    return end === -1 ? entry : entry.slice(1, end)
+  }
+  const colon = entry.indexOf(':')
+  return colon !== -1 && colon === entry.lastIndexOf(':') ? entry.slice(0, colon) : entry
+}
+
 /** `clientAddress(trustedProxies)`: a function of the request and the server giving the client's address. */
 export const clientAddress = (trustedProxies: string[]) => {
   const trusted = blockListOf(trustedProxies)
@@ -28,8 +39,13 @@ export const clientAddress = (trustedProxies: string[]) => {
   return (request: Request, server: Server): string => {
     const socket = plain(server?.requestIP(request)?.address ?? 'unknown')
     if (trustedProxies.length === 0 || !isTrusted(socket)) return socket
-    const forwarded = (request.headers.get('x-forwarded-for') ?? '').split(',').map((entry) => plain(entry.trim())).filter(Boolean)
-    for (let i = forwarded.length - 1; i >= 0; i--) if (isIP(forwarded[i]!) !== 0 && !isTrusted(forwarded[i]!)) return forwarded[i]!
+    const forwarded = (request.headers.get('x-forwarded-for') ?? '').split(',').map((entry) => plain(withoutPort(entry.trim()))).filter(Boolean)
+    for (let i = forwarded.length - 1; i >= 0; i--) {
+      const entry = forwarded[i]!
+      // What a trusted proxy wrote but is no address ends the walk: the entries left of it are the client's own.
+      if (isIP(entry) === 0) return socket
+      if (!isTrusted(entry)) return entry
+    }
     return socket
   }
 }

@@ -21,4 +21,17 @@ describe('clientAddress(trustedProxies)', () => {
     expect(of(request('not-an-address'), from('::1'))).toBe('::1')
     expect(of(request(), from('10.0.0.5'))).toBe('10.0.0.5')
   })
+
+  test('a port the proxy wrote is left out; an entry that is no address ends the search (what is left of it is the client’s)', () => {
+    const of = clientAddress(['10.0.0.0/8'])
+    expect(of(request('198.51.100.7, 203.0.113.9:51234'), from('10.0.0.5'))).toBe('203.0.113.9')
+    expect(of(request('198.51.100.7, [2001:db8::7]:443'), from('10.0.0.5'))).toBe('2001:db8::7')
+    expect(of(request('198.51.100.7, [2001:db8::7]'), from('10.0.0.5'))).toBe('2001:db8::7')
+    expect(of(request('198.51.100.7, [::ffff:203.0.113.9]:80'), from('10.0.0.5'))).toBe('203.0.113.9')
+    expect(of(request('2001:db8::8, 10.2.2.2:8080'), from('10.0.0.5'))).toBe('2001:db8::8')
+    // A client writing its own entries left of something unreadable is not believed.
+    expect(of(request('198.51.100.7, unknown'), from('10.0.0.5'))).toBe('10.0.0.5')
+    expect(of(request('198.51.100.7, 203.0.113.9:x:y'), from('10.0.0.5'))).toBe('10.0.0.5')
+    expect(of(request('198.51.100.7, [2001:db8::7'), from('10.0.0.5'))).toBe('10.0.0.5')
+  })
 })
