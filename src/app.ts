@@ -5,7 +5,7 @@ import { FORM_PATHS } from './auth/routes'
 import { TokenPair } from './auth/schemas'
 import type { Config } from './config'
 import { clientAddress } from './http/client-address'
-import { corsPolicy } from './http/cors'
+import { corsPolicy, corsPreflight } from './http/cors'
 import { apiDocs } from './http/docs'
 import { routeTable } from './http/elysia-internals'
 import { problemResponses } from './http/errors'
@@ -44,12 +44,13 @@ export const createApp = ({ config, sql, logger, state = { migrated: true, drain
     .use(telemetry?.plugin ?? new Elysia({ name: 'telemetry' }))
     .use(requestId())
     .use(securityHeaders())
-    .use(rateLimit({ limit: config.rateLimit, windowSeconds: config.rateLimitWindow, store: rateLimitStore, clientOf }))
     .use(corsPolicy({ origins: config.corsOrigins }))
+    .use(rateLimit({ limit: config.rateLimit, windowSeconds: config.rateLimitWindow, store: rateLimitStore, clientOf }))
     .use(access.guard())
     .use(jsonBody({ limit: config.bodyLimit, formPaths: FORM_PATHS }))
     .use(strictQueryEncoding())
     .use(problemResponses({ logger, routes: () => routeTable(app), bodyRejected: keepBodyRejections(idempotent) }))
+    .use(corsPreflight({ origins: config.corsOrigins, routes: () => routeTable(app) }))
     .use(apiDocs({ settings: { bodyLimit: config.bodyLimit }, schemas: { ...userSchemas, TokenPair } }))
     .use(health({ sql, state, timeoutMs: config.requestTimeout }))
     .use(access.routes())

@@ -79,9 +79,39 @@ describe('CORS', () => {
     expect(error.headers.get('access-control-allow-origin')).toBe('https://app.example.com')
     expectProblem(await call('GET', '/nowhere', {}, app), 404)
   })
+
+  test('CORS_ORIGINS: an OPTIONS that is no preflight, or a preflight for no route of ours, is answered like any other method', async () => {
+    const app = buildApp((await testDatabase()).sql, { corsOrigins: ['https://app.example.com'] })
+    const plain = await call('OPTIONS', '/users/1', { token: null }, app)
+    expect(expectProblem(plain, 405).detail).toBe('OPTIONS is not allowed here')
+    expect(plain.headers.get('allow')).toBe('DELETE, GET, HEAD, PATCH')
+    const preflight = { origin: 'https://app.example.com', 'access-control-request-method': 'GET' }
+    expect(expectProblem(await call('OPTIONS', '/nope/at/all', { headers: preflight, token: null }, app), 404).detail).toBe('No such resource')
+    expectProblem(await call('OPTIONS', '/nope/at/all', { token: null }, app), 404)
+    const served = await call('OPTIONS', '/users/1', { headers: preflight, token: null }, app)
+    expect(served.status).toBe(204)
+    expect(served.headers.get('access-control-max-age')).toBe('600')
+  })
 })
 
 describe('rate limiting', () => {
+  test('with CORS on, a 429 names the origin too, so a page can read it and its Retry-After (preflights as well)', async () => {
+    const origin = 'https://app.example.com'
+    const app = buildApp((await testDatabase()).sql, { rateLimit: 2, rateLimitWindow: 60, corsOrigins: [origin] })
+    // Used up (the first call also reads the OpenAPI document through the app, which counts).
+    for (let i = 0; i < 2; i++) await call('GET', '/', { headers: { origin }, token: null }, app)
+    for (const reply of [
+      await call('GET', '/users', { headers: { origin }, token: null }, app),
+      await call('OPTIONS', '/users', { headers: { origin, 'access-control-request-method': 'POST' }, token: null }, app),
+    ]) {
+      expect(expectProblem(reply, 429).detail).toBe('Too many requests from this client; slow down')
+      expect(reply.headers.get('access-control-allow-origin')).toBe(origin)
+      expect(reply.headers.get('vary')).toBe('Origin')
+      expect(reply.headers.get('access-control-expose-headers')).toContain('retry-after')
+      expect(Number(reply.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+    }
+  })
+
   test('RATE_LIMIT requests per window per client, then 429 with Retry-After', async () => {
     const app = buildApp((await testDatabase()).sql, { rateLimit: 3, rateLimitWindow: 60 })
     for (let i = 0; i < 3; i++) expect((await call('GET', '/', {}, app)).status).toBe(200)

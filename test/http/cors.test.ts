@@ -1,13 +1,17 @@
 import { describe, expect, test } from 'bun:test'
-import { corsPolicy } from '../../src/http/cors'
+import { corsPolicy, corsPreflight } from '../../src/http/cors'
+import { routeTable } from '../../src/http/elysia-internals'
 import { appWithProblems, send } from './support'
 
 const ALLOWED = 'https://app.example'
 
-const build = (origins: string[]) =>
-  appWithProblems()
+const build = (origins: string[]) => {
+  const app = appWithProblems()
+  return app
     .use(corsPolicy({ origins }))
+    .use(corsPreflight({ origins, routes: () => routeTable(app) }))
     .get('/', () => ({ ok: true }))
+}
 
 const corsHeaders = (headers: Headers) => Object.fromEntries([...headers].filter(([name]) => name.startsWith('access-control-')))
 
