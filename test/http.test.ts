@@ -172,6 +172,7 @@ describe('database unreachable', () => {
     ['GET', '/users/1', undefined],
     ['POST', '/users', { name: 'A', email: 'a@example.com', age: 3 }],
     ['PATCH', '/users/1', { age: 3 }],
+    ['PATCH', '/users/1', { password: 'violet unreachable harbour lantern' }],
     ['DELETE', '/users/1', undefined],
   ])('%s %s: 503 with Retry-After, no driver message', async (method, path, json) => {
     const reply = await call(method, path, await withToken(json), app)

@@ -28,7 +28,7 @@ export const createAccess = (sql: Sql, config: AccessConfig, clientOf: ClientAdd
   return {
     hasher,
     tokens,
-    accounts: createAccountRules({ sql, hasher, logins, auth: config.auth }),
+    accounts: createAccountRules({ sql, hasher, logins, auth: config.auth, timeoutMs: config.requestTimeout }),
     /** Who may call what on `/users` (see `./guard`); nothing with `AUTH=off`. */
     guard: () => (config.auth ? accessGuard({ tokens, signupOpen: config.signupOpen }) : new Elysia({ name: 'access-guard' })),
     /** `/auth/*`; absent (404) with `AUTH=off`. */

@@ -6,6 +6,7 @@
  * login, and a throttled pair gets 429).
  */
 import type { Sql } from 'postgres'
+import { withDeadline } from '../db/deadline'
 import { problems } from '../http/problems'
 import type { CreateUserInput, UpdateUserInput } from '../users/schemas'
 import { preconditionRefusal, type WriteCondition } from '../users/preconditions'
@@ -16,7 +17,7 @@ import { callerCheck, type Caller } from './tokens'
 
 const invalid = (field: string, message: string) => problems.invalidRequest([{ field, message }])
 
-export const createAccountRules = ({ sql, hasher, logins, auth }: { sql: Sql; hasher: Hasher; logins: Logins; auth: boolean }) => {
+export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { sql: Sql; hasher: Hasher; logins: Logins; auth: boolean; timeoutMs: number }) => {
   const callerOk = callerCheck(sql)
   const strongHash = async (password: string, owner: { email?: string; name?: string }) => {
     const weakness = await passwordWeakness(password, owner)
@@ -42,10 +43,10 @@ export const createAccountRules = ({ sql, hasher, logins, auth }: { sql: Sql; ha
       if (auth && fields.role !== undefined && caller?.role !== 'admin') throw problems.forbidden('role')
       if (password === undefined) return fields
       // The caller is checked here too (a stale token is a 401, not a verdict on the password).
-      const [target] = await sql<{ caller_ok: boolean; email: string | null; name: string; password_hash: string | null; version: number }[]>`
+      const [target] = await withDeadline(() => sql<{ caller_ok: boolean; email: string | null; name: string; password_hash: string | null; version: number }[]>`
         select ${callerOk(caller)} as caller_ok,
           u.email, u.name, u.password_hash, u.version
-        from (select 1) one left join users u on u.id = ${id}`
+        from (select 1) one left join users u on u.id = ${id}`, timeoutMs)
       if (!target?.caller_ok) throw problems.unauthorized('invalid')
       if (target.email === null) {
         // A weak password is a fault of the request, reported before the missing user.
