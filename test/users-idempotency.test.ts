@@ -120,6 +120,17 @@ describe('Idempotency-Key on POST /users', () => {
     expect(await usersWithEmail(body.email)).toHaveLength(0)
   })
 
+  test('a bad key with a bad body: the 422 lists every violation of the body, then the header', async () => {
+    const body = { name: '', email: 'x', age: '1', extra: true }
+    const without = expectProblem(await call('POST', '/users', { json: body }), 422).errors ?? []
+    expect(without.map((error: { field: string }) => error.field).sort()).toEqual(['age', 'email', 'extra', 'name'])
+    const reply = await post('bad key é', body)
+    expect(expectProblem(reply, 422).errors).toEqual([...without, { field: 'Idempotency-Key', message: 'must be 1–255 printable ASCII characters, bare or in double quotes' }])
+    // Only business rules broken (an age out of range alone is a 400): the header is the one 422.
+    const business = await post('bad key é', newUser({ age: 121 }))
+    expect(expectProblem(business, 422).errors).toEqual([{ field: 'Idempotency-Key', message: 'must be 1–255 printable ASCII characters, bare or in double quotes' }])
+  })
+
   test('255 printable characters, spaces included, are a key', async () => {
     const k = `${key()} ~!`.padEnd(255, '#')
     const body = newUser()

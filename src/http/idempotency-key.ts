@@ -3,7 +3,9 @@
  * printable ASCII characters, bare or in the draft's quoted form (a structured-field string), and
  * the fingerprint of the body it came with.
  */
+import type { TSchema } from 'elysia'
 import { problems } from './problems'
+import { schemaViolations } from './validation-errors'
 
 /** A request that carries a valid key: the key, and the SHA-256 of its body as parsed. */
 export interface IdempotencyKey {
@@ -16,12 +18,11 @@ const PRINTABLE = /^[\x20-\x7e]{1,255}$/
 const QUOTED = /^"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"$/
 const INVALID = [{ field: 'Idempotency-Key', message: 'must be 1–255 printable ASCII characters, bare or in double quotes' }]
 
-/** The key a header names (unquoted), or a 422 naming the header. */
+/** The key a header names (unquoted); undefined when it is malformed. */
 const parseKey = (header: string) => {
   const quoted = QUOTED.exec(header)
   const key = quoted ? quoted[1]!.replace(/\\(["\\])/g, '$1') : header
-  if (!PRINTABLE.test(key)) throw problems.invalidRequest(INVALID)
-  return key
+  return PRINTABLE.test(key) ? key : undefined
 }
 
 /** A JSON value written with its object keys sorted: equal for equal values, whatever the order and white space sent. */
@@ -41,12 +42,14 @@ const keys = new WeakMap<Request, IdempotencyKey>()
 
 /**
  * Reads the header of a request whose body was parsed (before it is validated, so an invalid body
- * has a fingerprint too): a malformed key is a 422 naming the header.
+ * has a fingerprint too): a malformed key is a 422 naming the header and, as the body is not
+ * validated yet, every violation of the body against `bodySchema` too.
  */
-export const readIdempotencyKey = (request: Request, body: unknown) => {
+export const readIdempotencyKey = (request: Request, body: unknown, bodySchema: TSchema) => {
   const header = request.headers.get('idempotency-key')
   if (header === null) return
   const key = parseKey(header)
+  if (key === undefined) throw problems.invalidRequest([...schemaViolations(bodySchema, body), ...INVALID])
   keys.set(request, { key, fingerprint: new Bun.CryptoHasher('sha256').update(canonical(body)).digest('hex') })
 }
 

@@ -88,3 +88,11 @@ export const assertValid = <T>(schema: TSchema, value: unknown): T => {
   const { status, errors: found } = requestViolations({ part: 'body', value, errors: () => errors })
   throw status === 400 ? problems.businessRule(found) : problems.invalidRequest(found)
 }
+
+/** The violations of `value` that would make it a 422 against `schema`: none when it fits, or breaks only business rules. */
+export const schemaViolations = (schema: TSchema, value: unknown): FieldError[] => {
+  const errors = [...errorsAgainst(schema, value)]
+  if (errors.length === 0) return []
+  const { status, errors: found } = requestViolations({ part: 'body', value, errors: () => errors })
+  return status === 422 ? found : []
+}

@@ -120,7 +120,7 @@ export const usersRoutes = ({ users, idempotent, accounts, state, auth, clientOf
         Object.assign(set.headers, { location: answer.location, etag: answer.etag, 'cache-control': 'private' })
         return JSON.parse(answer.body) as User
       },
-      { parse: 'json', transform: ({ request, body }) => readIdempotencyKey(request, body), body: CreateUserBody, detail: docs.create },
+      { parse: 'json', transform: ({ request, body }) => readIdempotencyKey(request, body, CreateUserBody), body: CreateUserBody, detail: docs.create },
     )
     .get(
       '',
