@@ -2,7 +2,6 @@ import { Elysia } from 'elysia'
 import type { Sql } from 'postgres'
 import { createAccess, type AccessConfig } from './auth/access'
 import { FORM_PATHS } from './auth/routes'
-import { TokenPair } from './auth/schemas'
 import type { Config } from './config'
 import { clientAddress } from './http/client-address'
 import { corsPolicy, corsPreflight } from './http/cors'
@@ -51,7 +50,7 @@ export const createApp = ({ config, sql, logger, state = { migrated: true, drain
     .use(strictQueryEncoding())
     .use(problemResponses({ logger, routes: () => routeTable(app), bodyRejected: keepBodyRejections(idempotent) }))
     .use(corsPreflight({ origins: config.corsOrigins, routes: () => routeTable(app) }))
-    .use(apiDocs({ settings: { bodyLimit: config.bodyLimit }, schemas: { ...userSchemas, TokenPair } }))
+    .use(apiDocs({ settings: { bodyLimit: config.bodyLimit }, schemas: { ...userSchemas, ...access.schemas } }))
     .use(health({ sql, state, timeoutMs: config.requestTimeout }))
     .use(access.routes())
     .use(usersRoutes({ users: createUserService(sql, { timeoutMs: config.requestTimeout }), idempotent, accounts: access.accounts, state, clientOf, ...config }))

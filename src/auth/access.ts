@@ -11,6 +11,7 @@ import { accessGuard } from './guard'
 import { createLogins } from './logins'
 import { createHasher } from './passwords'
 import { authRoutes } from './routes'
+import { TokenPair } from './schemas'
 import { createTokens, loadSigningKeys } from './tokens'
 
 export type AccessConfig = Pick<
@@ -31,6 +32,8 @@ export const createAccess = (sql: Sql, config: AccessConfig, clientOf: ClientAdd
     accounts: createAccountRules({ sql, hasher, logins, auth: config.auth, timeoutMs: config.requestTimeout }),
     /** Who may call what on `/users` (see `./guard`); nothing with `AUTH=off`. */
     guard: () => (config.auth ? accessGuard({ tokens, signupOpen: config.signupOpen }) : new Elysia({ name: 'access-guard' })),
+    /** The schemas `/auth/*` adds to the OpenAPI document's components. */
+    schemas: { TokenPair },
     /** `/auth/*`; absent (404) with `AUTH=off`. */
     routes: () => (config.auth ? authRoutes({ logins, clientOf }) : new Elysia({ name: 'auth' })),
   }
