@@ -43,9 +43,9 @@ export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { s
       if (auth && fields.role !== undefined && caller?.role !== 'admin') throw problems.forbidden('role')
       if (password === undefined) return fields
       // The caller is checked here too (a stale token is a 401, not a verdict on the password).
-      const [target] = await withDeadline(() => sql<{ caller_ok: boolean; email: string | null; name: string; password_hash: string | null; version: number }[]>`
+      const [target] = await withDeadline(() => sql<{ caller_ok: boolean; email: string | null; name: string; version: number }[]>`
         select ${callerOk(caller)} as caller_ok,
-          u.email, u.name, u.password_hash, u.version
+          u.email, u.name, u.version
         from (select 1) one left join users u on u.id = ${id}`, timeoutMs)
       if (!target?.caller_ok) throw problems.unauthorized('invalid')
       if (target.email === null) {
@@ -59,11 +59,9 @@ export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { s
       if (auth && caller?.id === id) {
         if (current_password === undefined) throw invalid('current_password', 'is required to change your own password')
         // Counted like a login, and throttled like one: a stolen token cannot guess without limit.
-        const attempt = await logins.reserve(target.email, client)
-        if (!(await logins.checked(attempt, () => hasher.verify(current_password, target.password_hash)))) {
+        if (!(await logins.checkPassword(target.email, client, current_password))) {
           throw invalid('current_password', 'is not your current password')
         }
-        await attempt.passed()
       }
       return { ...fields, passwordHash }
     },

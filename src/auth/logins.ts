@@ -33,7 +33,7 @@ interface Account {
 }
 
 /** A password check counted as a failure until it is settled: `passed` clears it, `withdrawn` uncounts it. */
-export interface Attempt {
+interface Attempt {
   /** The user of the email, if there is one. */
   account: Account | undefined
   passed(): Promise<void>
@@ -109,26 +109,32 @@ export const createLogins = (
     }
   }
 
-  /** Runs a reserved password check; withdraws the attempt when the check fails other than by saying no (429, 503). */
-  const checked = async (attempt: Attempt, check: () => Promise<boolean>) => {
+  /**
+   * `password` checked against the account of `email`, as `client` tries it: throttled and counted
+   * like any password check (see `reserve`). The account when the password is its own.
+   */
+  const checkPassword = async (email: string, client: string, password: string): Promise<Account | undefined> => {
+    const attempt = await reserve(email, client)
+    const { account } = attempt
+    let matches: boolean
     try {
-      return await check()
+      matches = await hasher.verify(password, account?.password_hash)
     } catch (error) {
+      // Not decided (the hash queue was full, the database away): it does not count.
       await attempt.withdrawn().catch(() => {})
       throw error
     }
+    if (!matches || !account) return undefined
+    await attempt.passed()
+    return account
   }
 
   return {
-    reserve,
-    checked,
+    checkPassword,
 
     async login(email: string, password: string, client: string): Promise<TokenPair> {
-      const attempt = await reserve(email, client)
-      const { account } = attempt
-      const matches = await checked(attempt, () => hasher.verify(password, account?.password_hash))
-      if (!matches || !account?.id) throw problems.unauthorized('credentials')
-      await attempt.passed()
+      const account = await checkPassword(email, client, password)
+      if (!account) throw problems.unauthorized('credentials')
       return issue({ id: Number(account.id), role: account.role!, ver: account.token_version! })
     },
 
