@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { AUTH_ON, buildApp, call, createAccount, createUser, expectProblem, newUser, type CallOptions, type Reply } from './support/http'
+import { AUTH_ON, buildApp, call, createAccount, createUser, expectProblem, newUser, strongPassword, type CallOptions, type Reply } from './support/http'
 import { testDatabase } from './support/database'
 
 const key = () => crypto.randomUUID()
@@ -194,6 +194,66 @@ describe('Idempotency-Key on POST /users', () => {
     const again = await call('POST', '/users', { json: body })
     expectProblem(again, 409)
     expect(again.headers.get('idempotent-replayed')).toBeNull()
+  })
+})
+
+describe('a password in the body', () => {
+  const keptRow = async (k: string) => {
+    const { sql } = await testDatabase()
+    const [row] = await sql<{ fingerprint: string; password_hash: string | null }[]>`select fingerprint, password_hash from idempotency_keys where key = ${k}`
+    return row!
+  }
+
+  test('is kept as its argon2id hash alone: the fingerprint is the same whatever the password', async () => {
+    const [one, two] = [key(), key()]
+    const body = { ...newUser(), password: strongPassword() }
+    expect((await post(one, body)).status).toBe(201)
+    expect((await post(two, { ...body, password: strongPassword() })).status).toBe(409)
+    const [first, second] = [await keptRow(one), await keptRow(two)]
+    // Both kept answers' bodies differ only in the password: a fast hash of either would depend on it.
+    expect(second.fingerprint).toBe(first.fingerprint)
+    expect(first.password_hash).toStartWith('$argon2id$')
+    expect(await Bun.password.verify(body.password, first.password_hash!)).toBe(true)
+    // Whether there was a password is part of the fingerprint.
+    const three = key()
+    const { password: _password, ...withoutPassword } = body
+    expect((await post(three, withoutPassword)).status).toBe(409)
+    expect((await keptRow(three)).fingerprint).not.toBe(first.fingerprint)
+  })
+
+  test('the same password is a replay; another password, or none, is another body (422)', async () => {
+    const k = key()
+    const body = { ...newUser(), password: strongPassword() }
+    const first = await post(k, body)
+    expect(first.status).toBe(201)
+    expect(first.text).not.toContain(body.password)
+    expectReplayOf(first, await post(k, { ...body }))
+    expect(expectProblem(await post(k, { ...body, password: strongPassword() }), 422).errors).toEqual(REUSED)
+    const { password: _password, ...withoutPassword } = body
+    expect(expectProblem(await post(k, withoutPassword), 422).errors).toEqual(REUSED)
+    expect(await usersWithEmail(body.email)).toHaveLength(1)
+  })
+
+  test('a kept 422 with a password: the same body replays it, another password is refused', async () => {
+    const k = key()
+    const body = { ...newUser({ age: 'old' }), password: strongPassword() }
+    const first = await post(k, body)
+    expect(expectProblem(first, 422).errors).toEqual([{ field: 'age', message: 'must be a JSON integer' }])
+    expect(first.text).not.toContain(body.password)
+    expect((await keptRow(k)).password_hash).toStartWith('$argon2id$')
+    expectReplayOf(first, await post(k, body))
+    expect(expectProblem(await post(k, { ...body, password: strongPassword() }), 422).errors).toEqual(REUSED)
+  })
+  test('a weak password (422) is kept like a schema violation: the same body replays it, a strong one is another body', async () => {
+    const k = key()
+    const weak = { ...newUser(), password: 'password123password' }
+    const first = await post(k, weak)
+    expect(expectProblem(first, 422).errors).toEqual([{ field: 'password', message: 'is too easy to guess: use a longer phrase of unrelated words' }])
+    expect(first.headers.get('idempotent-replayed')).toBeNull()
+    expectReplayOf(first, await post(k, weak))
+    const strong = { ...weak, password: strongPassword() }
+    expect(expectProblem(await post(k, strong), 422).errors).toEqual(REUSED)
+    expect(await usersWithEmail(weak.email)).toHaveLength(0)
   })
 })
 

@@ -5,6 +5,7 @@ import accounts from '../../migrations/0002_accounts.sql' with { type: 'text' }
 import safeRetries from '../../migrations/0003_safe_retries.sql' with { type: 'text' }
 import nameTrigram from '../../migrations/0004_name_trigram.sql' with { type: 'text' }
 import nameStatistics from '../../migrations/0005_name_statistics.sql' with { type: 'text' }
+import idempotencyPassword from '../../migrations/0006_idempotency_password.sql' with { type: 'text' }
 
 export interface Migration {
   version: string
@@ -17,4 +18,5 @@ export const migrations: readonly Migration[] = [
   { version: '0003_safe_retries', sql: safeRetries },
   { version: '0004_name_trigram', sql: nameTrigram },
   { version: '0005_name_statistics', sql: nameStatistics },
+  { version: '0006_idempotency_password', sql: idempotencyPassword },
 ]

@@ -7,10 +7,16 @@ import type { TSchema } from 'elysia'
 import { problems } from './problems'
 import { schemaViolations } from './validation-errors'
 
-/** A request that carries a valid key: the key, and the SHA-256 of its body as parsed. */
+/**
+ * A request that carries a valid key: the key, the SHA-256 of its body as parsed, and the body's
+ * password apart. The fingerprint is kept for a day, and a fast hash of a body whose other fields
+ * the kept answer shows would let whoever holds it guess the password: it only says whether there
+ * was one, and the password is compared with its argon2id hash.
+ */
 export interface IdempotencyKey {
   key: string
   fingerprint: string
+  password?: string
 }
 
 const PRINTABLE = /^[\x20-\x7e]{1,255}$/
@@ -38,6 +44,16 @@ const canonical = (value: unknown): string => {
   return JSON.stringify(value) ?? 'null'
 }
 
+/** The fingerprint and password of a body: a string `password` is left out of the hash, which notes that it was there. */
+const fingerprintOf = (body: unknown): Omit<IdempotencyKey, 'key'> => {
+  const hash = (text: string) => new Bun.CryptoHasher('sha256').update(text).digest('hex')
+  if (body === null || typeof body !== 'object' || Array.isArray(body) || !('password' in body) || typeof body.password !== 'string')
+    return { fingerprint: hash(canonical(body)) }
+  const { password, ...rest } = body
+  // A canonical text has no raw line break: no body's text ends like this.
+  return { fingerprint: hash(`${canonical(rest)}\n+password`), password }
+}
+
 const keys = new WeakMap<Request, IdempotencyKey>()
 
 /**
@@ -50,7 +66,7 @@ export const readIdempotencyKey = (request: Request, body: unknown, bodySchema: 
   if (header === null) return
   const key = parseKey(header)
   if (key === undefined) throw problems.invalidRequest([...schemaViolations(bodySchema, body), ...INVALID])
-  keys.set(request, { key, fingerprint: new Bun.CryptoHasher('sha256').update(canonical(body)).digest('hex') })
+  keys.set(request, { key, ...fingerprintOf(body) })
 }
 
 /** The key `readIdempotencyKey` found on `request`; undefined without one. */

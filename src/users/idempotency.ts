@@ -7,6 +7,7 @@
  */
 import type { Sql, TransactionSql } from 'postgres'
 import { callerOf } from '../auth/guard'
+import type { Hasher } from '../auth/passwords'
 import { callerCheck, type Caller } from '../auth/tokens'
 import { beginWithin } from '../db/deadline'
 import { entityTag } from '../http/conditional'
@@ -33,7 +34,7 @@ const SWEEP_INTERVAL_MS = 60_000
 
 const problemAnswer = (problem: Problem): KeptAnswer => ({ status: problem.status, body: JSON.stringify(problem), location: null, etag: null })
 
-export const createIdempotentCreate = (sql: Sql, { timeoutMs }: { timeoutMs: number }) => {
+export const createIdempotentCreate = (sql: Sql, { timeoutMs, hasher }: { timeoutMs: number; hasher: Hasher }) => {
   const callerOk = callerCheck(sql)
   let lastSweep = 0
   // Expired keys are already ignored; deleting them, a batch at a time, keeps the table small.
@@ -46,39 +47,48 @@ export const createIdempotentCreate = (sql: Sql, { timeoutMs }: { timeoutMs: num
 
   /**
    * Runs `answer` once per key of `caller`'s, in a transaction holding the key's lock: a kept
-   * answer is replayed (another body: 422), else `answer` runs and what it answers is kept. The
-   * statement taking the lock also checks the caller: a dead token replays nothing (401).
+   * answer is replayed (another body: 422), else `answer` runs and what it answers is kept, with
+   * `passwordHash`, the argon2id hash of the body's password. The statement taking the lock also
+   * checks the caller: a dead token replays nothing (401).
    */
-  const once = (caller: Caller | undefined, { key, fingerprint }: IdempotencyKey, answer: (tx: TransactionSql) => Promise<KeptAnswer>): Promise<Outcome> => {
+  const once = async (
+    caller: Caller | undefined,
+    { key, fingerprint, password }: IdempotencyKey,
+    passwordHash: string | undefined,
+    answer: (tx: TransactionSql) => Promise<KeptAnswer>,
+  ): Promise<Outcome> => {
     const owner = caller?.id ?? 0
-    const run = beginWithin(sql, timeoutMs, async (tx): Promise<Outcome> => {
+    const run = beginWithin(sql, timeoutMs, async (tx): Promise<Outcome & { keptHash?: string | null }> => {
       const [lock] = await tx<{ locked: boolean; caller_ok: boolean }[]>`
         select pg_try_advisory_xact_lock(hashtextextended(${`${owner}:${key}`}, 0)) as locked, ${callerOk(caller)} as caller_ok`
       if (!lock!.caller_ok) throw problems.unauthorized('invalid')
       if (!lock!.locked) throw problems.idempotencyInProgress()
-      const [kept] = await tx<(KeptAnswer & { fingerprint: string })[]>`
-        select fingerprint, status, body, location, etag from idempotency_keys
+      const [kept] = await tx<(KeptAnswer & { fingerprint: string; password_hash: string | null })[]>`
+        select fingerprint, password_hash, status, body, location, etag from idempotency_keys
         where owner = ${owner} and key = ${key} and created_at > now() - interval '24 hours'`
       if (kept) {
         if (kept.fingerprint !== fingerprint) throw problems.idempotencyKeyReused()
-        return { answer: { status: kept.status, body: kept.body, location: kept.location, etag: kept.etag }, replayed: true }
+        return { answer: { status: kept.status, body: kept.body, location: kept.location, etag: kept.etag }, replayed: true, keptHash: kept.password_hash }
       }
       const fresh = await answer(tx)
       await tx`
-        insert into idempotency_keys (owner, key, fingerprint, status, body, location, etag)
-        values (${owner}, ${key}, ${fingerprint}, ${fresh.status}, ${fresh.body}, ${fresh.location}, ${fresh.etag})
-        on conflict (owner, key) do update set fingerprint = excluded.fingerprint, status = excluded.status, body = excluded.body,
-          location = excluded.location, etag = excluded.etag, created_at = now()`
+        insert into idempotency_keys (owner, key, fingerprint, password_hash, status, body, location, etag)
+        values (${owner}, ${key}, ${fingerprint}, ${passwordHash ?? null}, ${fresh.status}, ${fresh.body}, ${fresh.location}, ${fresh.etag})
+        on conflict (owner, key) do update set fingerprint = excluded.fingerprint, password_hash = excluded.password_hash,
+          status = excluded.status, body = excluded.body, location = excluded.location, etag = excluded.etag, created_at = now()`
       return { answer: fresh, replayed: false }
     })
     sweep()
-    return run
+    const { keptHash, ...outcome } = await run
+    // After the transaction: a hash takes tens of milliseconds, which no connection should wait for.
+    if (outcome.replayed && password !== undefined && !(await hasher.verify(password, keptHash))) throw problems.idempotencyKeyReused()
+    return outcome
   }
 
   return {
     /** Creates the user once per key; a 409 (email taken) is an answer too, and kept. */
     create: (key: IdempotencyKey, input: NewUser, caller?: Caller) =>
-      once(caller, key, async (tx) => {
+      once(caller, key, input.passwordHash, async (tx) => {
         try {
           const { user, version } = await tx.savepoint((inner) => createUserService(inner as unknown as Sql, { timeoutMs }).create(input, caller))
           return { status: 201, body: JSON.stringify(user), location: `/users/${user.id}`, etag: entityTag(user.id, version) }
@@ -88,8 +98,16 @@ export const createIdempotentCreate = (sql: Sql, { timeoutMs }: { timeoutMs: num
         }
       }),
 
-    /** Keeps a 400 or 422 about a parsed body as the key's answer (or replays the one kept). */
-    reject: (key: IdempotencyKey, problem: Problem, caller?: Caller) => once(caller, key, async () => problemAnswer(problem)),
+    /**
+     * A create refused for its body (400 or 422): that answer is kept under the key, or the one
+     * kept is replayed; anything else (401, 403, 429, ...) is not kept.
+     */
+    refuse: async (key: IdempotencyKey, problem: Problem, caller?: Caller): Promise<Problem> => {
+      if (problem.status !== 400 && problem.status !== 422) return problem
+      const passwordHash = key.password === undefined ? undefined : await hasher.hash(key.password)
+      const { answer, replayed } = await once(caller, key, passwordHash, async () => problemAnswer(problem))
+      return keptProblem(answer, replayed)
+    },
   }
 }
 
@@ -101,12 +119,10 @@ export const keptProblem = ({ status, body }: KeptAnswer, replayed: boolean): Pr
   return new Problem(status as ProblemStatus, detail, errors, replayed ? { 'idempotent-replayed': 'true' } : {}, extensions)
 }
 
-/** For `problemResponses`: a create refused for its body keeps that answer under its key, or replays the one kept. */
+/** For `problemResponses`: a create refused by its schema keeps that answer under its key, or replays the one kept. */
 export const keepBodyRejections =
   (idempotent: IdempotentCreate): BodyRejection =>
   async (request, problem) => {
     const key = idempotencyKeyOf(request)
-    if (!key || (problem.status !== 400 && problem.status !== 422)) return problem
-    const { answer, replayed } = await idempotent.reject(key, problem, callerOf(request))
-    return keptProblem(answer, replayed)
+    return key ? idempotent.refuse(key, problem, callerOf(request)) : problem
   }

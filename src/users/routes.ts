@@ -5,6 +5,7 @@ import type { ClientAddress } from '../http/client-address'
 import { entityTag, ifMatchVersions, noneMatchHits } from '../http/conditional'
 import { requireMigrated, type ServiceState } from '../http/health'
 import { idempotencyKeyOf, readIdempotencyKey } from '../http/idempotency-key'
+import { Problem } from '../http/problem'
 import { problems } from '../http/problems'
 import { keptProblem, type IdempotentCreate } from './idempotency'
 import { usersDocs } from './route-docs'
@@ -106,8 +107,11 @@ export const usersRoutes = ({ users, idempotent, accounts, state, auth, clientOf
       '',
       async ({ body, request, set }) => {
         const caller = callerFor(request, true)
-        const input = await accounts.forCreate(body, caller)
         const key = idempotencyKeyOf(request)
+        // A weak or missing password is refused for the body too: kept under the key like a schema's 422.
+        const input = await accounts.forCreate(body, caller).catch(async (error: unknown) => {
+          throw key && error instanceof Problem ? await idempotent.refuse(key, error, caller) : error
+        })
         set.status = 201
         if (!key) {
           const created = await users.create(input, caller)
