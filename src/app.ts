@@ -37,7 +37,7 @@ export const createApp = ({ config, sql, logger, state = { migrated: true, drain
   const app = new Elysia({ normalize: false })
   const clientOf = clientAddress(config.trustedProxies)
   const access = createAccess(sql, config, clientOf)
-  const idempotent = createIdempotentCreate(sql, { timeoutMs: config.requestTimeout, hasher: access.hasher })
+  const idempotent = createIdempotentCreate(sql, { timeoutMs: config.requestTimeout, hasher: access.hasher, state })
   return app
     .use(requestLog({ logger, fields: telemetry?.logFields }))
     .use(telemetry?.plugin ?? new Elysia({ name: 'telemetry' }))

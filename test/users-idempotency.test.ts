@@ -255,6 +255,41 @@ describe('a password in the body', () => {
     expect(expectProblem(await post(k, strong), 422).errors).toEqual(REUSED)
     expect(await usersWithEmail(weak.email)).toHaveLength(0)
   })
+  test('passwords are compared as sent: another form of the same text (NFD, a lone surrogate) is another body', async () => {
+    const k = key()
+    const composed = { ...newUser(), password: `violet ${crypto.randomUUID().slice(0, 8)} harbour café \ufffd` }
+    const first = await post(k, composed)
+    expect(first.status).toBe(201)
+    // Normalized to NFKC, both would verify against the kept hash; as JSON strings they differ.
+    expect(expectProblem(await post(k, { ...composed, password: composed.password.normalize('NFD') }), 422).errors).toEqual(REUSED)
+    expect(expectProblem(await post(k, { ...composed, password: composed.password.replace('\ufffd', '\ud800') }), 422).errors).toEqual(REUSED)
+    expectReplayOf(first, await post(k, composed))
+    // A backslash is escaped in the exact form: `\u00e9` typed out is not `é`.
+    const k2 = key()
+    const typed = { ...newUser(), password: `violet ${crypto.randomUUID().slice(0, 8)} harbour caf\\u00e9` }
+    expect((await post(k2, typed)).status).toBe(201)
+    expect(expectProblem(await post(k2, { ...typed, password: typed.password.replace('\\u00e9', 'é') }), 422).errors).toEqual(REUSED)
+    expect(await usersWithEmail(composed.email)).toHaveLength(1)
+  })
+
+  test('an empty password with a key: the 422 of the schema, kept, never a 5xx', async () => {
+    const k = key()
+    const body = { ...newUser(), password: '' }
+    const first = await post(k, body)
+    expect(expectProblem(first, 422).errors!.map((error) => error.field)).toEqual(['password'])
+    expectReplayOf(first, await post(k, body))
+    expect(expectProblem(await post(k, { ...body, password: strongPassword() }), 422).errors).toEqual(REUSED)
+  })
+
+  test('a body the schema refuses, before the migrations have run: 503, nothing kept', async () => {
+    const { sql } = await testDatabase()
+    const app = buildApp(sql, {}, { migrated: false, draining: false })
+    const k = key()
+    const reply = await post(k, { ...newUser({ age: 'old' }), password: strongPassword() }, {}, app)
+    expect(expectProblem(reply, 503).detail).toBe('The database is not ready yet; try again shortly')
+    expect(reply.headers.get('retry-after')).not.toBeNull()
+    expect(await sql`select 1 from idempotency_keys where key = ${k}`).toHaveLength(0)
+  })
 })
 
 describe('expiry', () => {

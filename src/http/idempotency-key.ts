@@ -10,13 +10,18 @@ import { schemaViolations } from './validation-errors'
 /**
  * A request that carries a valid key: the key, the SHA-256 of its body as parsed, and the body's
  * password apart. The fingerprint is kept for a day, and a fast hash of a body whose other fields
- * the kept answer shows would let whoever holds it guess the password: it only says whether there
- * was one, and the password is compared with its argon2id hash.
+ * the kept answer shows would let whoever holds it guess the password: it only says that there
+ * was one, and the password is compared through an argon2id hash.
  */
 export interface IdempotencyKey {
   key: string
   fingerprint: string
-  password?: string
+  /**
+   * The password in an exact ASCII form (`\` and every non-ASCII UTF-16 unit escaped): two
+   * passwords have the same form only if they are the same JSON string (hashing normalizes to
+   * NFKC, which alone would merge some). `asSent` when the form is the password itself.
+   */
+  password?: { exact: string; asSent: boolean }
 }
 
 const PRINTABLE = /^[\x20-\x7e]{1,255}$/
@@ -44,14 +49,18 @@ const canonical = (value: unknown): string => {
   return JSON.stringify(value) ?? 'null'
 }
 
-/** The fingerprint and password of a body: a string `password` is left out of the hash, which notes that it was there. */
+const exactForm = (password: string) =>
+  password.replace(/[\\\u0080-\uffff]/g, (unit) => (unit === '\\' ? '\\\\' : `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`))
+
+/** The fingerprint and password of a body: a non-empty string `password` is left out of the hash, which notes that it was there. */
 const fingerprintOf = (body: unknown): Omit<IdempotencyKey, 'key'> => {
   const hash = (text: string) => new Bun.CryptoHasher('sha256').update(text).digest('hex')
-  if (body === null || typeof body !== 'object' || Array.isArray(body) || !('password' in body) || typeof body.password !== 'string')
+  if (body === null || typeof body !== 'object' || Array.isArray(body) || !('password' in body) || typeof body.password !== 'string' || body.password === '')
     return { fingerprint: hash(canonical(body)) }
   const { password, ...rest } = body
+  const exact = exactForm(password)
   // A canonical text has no raw line break: no body's text ends like this.
-  return { fingerprint: hash(`${canonical(rest)}\n+password`), password }
+  return { fingerprint: hash(`${canonical(rest)}\n+password`), password: { exact, asSent: exact === password } }
 }
 
 const keys = new WeakMap<Request, IdempotencyKey>()

@@ -108,17 +108,22 @@ export const usersRoutes = ({ users, idempotent, accounts, state, auth, clientOf
       async ({ body, request, set }) => {
         const caller = callerFor(request, true)
         const key = idempotencyKeyOf(request)
-        // A weak or missing password is refused for the body too: kept under the key like a schema's 422.
-        const input = await accounts.forCreate(body, caller).catch(async (error: unknown) => {
-          throw key && error instanceof Problem ? await idempotent.refuse(key, error, caller) : error
-        })
         set.status = 201
         if (!key) {
-          const created = await users.create(input, caller)
+          const created = await users.create(await accounts.forCreate(body, caller), caller)
           set.headers.location = `/users/${created.user.id}`
           return represent(created, set.headers)
         }
-        const { answer, replayed } = await idempotent.create(key, input, caller)
+        const { answer, replayed } =
+          (await idempotent.replay(key, caller)) ??
+          (await idempotent.create(
+            key,
+            // A weak or missing password is refused for the body too: kept under the key like a schema's 422.
+            await accounts.forCreate(body, caller).catch(async (error: unknown) => {
+              throw error instanceof Problem ? await idempotent.refuse(key, error, caller) : error
+            }),
+            caller,
+          ))
         if (answer.status !== 201) throw keptProblem(answer, replayed)
         if (replayed) set.headers['idempotent-replayed'] = 'true'
         Object.assign(set.headers, { location: answer.location, etag: answer.etag, 'cache-control': 'private' })
