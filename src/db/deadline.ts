@@ -67,6 +67,34 @@ const runWithin = async <Q extends PendingQuery<any>>(first: Q, start: () => Q, 
   }
 }
 
+type Then = Promise<unknown>['then']
+
+/**
+ * `tx`, whose tagged queries are reported to the observers (metrics, traces) as `withDeadline`'s
+ * are. A query is reported when it runs, that is when it is first awaited: a query made only to be
+ * a fragment of another is never awaited, and must not run on its own.
+ */
+const observed = (tx: TransactionSql): TransactionSql =>
+  new Proxy(tx, {
+    apply(target, self, args: unknown[]) {
+      const made = Reflect.apply(target, self, args) as unknown
+      const template = Array.isArray(args[0]) && 'raw' in args[0]
+      if (!template) return made
+      const query = made as PendingQuery<any> & { then: Then }
+      const then: Then = query.then
+      let reported = false
+      query.then = function (this: typeof query, ...handlers: Parameters<Then>) {
+        if (!reported) {
+          reported = true
+          const ended = queryStarted(query)
+          if (ended) then.call(this, () => ended(), (error: unknown) => ended(error))
+        }
+        return then.apply(this, handlers)
+      } as Then
+      return query
+    },
+  })
+
 /**
  * `sql.begin(body)`, given up after `ms` like `withDeadline`: waiting for a connection counts
  * against it, and a transaction that could not start in time never does.
@@ -80,7 +108,7 @@ export const beginWithin = <T>(sql: Sql, ms: number, body: (tx: TransactionSql) 
       reject(new DatabaseTimeout(ms))
     }, ms)
   })
-  const run = sql.begin((tx) => (abandoned ? Promise.reject(new DatabaseTimeout(ms)) : body(tx))) as Promise<T>
+  const run = sql.begin((tx) => (abandoned ? Promise.reject(new DatabaseTimeout(ms)) : body(observed(tx)))) as Promise<T>
   // Once the race is lost, the transaction's own failure is expected.
   run.catch(() => {})
   return Promise.race([run, expired]).finally(() => clearTimeout(timer))

@@ -122,8 +122,13 @@ export const createServiceMetrics = ({ worker, poolMax }: { worker?: string; poo
 export const perProcessSnapshot = async (registry: Registry): Promise<MetricsSnapshot> =>
   (await registry.getMetricsAsJSON()).map((metric) => ({ ...metric, aggregator: 'sum' as const }))
 
-/** A snapshot of both registries for the primary. */
-export const metricsSnapshot = async (metrics: ServiceMetrics): Promise<MetricsSnapshot> => [
-  ...(await metrics.registry.getMetricsAsJSON()),
-  ...(await perProcessSnapshot(metrics.processRegistry)),
-]
+/** A worker's snapshot for the primary: the service's series (summed over workers) and the process's own. */
+export interface WorkerSnapshot {
+  service: MetricsSnapshot
+  process: MetricsSnapshot
+}
+
+export const metricsSnapshot = async (metrics: ServiceMetrics): Promise<WorkerSnapshot> => ({
+  service: await metrics.registry.getMetricsAsJSON(),
+  process: await perProcessSnapshot(metrics.processRegistry),
+})

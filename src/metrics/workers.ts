@@ -1,12 +1,12 @@
 /**
  * One scrape for the whole process group: the primary asks every worker for a snapshot of its
  * registries over the IPC channel `Bun.spawn` opens, waits at most `timeoutMs` for each (a
- * stuck worker cannot hang a scrape: it is left out and counted), and merges them with
- * prom-client's `AggregatorRegistry.aggregate()`: the service's series summed, the process
- * series kept apart by their `worker` label.
+ * stuck worker cannot hang a scrape: its last answer stands in for its share of the sums, and it
+ * is counted), and merges them with prom-client's `AggregatorRegistry.aggregate()`: the service's
+ * series summed, the process series kept apart by their `worker` label.
  */
 import { AggregatorRegistry, Gauge, Registry } from 'prom-client'
-import { metricsSnapshot, perProcessSnapshot, type MetricsSnapshot, type ServiceMetrics } from './registry'
+import { metricsSnapshot, perProcessSnapshot, type ServiceMetrics, type WorkerSnapshot } from './registry'
 
 const REQUEST = 'metrics-request'
 const REPLY = 'metrics-reply'
@@ -14,7 +14,7 @@ const REPLY = 'metrics-reply'
 interface MetricsReply {
   type: typeof REPLY
   id: number
-  snapshot: MetricsSnapshot
+  snapshot: WorkerSnapshot
 }
 
 const isReply = (message: unknown): message is MetricsReply =>
@@ -38,20 +38,21 @@ interface WorkerChannel {
  * group. `own` holds the primary's own process series.
  */
 export const workerMetrics = ({ own, timeoutMs }: { own: Registry; timeoutMs: number }) => {
-  const waiting = new Map<number, (snapshot: MetricsSnapshot) => void>()
+  const waiting = new Map<number, (snapshot: WorkerSnapshot) => void>()
   let nextId = 0
   let missing = 0
+  const last = new WeakMap<WorkerChannel, WorkerSnapshot>()
   const group = new Registry()
   new Gauge({
     name: 'metrics_workers_missing',
-    help: 'Workers that did not answer the last scrape in time (their series are absent from it).',
+    help: 'Workers that did not answer the last scrape in time (their series are those of their last answer).',
     registers: [group],
     collect() {
       this.set(missing)
     },
   })
   const ask = (worker: WorkerChannel) =>
-    new Promise<MetricsSnapshot | undefined>((resolve) => {
+    new Promise<WorkerSnapshot | undefined>((resolve) => {
       const id = nextId++
       const timer = setTimeout(() => {
         waiting.delete(id)
@@ -74,9 +75,17 @@ export const workerMetrics = ({ own, timeoutMs }: { own: Registry; timeoutMs: nu
     },
     async render(workers: readonly WorkerChannel[]) {
       const snapshots = await Promise.all(workers.map(ask))
-      const answered = snapshots.filter((snapshot) => snapshot !== undefined)
-      missing = workers.length - answered.length
-      return AggregatorRegistry.aggregate([await group.getMetricsAsJSON(), await perProcessSnapshot(own), ...answered]).metrics()
+      missing = snapshots.filter((snapshot) => snapshot === undefined).length
+      // A sum that left a worker out would go down, and Prometheus reads a counter that goes down
+      // as a restart (a rate's spike): a worker that does not answer counts with its last answer.
+      // Its process series, one per worker, are left out instead (they go stale, as they should).
+      const counted = workers.flatMap((worker, index) => {
+        const answer = snapshots[index]
+        if (answer) last.set(worker, answer)
+        const standIn = last.get(worker)
+        return answer ? [answer.service, answer.process] : standIn ? [standIn.service] : []
+      })
+      return AggregatorRegistry.aggregate([await group.getMetricsAsJSON(), await perProcessSnapshot(own), ...counted]).metrics()
     },
   }
 }

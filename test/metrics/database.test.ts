@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import postgres from 'postgres'
-import { withDeadline } from '../../src/db/deadline'
+import { beginWithin, withDeadline } from '../../src/db/deadline'
 import { observeQueries } from '../../src/db/observe'
 import { freePort } from '../../src/free-port'
 import { databaseMetrics } from '../../src/metrics/database'
@@ -70,5 +70,25 @@ describe('databaseMetrics(metrics, poolMax)', () => {
     ends[2]!(new Error('gone'))
     expect(sampleValue(await text(), 'db_client_connections_busy')).toBe(0)
     expect(sampleValue(await text(), 'db_client_errors_total', { operation: 'update', kind: 'other' })).toBe(1)
+  })
+
+  test('queries in a transaction (beginWithin) are watched too, once each, when they run; a fragment is not a query', async () => {
+    const { sql } = await testDatabase()
+    const count = async (operation: string) => sampleValue(await text(), 'db_client_operation_duration_seconds_count', { operation }) ?? 0
+    const [selects, deletes, errors] = [await count('select'), await count('delete'), sampleValue(await text(), 'db_client_errors_total', { operation: 'with', kind: 'other' }) ?? 0]
+    const rows = await beginWithin(sql, 2000, async (tx) => {
+      const fragment = tx`id = ${-1}`
+      await tx`select 1`
+      await tx`delete from users where ${fragment}`
+      // Returned unawaited, as the service's transactions do: awaited by the transaction itself.
+      return tx`select 2 as two`
+    })
+    expect([...rows]).toEqual([{ two: 2 }])
+    expect(await count('select')).toBe(selects + 2)
+    expect(await count('delete')).toBe(deletes + 1)
+    const failed = beginWithin(sql, 2000, async (tx) => tx`with x as (select nonsense_column from users) select * from x`)
+    expect(failed).rejects.toMatchObject({ code: '42703' })
+    await failed.catch(() => {})
+    expect(sampleValue(await text(), 'db_client_errors_total', { operation: 'with', kind: 'other' })).toBe(errors + 1)
   })
 })

@@ -87,7 +87,11 @@ describe(`Prometheus scraping ${underTest}`, () => {
       expect(await queryValue(prometheus.url, 'sum(db_client_connections_max)')).toBe(10)
       expect(await queryValue(prometheus.url, 'up')).toBe(1)
 
-      // A stuck worker cannot hang a scrape: it is left out after its timeout, and counted.
+      // A stuck worker cannot hang a scrape: after its timeout it is counted, its last answer stands
+      // in for its share of the sums (which never go down), and its process series are left out.
+      const served = { route: '/users/:id', method: 'GET', status_code: '200' }
+      const before = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()
+      expect(sampleValue(before, 'http_server_request_duration_seconds_count', served)).toBe(sent)
       const primary = service.process.pid
       const workers = readFileSync(`/proc/${primary}/task/${primary}/children`, 'utf8').trim().split(/\s+/).map(Number)
       expect(workers).toHaveLength(2)
@@ -99,6 +103,7 @@ describe(`Prometheus scraping ${underTest}`, () => {
         const text = await scrape.text()
         expect(performance.now() - began).toBeLessThan(4000)
         expect(sampleValue(text, 'metrics_workers_missing')).toBe(1)
+        expect(sampleValue(text, 'http_server_request_duration_seconds_count', served)).toBe(sent)
         expect(text.match(/^process_resident_memory_bytes\{/gm)).toHaveLength(2)
       } finally {
         process.kill(workers[0]!, 'SIGCONT')
