@@ -48,7 +48,7 @@ export const createApp = ({ config, sql, logger, state = { migrated: true, drain
     .use(access.guard())
     .use(jsonBody({ limit: config.bodyLimit, formPaths: FORM_PATHS }))
     .use(strictQueryEncoding())
-    .use(problemResponses({ logger, routes: () => routeTable(app), bodyRejected: keepBodyRejections(idempotent) }))
+    .use(problemResponses({ logger, routes: () => routeTable(app), bodyRejected: keepBodyRejections(idempotent), fields: telemetry?.logFields }))
     .use(corsPreflight({ origins: config.corsOrigins, routes: () => routeTable(app) }))
     .use(apiDocs({ settings: { bodyLimit: config.bodyLimit }, schemas: { ...userSchemas, ...access.schemas } }))
     .use(health({ sql, state, timeoutMs: config.requestTimeout }))

@@ -40,7 +40,7 @@ export const ensureFirstAdmin = async (sql: Sql, admin: { email: string; passwor
     where not exists (select 1 from users where role = 'admin')
     on conflict (lower(email)) do nothing
     returning id`
-  if (created.length > 0) logger.info('first admin created', { email: admin.email })
+  if (created.length > 0) logger.info('first admin created', { id: Number(created[0]!.id) })
   else logger.warn('ADMIN_EMAIL belongs to an existing user, who was left unchanged: use `users-api create-admin EMAIL` to make them an admin')
 }
 

@@ -68,7 +68,18 @@ export type BodyRejection = (request: Request, problem: Problem) => Promise<Prob
  * nothing of their cause. `routes` gives the app's route table (405's `Allow`, and the schemas of
  * parts Elysia did not check).
  */
-export const problemResponses = ({ logger, routes, bodyRejected }: { logger: Logger; routes: () => readonly RouteEntry[]; bodyRejected?: BodyRejection }) =>
+export const problemResponses = ({
+  logger,
+  routes,
+  bodyRejected,
+  fields,
+}: {
+  logger: Logger
+  routes: () => readonly RouteEntry[]
+  bodyRejected?: BodyRejection
+  /** What each line adds about the request (a trace's ids), as the request log does. */
+  fields?: (request: Request) => Record<string, string> | undefined
+}) =>
   new Elysia({ name: 'problem-responses' }).onError(
     { as: 'global' },
     // Destructured on purpose: Elysia reads this parameter list to decide what to prepare for every
@@ -76,10 +87,10 @@ export const problemResponses = ({ logger, routes, bodyRejected }: { logger: Log
     // about a fifth of the time of GET /).
     async ({ error, request, path, route, query, body, set }: ErrorContext): Promise<Response> => {
       const context: ErrorContext = { error, request, path, route, query, body, set }
-      const requestId = String(set.headers['x-request-id'] ?? '')
+      const about = { request_id: String(set.headers['x-request-id'] ?? ''), ...fields?.(request) }
       const log = (message: string, failure: unknown) => {
         const { name, message: text, stack } = failure instanceof Error ? failure : { name: 'Error', message: String(failure), stack: undefined }
-        logger.error(message, { request_id: requestId, error: { name, message: text, stack } })
+        logger.error(message, { ...about, error: { name, message: text, stack } })
       }
       let failure = error
       let problem: Problem | undefined
@@ -95,7 +106,7 @@ export const problemResponses = ({ logger, routes, bodyRejected }: { logger: Log
       } catch (handlerFailure) {
         log('error handler failed', handlerFailure)
       }
-      if (problem?.status === 503) logger.warn('database unavailable', { request_id: requestId, error: String(failure) })
+      if (problem?.status === 503) logger.warn('database unavailable', { ...about, error: String(failure) })
       if (!problem) log('unexpected error', failure)
       const answer = problem ?? problems.internal()
       // The request log and the metrics read the status and headers from here.

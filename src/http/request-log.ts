@@ -1,14 +1,18 @@
 import { Elysia } from 'elysia'
 import type { Logger } from '../logger'
 
+/** What logs and metrics say for the route of a request answered before routing (a 404, a 401, a 429). */
+export const UNMATCHED_ROUTE = 'unmatched'
+
 /** The status a response went out with, as `onAfterResponse` sees it. */
 export const responseStatus = (responseValue: unknown, status: unknown) =>
   responseValue instanceof Response ? responseValue.status : typeof status === 'number' ? status : 200
 
 /**
  * `requestLog({ logger, fields })`: one `request` line per response, after it is sent: request id,
- * method, route template (or path when no route matched), status, duration in ms, and what
- * `fields(request)` adds (a trace's ids). Never the body.
+ * method, route template (`unmatched` when the request was answered before routing, as the metrics
+ * label it: the path is the client's text, and may hold an email), status, duration in ms, and
+ * what `fields(request)` adds (a trace's ids). Never the body.
  */
 export const requestLog = ({ logger, fields }: { logger: Logger; fields?: (request: Request) => Record<string, string> | undefined }) => {
   const started = new WeakMap<Request, number>()
@@ -16,13 +20,13 @@ export const requestLog = ({ logger, fields }: { logger: Logger; fields?: (reque
     .onRequest(({ request }) => {
       started.set(request, performance.now())
     })
-    .onAfterResponse({ as: 'global' }, ({ request, route, path, set, responseValue }) => {
+    .onAfterResponse({ as: 'global' }, ({ request, route, set, responseValue }) => {
       const status = responseStatus(responseValue, set.status)
       const start = started.get(request)
       logger.info('request', {
         request_id: set.headers['x-request-id'],
         method: request.method,
-        route: route || path,
+        route: route || UNMATCHED_ROUTE,
         status,
         duration_ms: start === undefined ? undefined : Math.round((performance.now() - start) * 100) / 100,
         ...fields?.(request),

@@ -1,11 +1,9 @@
 import { Elysia } from 'elysia'
 import { Problem } from '../http/problem'
 import { problems } from '../http/problems'
-import { responseStatus } from '../http/request-log'
+import { responseStatus, UNMATCHED_ROUTE } from '../http/request-log'
 import type { ServiceMetrics } from './registry'
 
-/** What the route label says when no route matched: one value, however many paths scanners try. */
-const UNMATCHED_ROUTE = 'unmatched'
 // The methods the label keeps as they are; any other is `_OTHER`, again to bound the series.
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 
@@ -54,6 +52,7 @@ export const httpMetrics = ({ metrics }: { metrics: ServiceMetrics }) => {
       const method = KNOWN_METHODS.has(request.method) ? request.method : '_OTHER'
       const replayed = responseValue instanceof Response ? responseValue.headers.get('idempotent-replayed') : set.headers['idempotent-replayed']
       if (replayed === 'true') metrics.idempotentReplays.inc()
+      // One value for every unmatched path, however many paths scanners try.
       child(method, route || UNMATCHED_ROUTE, responseStatus(responseValue, set.status))((performance.now() - start) / 1000)
     })
 }

@@ -49,6 +49,9 @@ const samplerFromEnvironment = (): Sampler => {
 }
 
 /** The tracer provider, its HTTP plugin, its query observer, and the ids a log line carries. */
+// The methods HTTP's semantic conventions name; any other is `_OTHER` (span names stay bounded).
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE'])
+
 export const startTracing = (logger: Logger) => {
   const resource = defaultResource()
     .merge(resourceFromAttributes({ 'service.name': pkg.name, 'service.version': pkg.version }))
@@ -71,11 +74,17 @@ export const startTracing = (logger: Logger) => {
     .wrap((handle, request) => {
       const parent = propagator.extract(ROOT_CONTEXT, request.headers, headerGetter)
       const url = new URL(request.url)
+      const known = HTTP_METHODS.has(request.method)
       const span = tracer.startSpan(
-        request.method,
+        known ? request.method : 'HTTP',
         {
           kind: SpanKind.SERVER,
-          attributes: { 'http.request.method': request.method, 'url.path': url.pathname, 'url.scheme': url.protocol.slice(0, -1) },
+          attributes: {
+            'http.request.method': known ? request.method : '_OTHER',
+            ...(known ? {} : { 'http.request.method_original': request.method }),
+            'url.path': url.pathname,
+            'url.scheme': url.protocol.slice(0, -1),
+          },
         },
         parent,
       )
@@ -87,9 +96,9 @@ export const startTracing = (logger: Logger) => {
       const span = spans.get(request)
       if (span === undefined) return
       const status = responseStatus(responseValue, set.status)
-      if (route) span.updateName(`${request.method} ${route}`).setAttribute('http.route', route)
+      if (route) span.updateName(`${HTTP_METHODS.has(request.method) ? request.method : 'HTTP'} ${route}`).setAttribute('http.route', route)
       span.setAttribute('http.response.status_code', status)
-      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR })
+      if (status >= 500) span.setAttribute('error.type', String(status)).setStatus({ code: SpanStatusCode.ERROR })
       span.end()
     })
 

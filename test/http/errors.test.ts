@@ -11,9 +11,9 @@ import { appWithProblems, captureLog, postJson, send } from './support'
 const unreachable = postgres(`postgres://postgres@127.0.0.1:${freePort()}/none`, { max: 1, connect_timeout: 2, onnotice: () => {} })
 afterAll(() => unreachable.end({ timeout: 0 }))
 
-const build = () => {
+const build = (fields?: (request: Request) => Record<string, string> | undefined) => {
   const { lines, logger } = captureLog()
-  const app = appWithProblems(logger)
+  const app = appWithProblems(logger, fields)
     .use(requestId())
     .get('/things', () => [])
     .post('/things', ({ body }) => body, {
@@ -74,6 +74,16 @@ describe('problemResponses({ logger, routes })', () => {
     expect(reply.headers.get('retry-after')).toBe('5')
     expect(reply.body).toEqual(problem(503, 'Service Unavailable', 'The database is unavailable; try again shortly'))
     expect(lines).toEqual([expect.objectContaining({ level: 'warn', message: 'database unavailable', request_id: 'db-1' })])
+  })
+
+  test("with tracing, both lines carry the request's trace ids, as its request line does", async () => {
+    const { app, lines } = build((request) => ({ trace_id: `trace-of-${request.headers.get('x-request-id')}`, span_id: 'span-1' }))
+    expect((await send(app, '/boom', { headers: { 'x-request-id': 'boom-2' } })).status).toBe(500)
+    expect((await send(app, '/database', { headers: { 'x-request-id': 'db-2' } })).status).toBe(503)
+    expect(lines.map(({ level, message, request_id, trace_id, span_id }) => ({ level, message, request_id, trace_id, span_id }))).toEqual([
+      { level: 'error', message: 'unexpected error', request_id: 'boom-2', trace_id: 'trace-of-boom-2', span_id: 'span-1' },
+      { level: 'warn', message: 'database unavailable', request_id: 'db-2', trace_id: 'trace-of-db-2', span_id: 'span-1' },
+    ])
   })
 
   test('a request that breaks rules in the query and the body: 422 listing every violation', async () => {

@@ -52,9 +52,9 @@ describe('requestLog({ logger })', () => {
     ])
   })
 
-  test('with no route matched, the path stands in for the template', async () => {
+  test('with no route matched, the route is `unmatched`: the path, which the client wrote, may hold an email', async () => {
     const { app, lines } = build()
-    const reply = await send(app, '/nowhere/9', { method: 'DELETE' })
+    const reply = await send(app, '/nowhere/someone@example.com', { method: 'DELETE' })
     expect(reply.status).toBe(404)
     await eventually(() => lines.length > 0)
     expect(lines).toEqual([
@@ -62,10 +62,11 @@ describe('requestLog({ logger })', () => {
         message: 'request',
         request_id: reply.headers.get('x-request-id'),
         method: 'DELETE',
-        route: '/nowhere/9',
+        route: 'unmatched',
         status: 404,
       }),
     ])
+    expect(JSON.stringify(lines)).not.toContain('someone@example.com')
   })
 
   test('each request gets exactly one line of its own', async () => {

@@ -14,9 +14,9 @@ export const captureLog = () => {
  * An app whose errors become problem responses, as the service's do; `.use()` the plugin under
  * test and add routes to it. `routes` reads the app as it ends up, so 405s see every route.
  */
-export const appWithProblems = (logger = captureLog().logger) => {
+export const appWithProblems = (logger = captureLog().logger, fields?: (request: Request) => Record<string, string> | undefined) => {
   const app = new Elysia()
-  return app.use(problemResponses({ logger, routes: () => routeTable(app) }))
+  return app.use(problemResponses({ logger, routes: () => routeTable(app), fields }))
 }
 
 interface Reply {

@@ -137,4 +137,15 @@ describe(`traces of ${underTest}`, () => {
     expect(span!.parentSpanId).toBeUndefined()
     expect(attributes(span!)['http.response.status_code']).toBe(404)
   })
+
+  test('a method HTTP does not name is `_OTHER`, in a span named `HTTP`; the original is kept apart', async () => {
+    const reply = await fetch(`${service.url}/users`, { method: 'PURGE', headers: { 'x-request-id': 'traced-3' } })
+    expect(reply.status).toBe(405)
+    let line = requestLine('traced-3')
+    for (let i = 0; i < 100 && line === undefined; i++, line = requestLine('traced-3')) await Bun.sleep(20)
+    const [span] = await spansOf(line.trace_id, 1)
+    expect(span!.name).toBe('HTTP')
+    expect(attributes(span!)).toMatchObject({ 'http.request.method': '_OTHER', 'http.request.method_original': 'PURGE', 'http.response.status_code': 405 })
+    expect(attributes(span!)['error.type']).toBeUndefined()
+  })
 })
