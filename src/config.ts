@@ -22,6 +22,10 @@ const isUsableUrl = (value: string) => {
 const isAddressOrRange = (entry: string, [address, prefix, ...rest] = entry.split('/'), version = isIP(address!)) =>
   version !== 0 && rest.length === 0 && (prefix === undefined || (/^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128)))
 
+// A host name's labels; all digits and dots is an IPv4 address, or nothing (`999.1.1.1`).
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
+const isHost = (value: string) => isIP(value) !== 0 || (HOST_NAME.test(value) && !/^[0-9.]+$/.test(value))
+
 const problemLine = (name: string, value: string | undefined, rule: string) =>
   `invalid configuration: ${name}${SECRET_VARIABLES.has(name) ? '' : `=${JSON.stringify(value ?? '')}`} ${rule}`
 
@@ -104,6 +108,10 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
     problems.set('WORKERS', problemLine('WORKERS', given.WORKERS, 'must be 1 without DATABASE_URL: the embedded database serves one process'))
   if ((given.TRUSTED_PROXIES ?? '').split(',').some((entry) => !isAddressOrRange(entry)) && given.TRUSTED_PROXIES !== undefined && !problems.has('TRUSTED_PROXIES'))
     problems.set('TRUSTED_PROXIES', problemLine('TRUSTED_PROXIES', given.TRUSTED_PROXIES, RULE_TEXT.TRUSTED_PROXIES!))
+  for (const name of ['HOST', 'METRICS_HOST'] as const)
+    if (!problems.has(name) && !isHost(given[name]!)) problems.set(name, problemLine(name, given[name], RULE_TEXT[name]!))
+  if (given.METRICS_PORT !== '0' && given.METRICS_PORT === given.PORT && !problems.has('PORT'))
+    problems.set('METRICS_PORT', problemLine('METRICS_PORT', given.METRICS_PORT, 'must differ from PORT: metrics are never served on the API port'))
   if ((given.ADMIN_EMAIL === undefined) !== (given.ADMIN_PASSWORD === undefined) && !problems.has('ADMIN_EMAIL') && !problems.has('ADMIN_PASSWORD'))
     problems.set('ADMIN_EMAIL', 'invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD go together: set both, or neither')
   if (problems.size > 0) throw new ConfigError([...problems.values()])

@@ -4,7 +4,7 @@
  */
 import { t } from 'elysia'
 import { LOG_LEVELS } from './logger'
-import { decimalInteger } from './schema/strict-types'
+import { decimalInteger, strictText } from './schema/strict-types'
 
 /** The largest `BODY_LIMIT` allowed, in bytes. */
 const MAX_BODY_LIMIT = 16 * 1024 * 1024
@@ -51,7 +51,8 @@ export const EnvSchema = t.Object({
   ACCESS_TOKEN_TTL: decimalInteger({ minimum: 1, maximum: 86_400 }),
   REFRESH_TOKEN_TTL: decimalInteger({ minimum: 1, maximum: 31_536_000 }),
   SIGNUP: t.Union([t.Literal('open'), t.Literal('closed')]),
-  ADMIN_EMAIL: t.Optional(t.String({ pattern: '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$', maxLength: 254 })),
+  // The rule a user's email meets through the API: an admin who could never log in helps nobody.
+  ADMIN_EMAIL: t.Optional(strictText({ minLength: 3, maxLength: 254, trim: true, format: 'email' })),
   ADMIN_PASSWORD: t.Optional(t.String({ minLength: 1, maxLength: 512 })),
   HASH_CONCURRENCY: decimalInteger({ minimum: 1, maximum: 64 }),
   REQUIRE_IF_MATCH: t.Union([t.Literal('true'), t.Literal('false')]),
@@ -79,14 +80,14 @@ export const DEFAULTS = {
 
 /** How to put right a variable whose schema alone would explain it badly. */
 export const RULE_TEXT: Record<string, string> = {
-  HOST: 'must not be empty',
+  HOST: 'must be an IP address or a host name',
   DATABASE_URL: 'must be a postgres:// or postgresql:// URL',
   DATA_DIR: 'must not be empty',
   LOG_LEVEL: `must be one of ${LOG_LEVELS.join(', ')}`,
   DATABASE_PREPARE: 'must be true or false',
   RATE_LIMIT_STORE: 'must be a redis:// or rediss:// URL',
   CORS_ORIGINS: 'must be a comma-separated list of origins such as https://app.example.com',
-  METRICS_HOST: 'must not be empty',
+  METRICS_HOST: 'must be an IP address or a host name',
   OTEL_EXPORTER_OTLP_ENDPOINT: 'must be an http:// or https:// URL',
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'must be an http:// or https:// URL',
   OTEL_EXPORTER_OTLP_PROTOCOL: 'must be http/json, the only protocol this service exports',
@@ -98,7 +99,7 @@ export const RULE_TEXT: Record<string, string> = {
   TRUSTED_PROXIES: 'must be a comma-separated list of IP addresses or CIDR ranges',
   SIGNUP: 'must be open or closed',
   REQUIRE_IF_MATCH: 'must be true or false',
-  ADMIN_EMAIL: 'must be a valid email address',
+  ADMIN_EMAIL: 'must be a valid email address (local@domain.tld, as the API accepts)',
   ADMIN_PASSWORD: 'must not be empty or longer than 512 characters',
 }
 

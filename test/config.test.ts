@@ -122,6 +122,13 @@ describe('configuration', () => {
     ['ADMIN_PASSWORD', 'x'.repeat(600), 'invalid configuration: ADMIN_PASSWORD must not be empty or longer than 512 characters'],
     ['AUTH', 'maybe', 'invalid configuration: AUTH="maybe" must be on or off'],
     ['ADMIN_EMAIL', 'root@example.com', 'invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD go together: set both, or neither'],
+    // Addresses the API refuses: such an admin could never log in.
+    ['ADMIN_EMAIL', 'a..b@example.com', 'invalid configuration: ADMIN_EMAIL="a..b@example.com" must be a valid email address (local@domain.tld, as the API accepts)'],
+    ['ADMIN_EMAIL', 'admin@exa_mple.com', 'invalid configuration: ADMIN_EMAIL="admin@exa_mple.com" must be a valid email address (local@domain.tld, as the API accepts)'],
+    ['HOST', '999.1.1.1', 'invalid configuration: HOST="999.1.1.1" must be an IP address or a host name'],
+    ['HOST', 'bad host', 'invalid configuration: HOST="bad host" must be an IP address or a host name'],
+    ['METRICS_HOST', '999.1.1.1', 'invalid configuration: METRICS_HOST="999.1.1.1" must be an IP address or a host name'],
+    ['METRICS_PORT', '8000', 'invalid configuration: METRICS_PORT="8000" must differ from PORT: metrics are never served on the API port'],
     ['ADMIN_PASSWORD', 'a secret phrase of many words', 'invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD go together: set both, or neither'],
     ['TRUSTED_PROXIES', '10.0.0.0/33', 'invalid configuration: TRUSTED_PROXIES="10.0.0.0/33" must be a comma-separated list of IP addresses or CIDR ranges'],
     ['TRUSTED_PROXIES', '1.2.3', 'invalid configuration: TRUSTED_PROXIES="1.2.3" must be a comma-separated list of IP addresses or CIDR ranges'],
@@ -145,6 +152,12 @@ describe('configuration', () => {
     ['OTEL_TRACES_SAMPLER_ARG', '1.5', 'invalid configuration: OTEL_TRACES_SAMPLER_ARG="1.5" must be a ratio from 0 to 1, such as 0.1'],
   ])('%s=%p: one line naming it', (name, value, line) => {
     expect(problemsOf({ [name]: value })).toEqual([line])
+  })
+
+  test('HOST and METRICS_HOST: an IPv4 or IPv6 address, or a host name', () => {
+    for (const host of ['0.0.0.0', '127.0.0.1', '::', '::1', 'localhost', 'api.internal', 'users-api-1']) {
+      expect(loadConfig({ HOST: host, METRICS_HOST: host })).toMatchObject({ host, metricsHost: host })
+    }
   })
 
   test('WORKERS: unset means the default on a server (every core in the binary, 1 from source), always 1 embedded', () => {

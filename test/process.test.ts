@@ -268,6 +268,11 @@ describe(`the service process (${underTest})`, () => {
     try {
       const env = { DATABASE_URL: undefined, DATA_DIR: dir, LOG_LEVEL: 'info', AUTH: 'on', ADMIN_EMAIL: undefined, ADMIN_PASSWORD: undefined }
       const password = 'quiet orchard lamp 77 under snow'
+      // An address the API would refuse at login: refused here, before anything is opened.
+      expect(await runMain(['create-admin', 'ops@exa_mple.com'], env, `${password}\n`)).toMatchObject({
+        code: 2,
+        stderr: 'create-admin: not an email address (local@domain.tld, as the API accepts)\n',
+      })
       const weak = await runMain(['create-admin', 'ops@example.com'], env, 'password123\n')
       expect(weak.code).toBe(1)
       expect(weak.stderr).not.toContain('password123')

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { AUTH_ON, buildApp, call, createAccount, createUser, expectProblem, type Reply } from './support/http'
+import { AUTH_ON, accountIn, buildApp, call, createAccount, createUser, expectProblem, type Reply } from './support/http'
 import { testDatabase } from './support/database'
 
 const etagOf = (reply: Reply) => reply.headers.get('etag')!
@@ -45,6 +45,20 @@ describe('ETag', () => {
     const again = await call('GET', '/users/me', { token: account.token, headers: { 'if-none-match': `"${account.id}-1"` } })
     expect(again.status).toBe(304)
     expect(again.headers.get('vary')).toBe('Authorization')
+  })
+
+  test.skipIf(!AUTH_ON)('/users/me with CORS on varies by origin and by token', async () => {
+    const { sql } = await testDatabase()
+    const app = buildApp(sql, { corsOrigins: ['https://app.example'] })
+    const account = await accountIn(sql, app)
+    const headers = { origin: 'https://app.example' }
+    const reply = await call('GET', '/users/me', { token: account.token, headers }, app)
+    expect(reply.status).toBe(200)
+    expect(reply.headers.get('access-control-allow-origin')).toBe('https://app.example')
+    expect(reply.headers.get('vary')).toBe('Origin, Authorization')
+    const again = await call('GET', '/users/me', { token: account.token, headers: { ...headers, 'if-none-match': reply.headers.get('etag')! } }, app)
+    expect(again.status).toBe(304)
+    expect(again.headers.get('vary')).toBe('Origin, Authorization')
   })
 })
 

@@ -41,27 +41,33 @@ export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { s
      */
     async forUpdate(id: number, { password, current_password, ...fields }: UpdateUserInput, caller: Caller | undefined, client: string, condition: WriteCondition): Promise<UserChanges> {
       if (auth && fields.role !== undefined && caller?.role !== 'admin') throw problems.forbidden('role')
-      if (password === undefined) return fields
+      if (password === undefined) {
+        // Alone it would change nothing, yet move the version (and every client's If-Match).
+        if (current_password !== undefined) throw invalid('current_password', 'is only accepted with password')
+        return fields
+      }
       // The caller is checked here too (a stale token is a 401, not a verdict on the password).
       const [target] = await withDeadline(() => sql<{ caller_ok: boolean; email: string | null; name: string; version: number }[]>`
         select ${callerOk(caller)} as caller_ok,
           u.email, u.name, u.version
         from (select 1) one left join users u on u.id = ${id}`, timeoutMs)
       if (!target?.caller_ok) throw problems.unauthorized('invalid')
-      if (target.email === null) {
-        // A weak password is a fault of the request, reported before the missing user.
-        const weakness = await passwordWeakness(password, fields)
-        throw weakness ? invalid('password', weakness) : problems.userNotFound()
-      }
+      // Faults of the request (422), all of them, before the missing user (404) and the preconditions.
+      const owner = target.email === null ? fields : { email: fields.email ?? target.email, name: fields.name ?? target.name }
+      const weakness = await passwordWeakness(password, owner)
+      const own = auth && caller?.id === id
+      const faults = [
+        ...(weakness ? [{ field: 'password', message: weakness }] : []),
+        ...(own && current_password === undefined ? [{ field: 'current_password', message: 'is required to change your own password' }] : []),
+      ]
+      if (faults.length > 0) throw problems.invalidRequest(faults)
+      if (target.email === null) throw problems.userNotFound()
       const refused = preconditionRefusal(condition, target.version)
       if (refused) throw refused
-      const passwordHash = await strongHash(password, { email: fields.email ?? target.email, name: fields.name ?? target.name })
-      if (auth && caller?.id === id) {
-        if (current_password === undefined) throw invalid('current_password', 'is required to change your own password')
-        // Counted like a login, and throttled like one: a stolen token cannot guess without limit.
-        if (!(await logins.checkPassword(target.email, client, current_password))) {
-          throw invalid('current_password', 'is not your current password')
-        }
+      const passwordHash = await hasher.hash(password)
+      // Counted like a login, and throttled like one: a stolen token cannot guess without limit.
+      if (own && !(await logins.checkPassword(target.email, client, current_password!))) {
+        throw invalid('current_password', 'is not your current password')
       }
       return { ...fields, passwordHash }
     },

@@ -2,7 +2,9 @@
  * `users-api create-admin EMAIL` and `users-api unlock EMAIL`. The password is read from standard
  * input: typed without echo on a terminal, or the first line of a pipe.
  */
+import { Value } from '@sinclair/typebox/value'
 import type { Config } from '../config'
+import { EnvSchema } from '../environment'
 import { openDatabase } from '../db/connect'
 import { migrate } from '../db/migrate'
 import { WeakPassword, createOrPromoteAdmin, unlockEmail } from './first-admin'
@@ -46,10 +48,11 @@ const withDatabase = async <T>(config: Config, work: (sql: Awaited<ReturnType<ty
 
 /** Runs `create-admin` or `unlock` for `email`; returns the exit code. */
 export const runAccountCommand = async (command: 'create-admin' | 'unlock', email: string, config: Config): Promise<number> => {
-  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) {
-    console.error(`${command}: not an email address`)
+  if (!Value.Check(EnvSchema.properties.ADMIN_EMAIL, email)) {
+    console.error(`${command}: not an email address (local@domain.tld, as the API accepts)`)
     return 2
   }
+  email = email.trim()
   try {
     if (command === 'unlock') {
       const forgotten = await withDatabase(config, (sql) => unlockEmail(sql, email))

@@ -33,7 +33,7 @@ const LINK = {
 const LOCATION = { Location: { description: 'The new user: `/users/{id}`.', required: true, schema: text(23, '^/users/[1-9][0-9]*$', '/users/1') } }
 const ETAG = { ETag: { description: 'The user’s current version (a strong validator): send it in `If-Match` or `If-None-Match`.', required: true, schema: text(40, ETAG_PATTERN, '"1-3"') } }
 const PRIVATE = { 'Cache-Control': { description: 'Only the caller may cache it.', required: true, schema: text(7, '^private$', 'private') } }
-const VARY = { Vary: { description: 'The answer depends on the token.', required: true, schema: text(40, '^Authorization$', 'Authorization') } }
+const VARY = { Vary: { description: 'The answer depends on the token (and on the Origin, with CORS on).', required: true, schema: text(40, '^(Origin, )?Authorization$', 'Authorization') } }
 const REPLAYED = {
   'Idempotent-Replayed': { description: 'Present on a replay: the kept answer to an earlier request with this `Idempotency-Key`.', schema: text(4, '^true$', 'true') },
 }

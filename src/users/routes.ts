@@ -74,7 +74,8 @@ export const usersRoutes = ({ users, idempotent, accounts, state, auth, clientOf
   const represent = ({ user, version }: VersionedUser, headers: Headers, me = false) => {
     headers.etag = entityTag(user.id, version)
     headers['cache-control'] = 'private'
-    if (me) headers.vary = 'Authorization'
+    // Added to what is there (CORS varies by Origin): a cache must key on both.
+    if (me) headers.vary = headers.vary ? `${headers.vary}, Authorization` : 'Authorization'
     return user
   }
   // Undefined when `If-None-Match` names the current version: a 304.

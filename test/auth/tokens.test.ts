@@ -79,6 +79,34 @@ describe.skipIf(!AUTH_ON)('access tokens', () => {
     expect(login.status).toBe(200)
   })
 
+  test('faults of the request come before the preconditions: a weak password, a missing current_password (both listed)', async () => {
+    const account = await createAccount()
+    const admin = await suiteAdminToken()
+    const stale = { 'if-match': '"0-0"' }
+    const weakByAdmin = await call('PATCH', `/users/${account.id}`, { token: admin, json: { password: 'passwordpassword' }, headers: stale })
+    expect(expectProblem(weakByAdmin, 422).errors).toEqual([{ field: 'password', message: 'is too easy to guess: use a longer phrase of unrelated words' }])
+    const both = await call('PATCH', '/users/me', { token: account.token, json: { password: account.email }, headers: stale })
+    expect(expectProblem(both, 422).errors).toEqual([
+      { field: 'password', message: 'must not be the email or the name' },
+      { field: 'current_password', message: 'is required to change your own password' },
+    ])
+    // With the request right, the stale precondition is what is refused.
+    const refused = await call('PATCH', `/users/${account.id}`, { token: admin, json: { password: strongPassword() }, headers: stale })
+    expect(expectProblem(refused, 412).detail).toBe('The user has changed since it was read: If-Match does not match its ETag')
+  })
+
+  test('current_password without password: 422, and nothing changes (not even the version)', async () => {
+    const account = await createAccount()
+    const before = await call('GET', '/users/me', { token: account.token })
+    for (const json of [{ current_password: account.password }, { name: 'Renamed Person', current_password: account.password }]) {
+      const reply = await call('PATCH', '/users/me', { token: account.token, json, headers: { 'if-match': before.headers.get('etag')! } })
+      expect(expectProblem(reply, 422).errors).toEqual([{ field: 'current_password', message: 'is only accepted with password' }])
+    }
+    const after = await call('GET', '/users/me', { token: account.token })
+    expect(after.headers.get('etag')).toBe(before.headers.get('etag'))
+    expect(after.body).toEqual(before.body)
+  })
+
   test('a password change ends the access token and the refresh tokens; current_password is required and checked', async () => {
     const account = await createAccount()
     const missing = await call('PATCH', '/users/me', { token: account.token, json: { password: strongPassword() } })
