@@ -105,6 +105,9 @@ export const startService = async (config: Config, logger: Logger, restart?: Res
       port: config.port,
       hostname: config.host,
       idleTimeout: config.idleTimeout,
+      // BODY_LIMIT is enforced by the app (from Content-Length, or while reading): above Bun's own
+      // ceiling (128 MiB) Bun would answer 413 itself, without our headers or a problem body.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
       // Sharing the port only among our own workers: a second copy started by mistake fails to bind.
       reusePort: worker !== undefined,
     }).server!

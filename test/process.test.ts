@@ -72,6 +72,20 @@ const exerciseUsers = async (url: string, email: string) => {
   expect((await fetch(`${url}/openapi.json`)).status).toBe(200)
 }
 
+/** Sends `text` on a new connection to 127.0.0.1:`port`; what came back within a second. */
+const rawExchange = async (port: number, text: string) => {
+  let received = ''
+  const socket = await Bun.connect({
+    hostname: '127.0.0.1',
+    port,
+    socket: { data: (_, chunk) => void (received += chunk.toString()) },
+  })
+  socket.write(text)
+  for (let waited = 0; waited < 50 && !received.includes('}'); waited++) await Bun.sleep(20)
+  socket.end()
+  return received
+}
+
 describe(`the service process (${underTest})`, () => {
   test('embedded: serves the users API; data survives a restart; SIGTERM and SIGINT exit 0', async () => {
     const first = await startService(embedded)
@@ -80,6 +94,12 @@ describe(`the service process (${underTest})`, () => {
     expect(created.status).toBe(201)
     const user = (await created.json()) as { id: number }
     const port = new URL(first.url).port
+    // A body declared past Bun's own ceiling (128 MiB) is still the service's 413, with its headers.
+    const huge = await rawExchange(Number(port), 'POST /auth/token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 200000000\r\n\r\n')
+    expect(huge).toStartWith('HTTP/1.1 413 ')
+    expect(huge.toLowerCase()).toContain('\r\ncontent-type: application/problem+json')
+    expect(huge.toLowerCase()).toMatch(/\r\nx-request-id: [0-9a-f-]{36}\r\n/)
+    expect(huge).toContain('"detail":"The request body must not exceed')
     expect((await runMain(['healthcheck'], { ...embedded, PORT: port })).code).toBe(0)
     expect(await first.stop('SIGTERM')).toBe(0)
     expect(first.lines.map((line) => JSON.parse(line).message)).toContain('shutting down')
