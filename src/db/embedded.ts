@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
-import { claimDataDir } from './data-dir-claim'
+import { claimDataDir, LOCK_FILE } from './data-dir-claim'
 import { EMBEDDED_PORT, embeddedSocketPath } from './embedded-socket'
 import { pgliteAssets } from './pglite-assets'
 import { templateArchive } from './template-file'
@@ -26,21 +26,36 @@ export interface EmbeddedOptions {
   socketDir?: string
 }
 
+// What a restore puts in the data directory while it runs: the files are unpacked here, then moved
+// up, `PG_VERSION` last (a directory with it is a database); the marker says a restore began.
+const STAGING = '.template-restore'
+const MARKER = '.template-restore-began'
+
 /**
  * A new data directory starts as a copy of the template (initdb'd and migrated when it was built),
- * unpacked beside it and renamed into place, so a crash halfway leaves no half-made database.
- * Returns false when there is no template or the directory already holds a database.
+ * unpacked inside it (the directory may be a volume's mount point, in a parent this user cannot
+ * write) and moved into place. A restore that stopped halfway is recognised by its marker and
+ * done again. Returns false when there is no template or the directory holds anything else.
  */
 const restoreTemplate = async (dataDir: string, template?: string): Promise<boolean> => {
-  if (existsSync(join(dataDir, 'PG_VERSION'))) return false
+  const ours = new Set([LOCK_FILE, STAGING, MARKER])
+  if (existsSync(join(dataDir, 'PG_VERSION'))) {
+    for (const name of [STAGING, MARKER]) rmSync(join(dataDir, name), { recursive: true, force: true })
+    return false
+  }
   const archive = template ?? (await templateArchive())
   if (!archive) return false
-  if (existsSync(dataDir) && readdirSync(dataDir).length > 0) return false
-  mkdirSync(dirname(dataDir), { recursive: true })
-  const unpacking = mkdtempSync(`${dataDir}.new-`)
-  await new Bun.Archive(await Bun.file(archive).bytes()).extract(unpacking)
-  rmSync(dataDir, { recursive: true, force: true })
-  renameSync(unpacking, dataDir)
+  const others = readdirSync(dataDir).filter((name) => !ours.has(name))
+  const halfDone = existsSync(join(dataDir, MARKER))
+  if (others.length > 0 && !halfDone) return false
+  for (const name of [...others, STAGING]) rmSync(join(dataDir, name), { recursive: true, force: true })
+  writeFileSync(join(dataDir, MARKER), '')
+  const staging = join(dataDir, STAGING)
+  await new Bun.Archive(await Bun.file(archive).bytes()).extract(staging)
+  const names = readdirSync(staging).sort((a, b) => Number(a === 'PG_VERSION') - Number(b === 'PG_VERSION'))
+  for (const name of names) renameSync(join(staging, name), join(dataDir, name))
+  rmSync(staging, { recursive: true, force: true })
+  rmSync(join(dataDir, MARKER), { force: true })
   return true
 }
 
@@ -49,10 +64,16 @@ const restoreTemplate = async (dataDir: string, template?: string): Promise<bool
  * postgres.js talks to it exactly as to a server. PGlite is single-connection: use `max: 1`.
  */
 export const startEmbeddedPostgres = async (dataDir: string, options: EmbeddedOptions = {}): Promise<EmbeddedPostgres> => {
-  if (options.fromTemplate !== false) await restoreTemplate(dataDir, options.template)
   mkdirSync(dataDir, { recursive: true })
-  const release = claimDataDir(dataDir)
-  const db = await PGlite.create({ dataDir, initDbStartParams: options.initdbArgs, ...(await pgliteAssets()) })
+  const release = await claimDataDir(dataDir)
+  let db: PGlite
+  try {
+    if (options.fromTemplate !== false) await restoreTemplate(dataDir, options.template)
+    db = await PGlite.create({ dataDir, initDbStartParams: options.initdbArgs, ...(await pgliteAssets()) })
+  } catch (error) {
+    release()
+    throw error
+  }
   const socketDir = options.socketDir ?? mkdtempSync(join(tmpdir(), 'users-api-'))
   const server = new PGLiteSocketServer({ db, path: embeddedSocketPath(socketDir), maxConnections: 1 })
   await server.start()

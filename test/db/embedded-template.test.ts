@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
@@ -36,8 +36,33 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('the embedded database templa
       databases: (await sql`select datname from pg_database order by datname`).map((row) => row.datname),
     }))
     expect(found).toEqual({ versions: migrations.map((migration) => migration.version), users: 0, databases: ['postgres'] })
-    // Unpacked beside the data directory and renamed into place: nothing else is left there.
+    // Nothing is made beside the data directory, and nothing of the restore is left in it.
     expect(readdirSync(scratch).filter((name) => name.startsWith('new'))).toEqual(['new'])
+    expect(readdirSync(dataDir).filter((name) => name.startsWith('.') || name.startsWith('users-api'))).toEqual([])
+  })
+
+  test('restored inside the directory, which stays the same one (a mount point cannot be replaced)', async () => {
+    const dataDir = join(scratch, 'mount-point')
+    mkdirSync(dataDir)
+    const inode = statSync(dataDir).ino
+    await withEmbedded(dataDir, undefined, async (sql) => expect((await sql`select count(*)::int as n from users`)[0]!.n).toBe(0))
+    expect(statSync(dataDir).ino).toBe(inode)
+  })
+
+  test('a restore that stopped halfway is done again; a directory holding anything else is not touched', async () => {
+    const dataDir = join(scratch, 'half-done')
+    mkdirSync(join(dataDir, '.template-restore', 'base'), { recursive: true })
+    writeFileSync(join(dataDir, '.template-restore-began'), '')
+    writeFileSync(join(dataDir, 'postgresql.conf'), '# half of a copy')
+    const versions = await withEmbedded(dataDir, undefined, async (sql) => (await sql`select version from schema_migrations`).map((row) => row.version))
+    expect(versions).toEqual(migrations.map((migration) => migration.version))
+    expect(readdirSync(dataDir).filter((name) => name.startsWith('.'))).toEqual([])
+    const foreign = join(scratch, 'foreign')
+    mkdirSync(foreign)
+    writeFileSync(join(foreign, 'notes.txt'), 'mine')
+    // Not copied over (PGlite itself then makes a new database beside what is there).
+    await startEmbeddedPostgres(foreign).then((embedded) => embedded.stop())
+    expect(readFileSync(join(foreign, 'notes.txt'), 'utf8')).toBe('mine')
   })
 
   test('a template from an older schema is brought forward by the migrations, and data written since stays', async () => {
