@@ -129,7 +129,7 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
 
     // A save that does not build: the last good code keeps serving.
     edit('src/http/problems.ts', "detail: 'Nothing here'", "detail: 'Nothing here' +")
-    await Bun.sleep(500)
+    await eventually(async () => /build failed: http\/problems\.ts:/.test(stderr), explain)
     expect(await notFoundDetail(url)).toBe('Nothing here')
     before = listening.length
     edit('src/http/problems.ts', "detail: 'Nothing here' +", "detail: 'Nothing here'")
@@ -138,7 +138,7 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
     // A save that parses but throws as it loads: the last good code keeps serving, and the next
     // good save is served (Bun's loader keeps a module that failed, so this one is built afresh).
     edit('src/http/problems.ts', "detail: 'Nothing here'", "detail: (() => { throw new Error('loading failed') })()")
-    await Bun.sleep(500)
+    await eventually(async () => stderr.includes('build failed: loading failed'), explain)
     expect(await notFoundDetail(url)).toBe('Nothing here')
     edit('src/http/problems.ts', "detail: (() => { throw new Error('loading failed') })()", "detail: 'Nothing left'")
     await eventually(async () => (await notFoundDetail(url)) === 'Nothing left', explain)
@@ -174,8 +174,9 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
     expect(await dev.exited).toBe(0)
     expect(events.at(-1)).toMatchObject({ message: 'dev session stopped' })
     const reported = await errors
-    expect(reported).toContain('dev: build failed: http/problems.ts: ')
-    expect(reported).toContain('dev: build failed: loading failed')
+    // Each failure says where: the file, line and column of a syntax error; the module that threw.
+    expect(reported).toMatch(/dev: build failed: http\/problems\.ts:\d+:\d+: \S/)
+    expect(reported).toMatch(/dev: build failed: loading failed \(\S*src\/http\/problems\.ts:\d+:\d+\)/)
 
     // Closed cleanly: the data directory opens again with the user in it.
     const embedded = await startEmbeddedPostgres(dataDir)

@@ -4,6 +4,7 @@
  */
 import { rm } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
+import { errorText } from './error-text'
 
 /** Why a save did not build: one message per problem. */
 export interface Failure {
@@ -30,9 +31,11 @@ export const importBundled = async <M>(entry: string, outDir: string, name: stri
     target: 'bun',
     packages: 'external',
     plugins: [filesInPlace],
+    // A failure's stack then names the source file and line, not the bundle's.
+    sourcemap: 'inline',
     throw: false,
   })
-  if (!result.success) return { failed: result.logs.map((log) => log.message) }
+  if (!result.success) return { failed: result.logs.map(errorText) }
   const built = result.outputs.find((output) => output.kind === 'entry-point')!.path
   try {
     return (await import(built)) as M

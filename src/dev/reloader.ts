@@ -14,6 +14,7 @@ import type { RunningService } from '../serve'
 import { isAlive } from '../runtime'
 import { exitWithParent } from '../workers'
 import { importBundled, type Failure } from './bundle'
+import { errorText } from './error-text'
 import { moduleGraph } from './module-graph'
 
 type ServiceModule = typeof import('./service')
@@ -35,9 +36,7 @@ let migrated: string | undefined
 
 const SETTLE_MS = 50
 
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error))
-
-const report = (message: string, error?: unknown) => console.error(`dev: ${message}${error === undefined ? '' : `: ${messageOf(error)}`}`)
+const report = (message: string, error?: unknown) => console.error(`dev: ${message}${error === undefined ? '' : `: ${errorText(error)}`}`)
 
 const parser = new Bun.Transpiler({ loader: 'ts' })
 // Saved since they last parsed: checked before anything is evaluated, so a save made mid-edit
@@ -56,7 +55,10 @@ const parseError = async (path: string) => {
     parser.scan(source)
     return undefined
   } catch (error) {
-    return `${path.slice(SOURCES[0]!.length)}: ${messageOf(error)}`
+    // The transpiler names its input `input.ts`: the file's own name is put in its place.
+    const { line, column } = (error as { position?: { line: number; column: number } }).position ?? {}
+    const where = line === undefined ? '' : `:${line}:${column}`
+    return `${path.slice(SOURCES[0]!.length)}${where}: ${errorText(error).replace(/ \(input\.ts:\d+:\d+\)$/, '')}`
   }
 }
 
@@ -85,7 +87,7 @@ const load = async (): Promise<ServiceModule | Failure> => {
     return (await import(ENTRY)) as ServiceModule
   } catch (error) {
     inPlace = false
-    return { failed: [messageOf(error)] }
+    return { failed: [errorText(error)] }
   }
 }
 
@@ -100,7 +102,7 @@ const databaseReady = async () => {
  * is read again `SETTLE_MS` later, and only reported if it still does not.
  */
 const reload = async (settled = false) => {
-  const next = await load().catch((error: unknown) => ({ failed: [messageOf(error)] }))
+  const next = await load().catch((error: unknown) => ({ failed: [errorText(error)] }))
   if ('failed' in next) {
     if (!settled) settling = setTimeout(() => schedule(true), SETTLE_MS)
     else for (const message of next.failed) report('build failed', message)
@@ -152,7 +154,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
 exitWithParent()
 
 // What a killed reloader left behind.
-for (const name of readdirSync(CACHE_DIR, { withFileTypes: true }))
+// (The directory is made by `bun install`; one installed with --ignore-scripts has none yet.)
+for (const name of existsSync(CACHE_DIR) ? readdirSync(CACHE_DIR, { withFileTypes: true }) : [])
   if (name.isDirectory() && /^dev-\d+$/.test(name.name) && !isAlive(Number(name.name.slice(4)))) await rm(join(CACHE_DIR, name.name), { recursive: true, force: true })
 
 // What a save can change. An editor's atomic save writes a temporary file (`sedX4bQ2k`,
