@@ -42,6 +42,7 @@ export const EnvSchema = t.Object({
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: t.Optional(t.String({ pattern: '^https?://' })),
   OTEL_EXPORTER_OTLP_PROTOCOL: t.Optional(t.Literal('http/json')),
   OTEL_SDK_DISABLED: t.Optional(t.Union([t.Literal('true'), t.Literal('false')])),
+  OTEL_BSP_SCHEDULE_DELAY: t.Optional(decimalInteger({ minimum: 1, maximum: 3_600_000 })),
   // Read by the tracing itself (src/metrics/tracing.ts); checked here with the rest.
   OTEL_TRACES_SAMPLER: t.Optional(t.Union(TRACE_SAMPLERS.map((name) => t.Literal(name)))),
   OTEL_TRACES_SAMPLER_ARG: t.Optional(t.String({ pattern: '^(0(\\.[0-9]+)?|1(\\.0+)?)$' })),

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { ConfigError, loadConfig } from '../src/config'
+import { EnvSchema } from '../src/environment'
 
 const problemsOf = (env: Record<string, string>) => {
   try {
@@ -43,6 +44,12 @@ describe('configuration', () => {
       hashConcurrency: 2,
       requireIfMatch: false,
     })
+  })
+
+  test('.env.example shows every variable the service checks', async () => {
+    const example = await Bun.file(new URL('../.env.example', import.meta.url)).text()
+    const shown = new Set([...example.matchAll(/^# ?([A-Z_]+)=|^([A-Z_]+)=/gm)].map((match) => match[1] ?? match[2]))
+    expect(Object.keys(EnvSchema.properties).filter((name) => !shown.has(name))).toEqual([])
   })
 
   test('every variable is read; an empty one counts as unset', () => {
@@ -149,6 +156,7 @@ describe('configuration', () => {
     ['OTEL_EXPORTER_OTLP_ENDPOINT', 'grpc://u:secret@collector:4317', 'invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL'],
     ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc', 'invalid configuration: OTEL_EXPORTER_OTLP_PROTOCOL="grpc" must be http/json, the only protocol this service exports'],
     ['OTEL_TRACES_SAMPLER', 'sometimes', 'invalid configuration: OTEL_TRACES_SAMPLER="sometimes" must be one of parentbased_always_on, parentbased_always_off, parentbased_traceidratio, always_on, always_off, traceidratio'],
+    ['OTEL_BSP_SCHEDULE_DELAY', 'abc', 'invalid configuration: OTEL_BSP_SCHEDULE_DELAY="abc" must be an integer from 1 to 3600000, written in decimal digits'],
     ['OTEL_TRACES_SAMPLER_ARG', '1.5', 'invalid configuration: OTEL_TRACES_SAMPLER_ARG="1.5" must be a ratio from 0 to 1, such as 0.1'],
   ])('%s=%p: one line naming it', (name, value, line) => {
     expect(problemsOf({ [name]: value })).toEqual([line])
