@@ -1,67 +1,125 @@
 /**
- * One limit for a process group. Each worker decides alone, at once, and tells the primary what it
- * let through in batches; the primary adds the batches up and tells every worker the group's new
- * total (a worker told only its own totals could overshoot by the others' batches unseen since its
- * last report). A worker never waits for the primary: it
- * refuses once the total it knows plus what it has not reported yet reaches the limit. So a client
- * gets at least `limit` requests through in a window and at most `limit + workers × batch`.
+ * One limit for a process group. Each worker decides alone and tells the primary what it let
+ * through in batches; the primary adds the batches up and answers every worker with the group's
+ * new total. A worker lets at most one batch of a client through that the primary has not counted
+ * yet (as far as its answers show): past that, the client's next request waits for the answer
+ * (about a millisecond; at most `ANSWER_WAIT_MS`, after which the worker goes on alone). So a
+ * client gets at least `limit` requests through in a window and at most about `limit + workers ×
+ * batch`, however fast its requests come.
  */
-import { verdict, windowAt, windowCounters, type Limit, type MemoryStore } from './window'
+import { verdict, windowAt, windowCounters, type Limit, type RateLimitStore, type Verdict } from './window'
 
-/** A worker's report: `count` more requests of `client` in window `index`. */
+/** A worker's report: `count` more requests of `client` in window `index`, its `seq`-th report. */
 export interface RateLimitReport {
   kind: 'rate-limit/report'
   index: number
   client: string
   count: number
+  worker: number
+  seq: number
 }
 
-/** The primary's answer: the group's total for `client` in window `index`. */
+/** The primary's answer: the group's total for `client` in window `index`, once report `seq` of `worker` is in. */
 export interface RateLimitTotal {
   kind: 'rate-limit/total'
   index: number
   client: string
   total: number
+  worker: number
+  seq: number
 }
 
 /** Requests a worker lets through before it reports: a tenth of a worker's share, at least 1. */
 export const reportBatch = (limit: number, workers: number) => Math.max(1, Math.floor(limit / (10 * workers)))
 
+/** The longest a request waits for the primary's answer (a primary that does not answer is not waited for again). */
+const ANSWER_WAIT_MS = 100
+
 interface Seen {
-  /** The group's total as the primary last told it, plus what this worker has reported since. */
+  /** The group's total as the primary last told it. */
   known: number
+  /** Let through, not reported yet. */
   unreported: number
+  /** Reported, and not yet in a total the primary sent in answer to this worker's reports. */
+  outstanding: { seq: number; count: number }[]
+  /** Requests waiting for an answer: each decides again when one comes. */
+  waiting: (() => void)[]
 }
 
 /** A worker's store: `send` carries reports to the primary; feed its answers to `receive`. */
-export const groupWorkerStore = ({ limit, windowSeconds, batch }: Limit & { batch: number }, send: (report: RateLimitReport) => void, now = Date.now) => {
+export const groupWorkerStore = (
+  { limit, windowSeconds, batch, worker = 0 }: Limit & { batch: number; worker?: number },
+  send: (report: RateLimitReport) => void,
+  now = Date.now,
+) => {
   const counters = windowCounters<Seen>()
   let currentIndex = -1
-  const seen = (index: number) => {
+  let seq = 0
+  const entryOf = (index: number, client: string) => {
     currentIndex = index
-    return counters.of(index)
+    const clients = counters.of(index)
+    let entry = clients.get(client)
+    if (!entry) clients.set(client, (entry = { known: 0, unreported: 0, outstanding: [], waiting: [] }))
+    return entry
   }
-  const store: MemoryStore & { receive(total: RateLimitTotal): void } = {
+  const uncounted = (entry: Seen) => entry.unreported + entry.outstanding.reduce((sum, report) => sum + report.count, 0)
+
+  /** The verdict on a request of `client` now; undefined: wait for the primary's answer. */
+  const decide = (client: string, alone: boolean): Verdict | undefined => {
+    const { index, resetSeconds } = windowAt(now(), windowSeconds)
+    const entry = entryOf(index, client)
+    // Reports not answered in time are taken as counted (into `known`): the worker goes on alone.
+    if (alone) {
+      entry.known += entry.outstanding.reduce((sum, report) => sum + report.count, 0)
+      entry.outstanding = []
+    }
+    const pending = uncounted(entry)
+    // A report may be counted twice here (in `known` through another worker's answer): refused only once none is out.
+    const counted = entry.known + pending
+    if (counted >= limit && (entry.outstanding.length === 0 || alone)) return verdict(limit + 1, limit, resetSeconds)
+    if (counted >= limit || pending >= batch) return undefined
+    entry.unreported += 1
+    if (entry.unreported >= batch) {
+      seq += 1
+      const report: RateLimitReport = { kind: 'rate-limit/report', index, client, count: entry.unreported, worker, seq }
+      entry.outstanding.push({ seq, count: entry.unreported })
+      entry.unreported = 0
+      // Last: an answer may come back within `send` (in tests, where nothing is between the two).
+      send(report)
+    }
+    return verdict(counted + 1, limit, resetSeconds)
+  }
+
+  const store: RateLimitStore & { receive(total: RateLimitTotal): void } = {
     hit(client) {
-      const { index, resetSeconds } = windowAt(now(), windowSeconds)
-      const clients = seen(index)
-      let entry = clients.get(client)
-      if (!entry) clients.set(client, (entry = { known: 0, unreported: 0 }))
-      if (entry.known + entry.unreported >= limit) return verdict(limit + 1, limit, resetSeconds)
-      entry.unreported += 1
-      const counted = entry.known + entry.unreported
-      if (entry.unreported >= batch) {
-        send({ kind: 'rate-limit/report', index, client, count: entry.unreported })
-        entry.known += entry.unreported
-        entry.unreported = 0
-      }
-      return verdict(counted, limit, resetSeconds)
+      const immediate = decide(client, false)
+      if (immediate) return immediate
+      return new Promise<Verdict>((resolve) => {
+        let settled = false
+        const settle = (decided: Verdict) => {
+          settled = true
+          clearTimeout(timer)
+          resolve(decided)
+        }
+        const wait = () => entryOf(windowAt(now(), windowSeconds).index, client).waiting.push(again)
+        const again = () => {
+          if (settled) return
+          const decided = decide(client, false)
+          if (decided) settle(decided)
+          else wait()
+        }
+        const timer = setTimeout(() => settled || settle(decide(client, true)!), ANSWER_WAIT_MS)
+        wait()
+      })
     },
-    receive({ index, client, total }) {
-      if (index !== currentIndex) return
-      const entry = seen(index).get(client)
-      if (entry) entry.known = Math.max(entry.known, total)
-      else seen(index).set(client, { known: total, unreported: 0 })
+    receive(total) {
+      if (total.index !== currentIndex) return
+      const entry = entryOf(total.index, total.client)
+      entry.known = Math.max(entry.known, total.total)
+      if (total.worker === worker) entry.outstanding = entry.outstanding.filter((report) => report.seq > total.seq)
+      const waiting = entry.waiting
+      entry.waiting = []
+      for (const again of waiting) again()
     },
   }
   return store
@@ -71,13 +129,13 @@ export const groupWorkerStore = ({ limit, windowSeconds, batch }: Limit & { batc
 export const groupTotals = () => {
   const counters = windowCounters()
   let latest = -1
-  return (report: RateLimitReport): RateLimitTotal | undefined => {
+  return ({ index, client, count, worker, seq }: RateLimitReport): RateLimitTotal | undefined => {
     // A report from a window that has ended is of no use to anyone.
-    if (report.index < latest) return undefined
-    latest = report.index
-    const totals = counters.of(report.index)
-    const total = (totals.get(report.client) ?? 0) + report.count
-    totals.set(report.client, total)
-    return { kind: 'rate-limit/total', index: report.index, client: report.client, total }
+    if (index < latest) return undefined
+    latest = index
+    const totals = counters.of(index)
+    const total = (totals.get(client) ?? 0) + count
+    totals.set(client, total)
+    return { kind: 'rate-limit/total', index, client, total, worker, seq }
   }
 }

@@ -2,7 +2,9 @@
  * One limit across instances: a counter per client and window in Redis (Bun's built-in client),
  * incremented and given its expiry in one atomic step. If Redis does not answer within
  * `timeoutMs`, the request is judged by `fallback` (this process group's own limit) and one
- * warning is logged until Redis answers again: never a 5xx, never a wait.
+ * warning is logged; until Redis answers again (a probe each second, off any request's path),
+ * requests go to `fallback` without asking it, whether its connection is down or open but stalled:
+ * never a 5xx, and one wait of `timeoutMs` at most, by the requests that found it gone.
  */
 import { RedisClient } from 'bun'
 import type { Logger } from '../logger'
@@ -14,6 +16,8 @@ return count`
 
 const DEFAULT_TIMEOUT_MS = 200
 const RECONNECT_EVERY_MS = 1000
+// Commands sent and not answered yet: past this many, Redis is not keeping up, and is not asked.
+const MAX_IN_FLIGHT = 1000
 
 const within = <T>(promise: Promise<T>, ms: number) => {
   let timer: Timer | undefined
@@ -38,8 +42,8 @@ export const redisStore = (
   const redis = new RedisClient(url, { enableOfflineQueue: false, connectionTimeout: timeoutMs, autoReconnect: true })
   let degraded = false
   let lastAttempt = 0
+  let inFlight = 0
   const connect = () => {
-    lastAttempt = now()
     const attempt = redis.connect()
     attempt.catch(() => {})
     return attempt
@@ -47,27 +51,41 @@ export const redisStore = (
   // The first requests wait (up to `timeoutMs`) for the first connection.
   let firstConnection: Promise<void> | undefined = connect()
   const increment = async (key: string) => {
-    if (!redis.connected) {
-      // While Redis is known to be away, nothing waits for it; a reconnection is tried each second.
-      if (degraded) {
-        if (now() - lastAttempt >= RECONNECT_EVERY_MS) connect()
-        throw new Error('not connected')
-      }
-      await firstConnection
+    if (!redis.connected) await firstConnection
+    if (inFlight >= MAX_IN_FLIGHT) throw new Error(`${MAX_IN_FLIGHT} commands unanswered`)
+    inFlight += 1
+    try {
+      return Number(await redis.send('EVAL', [INCREMENT, '1', key, String(windowSeconds + 1)]))
+    } finally {
+      inFlight -= 1
     }
-    return Number(await redis.send('EVAL', [INCREMENT, '1', key, String(windowSeconds + 1)]))
+  }
+  // While degraded: once a second, reconnect if need be and ask Redis something; its answer ends it.
+  const probe = () => {
+    if (now() - lastAttempt < RECONNECT_EVERY_MS) return
+    lastAttempt = now()
+    void (async () => {
+      if (!redis.connected) await connect()
+      await within(redis.send('PING', []), timeoutMs)
+      if (!degraded) return
+      degraded = false
+      logger.info('rate-limit store answers again')
+    })().catch(() => {})
   }
   return {
     async hit(client) {
+      if (degraded) {
+        probe()
+        return fallback.hit(client)
+      }
       const { index, resetSeconds } = windowAt(now(), windowSeconds)
       try {
         const count = await within(increment(`${keyPrefix}:${windowSeconds}:${index}:${client}`), timeoutMs)
-        if (degraded) logger.info('rate-limit store answers again')
-        degraded = false
         return verdict(count, limit, resetSeconds)
       } catch (error) {
         if (!degraded) logger.warn('rate-limit store unavailable; limiting in this process group alone', { error: error instanceof Error ? error.message : String(error) })
         degraded = true
+        lastAttempt = now()
         firstConnection = undefined
         return fallback.hit(client)
       }

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { RedisClient } from 'bun'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -6,7 +7,7 @@ import { freePort } from '../../src/free-port'
 import { rateLimit } from '../../src/http/rate-limit'
 import { groupTotals, groupWorkerStore, reportBatch, type RateLimitReport } from '../../src/rate-limit/group'
 import { redisStore } from '../../src/rate-limit/redis'
-import { localStore, type MemoryStore } from '../../src/rate-limit/window'
+import { localStore, type RateLimitStore, type Verdict } from '../../src/rate-limit/window'
 import { appWithProblems, captureLog, send } from '../http/support'
 
 setDefaultTimeout(30_000)
@@ -46,17 +47,23 @@ const appWith = (limit: number, store: Parameters<typeof rateLimit>[0]['store'])
     .use(rateLimit({ limit, ...WINDOW, store }))
     .get('/', () => ({ ok: true }))
 
-/** Two workers and their primary, wired together in this process as IPC wires them. */
-const processGroup = (limit: number, batch: number) => {
+/**
+ * Two workers and their primary, wired together in this process as IPC wires them: at once, or
+ * (`latencyMs`) each message delivered later, as between processes.
+ */
+const processGroup = (limit: number, batch: number, latencyMs?: number) => {
   const addUp = groupTotals()
   const workers: ReturnType<typeof groupWorkerStore>[] = []
-  const deliver = (report: RateLimitReport) => {
-    const total = addUp(report)
-    if (total) for (const worker of workers) worker.receive(total)
-  }
-  for (let index = 0; index < 2; index++) workers.push(groupWorkerStore({ limit, ...WINDOW, batch }, deliver))
+  const later = (deliver: () => void) => (latencyMs === undefined ? deliver() : void setTimeout(deliver, latencyMs))
+  const deliver = (report: RateLimitReport) =>
+    later(() => {
+      const total = addUp(report)
+      if (total) for (const worker of workers) later(() => worker.receive(total))
+    })
+  for (let index = 0; index < 2; index++) workers.push(groupWorkerStore({ limit, ...WINDOW, batch, worker: index + 1 }, deliver))
   return workers
 }
+const allowed = (verdict: Verdict | Promise<Verdict>) => (verdict as Verdict).allowed
 
 describe('rate limit stores', () => {
   test('the report batch is a tenth of a worker share, at least 1', () => {
@@ -71,11 +78,11 @@ describe('rate limit stores', () => {
     ] as const) {
       const [a, b] = processGroup(limit, batch)
       let passed = 0
-      for (let i = 0; i < 3 * limit; i++) if ((i % 3 === 0 ? b! : a!).hit('203.0.113.9').allowed) passed++
+      for (let i = 0; i < 3 * limit; i++) if (allowed((i % 3 === 0 ? b! : a!).hit('203.0.113.9'))) passed++
       expect(passed).toBeGreaterThanOrEqual(limit)
       expect(passed).toBeLessThanOrEqual(limit + 2 * batch)
       // Once the primary has seen the limit reached, both workers refuse.
-      expect([a!.hit('203.0.113.9').allowed, b!.hit('203.0.113.9').allowed]).toEqual([false, false])
+      expect([allowed(a!.hit('203.0.113.9')), allowed(b!.hit('203.0.113.9'))]).toEqual([false, false])
       // Another client is counted apart.
       expect(a!.hit('203.0.113.10')).toMatchObject({ allowed: true, remaining: limit - 1 })
     }
@@ -84,10 +91,27 @@ describe('rate limit stores', () => {
   test('counting alone, each worker would let the limit through on its own: the group does not', () => {
     const apart = [localStore({ limit: 10, ...WINDOW }), localStore({ limit: 10, ...WINDOW })]
     const together = processGroup(10, 1)
-    const count = (stores: MemoryStore[]) =>
-      Array.from({ length: 40 }, (_, i) => stores[i % 2]!.hit("c").allowed).filter(Boolean).length
+    const count = (stores: RateLimitStore[]) => Array.from({ length: 40 }, (_, i) => allowed(stores[i % 2]!.hit('c'))).filter(Boolean).length
     expect(count(apart)).toBe(20)
     expect(count(together)).toBeLessThanOrEqual(12)
+  })
+
+  test('a burst faster than the messages between the processes: still at most limit + workers × batch, and at least the limit', async () => {
+    for (const [limit, batch] of [
+      [100, 5],
+      [5, 1],
+    ] as const) {
+      const [a, b] = processGroup(limit, batch, 1)
+      // All in one turn of the event loop, before any report has reached the primary.
+      const verdicts = await Promise.all(Array.from({ length: 4 * limit }, (_, i) => (i % 2 === 0 ? a! : b!).hit('198.51.100.7')))
+      const passed = verdicts.filter((verdict) => verdict.allowed).length
+      expect(passed).toBeGreaterThanOrEqual(limit)
+      expect(passed).toBeLessThanOrEqual(limit + 2 * batch)
+      // A worker whose primary never answers waits once, then goes on alone: nothing hangs.
+      const alone = groupWorkerStore({ limit, ...WINDOW, batch, worker: 1 }, () => {})
+      const lone = await Promise.all(Array.from({ length: 2 * limit }, () => alone.hit('198.51.100.8')))
+      expect(lone.filter((verdict) => verdict.allowed)).toHaveLength(limit)
+    }
   })
 
   test.skipIf(!hasRedis)('Redis: two instances share one limit exactly', async () => {
@@ -149,6 +173,37 @@ describe('rate limit stores', () => {
       }
       expect(back).toBe(true)
     } finally {
+      redis.server.kill('SIGKILL')
+      await redis.server.exited
+      await store.close?.()
+    }
+  })
+
+  test.skipIf(!hasRedis)('Redis connected but not answering: one request finds out, the others do not ask it until it answers again', async () => {
+    const redis = await startRedis()
+    const { lines, logger } = captureLog()
+    const store = redisStore({ limit: 100, ...WINDOW }, { url: redis.url, fallback: localStore({ limit: 100, ...WINDOW }), logger, timeoutMs: 100, keyPrefix: 'stall' })
+    const admin = new RedisClient(redis.url)
+    const counted = async () => Number(await admin.send('EVAL', ["local n = 0 for _, k in ipairs(redis.call('KEYS', 'stall:*')) do n = n + redis.call('GET', k) end return n", '0']))
+    try {
+      expect(await store.hit('c')).toMatchObject({ allowed: true, remaining: 99 })
+      // Every command of every client waits for 1.5 s: the connection stays open.
+      await admin.send('CLIENT', ['PAUSE', '1500', 'ALL'])
+      for (let i = 0; i < 10; i++) expect((await store.hit('c')).allowed).toBe(true)
+      expect(lines.map((line) => line.message)).toEqual(['rate-limit store unavailable; limiting in this process group alone'])
+      await Bun.sleep(1700)
+      // Only the request that found it stalled sent its increment; the other nine asked nothing.
+      expect(await counted()).toBe(2)
+      // A probe (sent by a request, answered in the background) ends it; then Redis counts again.
+      for (let i = 0; i < 50 && !lines.some((line) => line.message === 'rate-limit store answers again'); i++) {
+        await store.hit('c')
+        await Bun.sleep(50)
+      }
+      expect(lines.map((line) => line.message)).toEqual(['rate-limit store unavailable; limiting in this process group alone', 'rate-limit store answers again'])
+      await store.hit('c')
+      expect(await counted()).toBe(3)
+    } finally {
+      admin.close()
       redis.server.kill('SIGKILL')
       await redis.server.exited
       await store.close?.()
