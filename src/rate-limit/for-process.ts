@@ -19,7 +19,7 @@ export const rateLimitStoreFor = (
   let local: RateLimitStore = localStore(limit)
   if (workerNumber() !== undefined && process.send) {
     const send = process.send.bind(process)
-    const group = groupWorkerStore({ ...limit, batch: reportBatch(config.rateLimit, config.workers), worker: workerNumber() }, (report) => send(report))
+    const group = groupWorkerStore({ ...limit, batch: reportBatch(config.rateLimit, config.workers), worker: workerNumber(), workers: config.workers }, (report) => send(report))
     process.on('message', (message: RateLimitTotal) => {
       if (message?.kind === 'rate-limit/total') group.receive(message)
     })

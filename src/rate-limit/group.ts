@@ -3,9 +3,10 @@
  * through in batches; the primary adds the batches up and answers every worker with the group's
  * new total. A worker lets at most one batch of a client through that the primary has not counted
  * yet (as far as its answers show): past that, the client's next request waits for the answer
- * (about a millisecond; at most `ANSWER_WAIT_MS`, after which the worker goes on alone). So a
- * client gets at least `limit` requests through in a window and at most about `limit + workers ×
- * batch`, however fast its requests come.
+ * (about a millisecond). So a client gets at least `limit` requests through in a window and at
+ * most `limit + workers × batch`, however fast its requests come. A primary that leaves a request
+ * waiting `ANSWER_WAIT_MS` is not waited for again until it answers: meanwhile each worker lets a
+ * client through up to its share of the limit (`limit / workers`), which keeps the sum within it.
  */
 import { verdict, windowAt, windowCounters, type Limit, type RateLimitStore, type Verdict } from './window'
 
@@ -32,7 +33,7 @@ export interface RateLimitTotal {
 /** Requests a worker lets through before it reports: a tenth of a worker's share, at least 1. */
 export const reportBatch = (limit: number, workers: number) => Math.max(1, Math.floor(limit / (10 * workers)))
 
-/** The longest a request waits for the primary's answer (a primary that does not answer is not waited for again). */
+/** The longest a request waits for the primary's answer; past it, no request waits until one comes. */
 const ANSWER_WAIT_MS = 100
 
 interface Seen {
@@ -42,42 +43,49 @@ interface Seen {
   unreported: number
   /** Reported, and not yet in a total the primary sent in answer to this worker's reports. */
   outstanding: { seq: number; count: number }[]
+  /** Let through by this worker in this window. */
+  own: number
   /** Requests waiting for an answer: each decides again when one comes. */
   waiting: (() => void)[]
 }
 
 /** A worker's store: `send` carries reports to the primary; feed its answers to `receive`. */
 export const groupWorkerStore = (
-  { limit, windowSeconds, batch, worker = 0 }: Limit & { batch: number; worker?: number },
+  { limit, windowSeconds, batch, worker = 0, workers = 1 }: Limit & { batch: number; worker?: number; workers?: number },
   send: (report: RateLimitReport) => void,
   now = Date.now,
 ) => {
   const counters = windowCounters<Seen>()
   let currentIndex = -1
   let seq = 0
+  // The primary let a request wait out ANSWER_WAIT_MS: until it answers again, this worker decides
+  // alone, within its share of the limit (so the workers together stay within it).
+  let silent = false
+  const share = Math.ceil(limit / workers)
   const entryOf = (index: number, client: string) => {
     currentIndex = index
     const clients = counters.of(index)
     let entry = clients.get(client)
-    if (!entry) clients.set(client, (entry = { known: 0, unreported: 0, outstanding: [], waiting: [] }))
+    if (!entry) clients.set(client, (entry = { known: 0, unreported: 0, outstanding: [], own: 0, waiting: [] }))
     return entry
   }
-  const uncounted = (entry: Seen) => entry.unreported + entry.outstanding.reduce((sum, report) => sum + report.count, 0)
+  const sum = (reports: Seen['outstanding']) => reports.reduce((total, report) => total + report.count, 0)
 
   /** The verdict on a request of `client` now; undefined: wait for the primary's answer. */
-  const decide = (client: string, alone: boolean): Verdict | undefined => {
+  const decide = (client: string): Verdict | undefined => {
     const { index, resetSeconds } = windowAt(now(), windowSeconds)
     const entry = entryOf(index, client)
-    // Reports not answered in time are taken as counted (into `known`): the worker goes on alone.
-    if (alone) {
-      entry.known += entry.outstanding.reduce((sum, report) => sum + report.count, 0)
-      entry.outstanding = []
-    }
-    const pending = uncounted(entry)
+    const pending = entry.unreported + sum(entry.outstanding)
     // A report may be counted twice here (in `known` through another worker's answer): refused only once none is out.
     const counted = entry.known + pending
-    if (counted >= limit && (entry.outstanding.length === 0 || alone)) return verdict(limit + 1, limit, resetSeconds)
-    if (counted >= limit || pending >= batch) return undefined
+    const refused = verdict(limit + 1, limit, resetSeconds)
+    if (silent) {
+      if (counted >= limit || entry.own >= share) return refused
+    } else {
+      if (counted >= limit && entry.outstanding.length === 0) return refused
+      if (counted >= limit || pending >= batch) return undefined
+    }
+    entry.own += 1
     entry.unreported += 1
     if (entry.unreported >= batch) {
       seq += 1
@@ -92,7 +100,7 @@ export const groupWorkerStore = (
 
   const store: RateLimitStore & { receive(total: RateLimitTotal): void } = {
     hit(client) {
-      const immediate = decide(client, false)
+      const immediate = decide(client)
       if (immediate) return immediate
       return new Promise<Verdict>((resolve) => {
         let settled = false
@@ -104,15 +112,19 @@ export const groupWorkerStore = (
         const wait = () => entryOf(windowAt(now(), windowSeconds).index, client).waiting.push(again)
         const again = () => {
           if (settled) return
-          const decided = decide(client, false)
+          const decided = decide(client)
           if (decided) settle(decided)
           else wait()
         }
-        const timer = setTimeout(() => settled || settle(decide(client, true)!), ANSWER_WAIT_MS)
+        const timer = setTimeout(() => {
+          silent = true
+          again()
+        }, ANSWER_WAIT_MS)
         wait()
       })
     },
     receive(total) {
+      silent = false
       if (total.index !== currentIndex) return
       const entry = entryOf(total.index, total.client)
       entry.known = Math.max(entry.known, total.total)

@@ -60,7 +60,7 @@ const processGroup = (limit: number, batch: number, latencyMs?: number) => {
       const total = addUp(report)
       if (total) for (const worker of workers) later(() => worker.receive(total))
     })
-  for (let index = 0; index < 2; index++) workers.push(groupWorkerStore({ limit, ...WINDOW, batch, worker: index + 1 }, deliver))
+  for (let index = 0; index < 2; index++) workers.push(groupWorkerStore({ limit, ...WINDOW, batch, worker: index + 1, workers: 2 }, deliver))
   return workers
 }
 const allowed = (verdict: Verdict | Promise<Verdict>) => (verdict as Verdict).allowed
@@ -97,21 +97,32 @@ describe('rate limit stores', () => {
   })
 
   test('a burst faster than the messages between the processes: still at most limit + workers × batch, and at least the limit', async () => {
-    for (const [limit, batch] of [
-      [100, 5],
-      [5, 1],
+    for (const [limit, batch, latencyMs] of [
+      [100, 5, 1],
+      [5, 1, 1],
+      // Slower than a request waits (100 ms): the workers go on alone, each within its share.
+      [100, 5, 120],
     ] as const) {
-      const [a, b] = processGroup(limit, batch, 1)
+      const [a, b] = processGroup(limit, batch, latencyMs)
       // All in one turn of the event loop, before any report has reached the primary.
       const verdicts = await Promise.all(Array.from({ length: 4 * limit }, (_, i) => (i % 2 === 0 ? a! : b!).hit('198.51.100.7')))
       const passed = verdicts.filter((verdict) => verdict.allowed).length
       expect(passed).toBeGreaterThanOrEqual(limit)
       expect(passed).toBeLessThanOrEqual(limit + 2 * batch)
-      // A worker whose primary never answers waits once, then goes on alone: nothing hangs.
-      const alone = groupWorkerStore({ limit, ...WINDOW, batch, worker: 1 }, () => {})
-      const lone = await Promise.all(Array.from({ length: 2 * limit }, () => alone.hit('198.51.100.8')))
-      expect(lone.filter((verdict) => verdict.allowed)).toHaveLength(limit)
     }
+  })
+
+  test('a primary that does not answer is waited for once: then each worker decides at once, within its share', async () => {
+    const alone = groupWorkerStore({ limit: 10, ...WINDOW, batch: 2, worker: 1, workers: 2 }, () => {})
+    expect([allowed(alone.hit('c')), allowed(alone.hit('c'))]).toEqual([true, true])
+    // Two let through, reported, unanswered: the third waits (a promise), then goes on alone.
+    const third = alone.hit('c')
+    expect(third).toBeInstanceOf(Promise)
+    expect((await third).allowed).toBe(true)
+    const rest = Array.from({ length: 10 }, () => alone.hit('c'))
+    expect(rest.some((verdict) => verdict instanceof Promise)).toBe(false)
+    // Its share is 5 of the 10: two more, then refused.
+    expect(rest.map(allowed)).toEqual([true, true, false, false, false, false, false, false, false, false])
   })
 
   test.skipIf(!hasRedis)('Redis: two instances share one limit exactly', async () => {
