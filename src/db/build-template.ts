@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import pglite from '../../node_modules/@electric-sql/pglite/package.json'
+import { LOCK_FILE } from './data-dir-claim'
 import { startEmbeddedPostgres } from './embedded'
 import { migrate } from './migrate'
 import { migrations, type Migration } from './migrations'
@@ -93,6 +94,8 @@ export const buildTemplate = async (file: string, list: readonly Migration[] = m
   }
   try {
     dropRecycledWal(dataDir)
+    // The lock is a file of each data directory's own (a copy would replace a held one).
+    rmSync(join(dataDir, LOCK_FILE), { force: true })
     await Bun.write(file, await new Bun.Archive(archiveEntries(dataDir), { compress: 'gzip' }).bytes())
   } finally {
     rmSync(join(dataDir, '..'), { recursive: true, force: true })

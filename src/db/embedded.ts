@@ -52,7 +52,10 @@ const restoreTemplate = async (dataDir: string, template?: string): Promise<bool
   writeFileSync(join(dataDir, MARKER), '')
   const staging = join(dataDir, STAGING)
   await new Bun.Archive(await Bun.file(archive).bytes()).extract(staging)
-  const names = readdirSync(staging).sort((a, b) => Number(a === 'PG_VERSION') - Number(b === 'PG_VERSION'))
+  // Never the lock (a template made before it was left out): replacing the file would drop the hold.
+  const names = readdirSync(staging)
+    .filter((name) => name !== LOCK_FILE)
+    .sort((a, b) => Number(a === 'PG_VERSION') - Number(b === 'PG_VERSION'))
   for (const name of names) renameSync(join(staging, name), join(dataDir, name))
   rmSync(staging, { recursive: true, force: true })
   rmSync(join(dataDir, MARKER), { force: true })
@@ -65,7 +68,7 @@ const restoreTemplate = async (dataDir: string, template?: string): Promise<bool
  */
 export const startEmbeddedPostgres = async (dataDir: string, options: EmbeddedOptions = {}): Promise<EmbeddedPostgres> => {
   mkdirSync(dataDir, { recursive: true })
-  const release = await claimDataDir(dataDir)
+  const release = claimDataDir(dataDir)
   let db: PGlite
   try {
     if (options.fromTemplate !== false) await restoreTemplate(dataDir, options.template)

@@ -1,78 +1,58 @@
 import { afterAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { claimDataDir, LOCK_FILE } from '../../src/db/data-dir-claim'
+import { claimDataDir } from '../../src/db/data-dir-claim'
 
 const scratch = mkdtempSync(join(tmpdir(), 'users-api-claim-test-'))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 const newDir = () => mkdtempSync(join(scratch, 'data-'))
 
-/** A lock as another process wrote it: `where` names its host and PID namespace. */
-const lockOf = (dir: string, holder: object, ageMs = 0) => {
-  const file = join(dir, LOCK_FILE)
-  writeFileSync(file, JSON.stringify({ id: 'theirs', ...holder }))
-  const then = new Date(Date.now() - ageMs)
-  utimesSync(file, then, then)
-  return file
+const CLAIM = new URL('../../src/db/data-dir-claim.ts', import.meta.url).pathname
+/** Another process holding `dir` until killed; `prefix` runs it elsewhere (e.g. in another PID namespace). */
+const holder = async (dir: string, prefix: string[] = []) => {
+  const child = Bun.spawn([...prefix, process.execPath, '-e', `require(${JSON.stringify(CLAIM)}).claimDataDir(${JSON.stringify(dir)}); console.log('held'); setInterval(() => {}, 1000)`], {
+    stdout: 'pipe',
+    stderr: 'ignore',
+  })
+  const reader = child.stdout.getReader()
+  const { value } = await reader.read()
+  expect(new TextDecoder().decode(value)).toBe('held\n')
+  return child
 }
-const holderIn = (dir: string) => JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8'))
+
+// unshare(1) needs root: the container case (every service pid 1, in a PID namespace of its own).
+const canUnshare = process.getuid?.() === 0 && Bun.which('unshare') !== null
 
 describe('claimDataDir(dataDir)', () => {
-  test('claims a free directory; the release removes its lock', async () => {
+  test('a free directory is claimed; once released it can be claimed again; a second claim while held is refused', () => {
     const dir = newDir()
-    const release = await claimDataDir(dir)
-    expect(holderIn(dir)).toMatchObject({ pid: process.pid })
+    const release = claimDataDir(dir)
+    expect(() => claimDataDir(dir)).toThrow(`the embedded database in ${dir} is in use by a running service (pid ${process.pid} on `)
     release()
-    expect(readdirSync(dir)).toEqual([])
+    claimDataDir(dir)()
   })
 
-  test('here, a live holder is refused at once, by pid; a dead one is taken over', async () => {
+  test('held by another process: refused at once, naming it; free the moment it ends, however it ends', async () => {
     const dir = newDir()
-    const ours = await claimDataDir(dir)
-    const where = holderIn(dir).where as string
-    ours()
-    const sleeper = Bun.spawn(['sleep', '30'])
+    const child = await holder(dir)
+    expect(() => claimDataDir(dir)).toThrow(`is in use by a running service (pid ${child.pid} on `)
+    child.kill('SIGKILL')
+    await child.exited
+    claimDataDir(dir)()
+  })
+
+  test.skipIf(!canUnshare)('two containers: each service is pid 1 in a PID namespace of its own, and the second is still refused', async () => {
+    const dir = newDir()
+    const inNamespace = ['unshare', '--pid', '--fork', '--kill-child']
+    const child = await holder(dir, inNamespace)
     try {
-      lockOf(dir, { where, pid: sleeper.pid })
-      const began = performance.now()
-      await expect(claimDataDir(dir)).rejects.toThrow(`is in use by a running service (pid ${sleeper.pid}): stop it first, or use its HTTP API`)
-      expect(performance.now() - began).toBeLessThan(1000)
+      const script = `try { require(${JSON.stringify(CLAIM)}).claimDataDir(${JSON.stringify(dir)}); console.log('claimed') } catch (error) { console.log(error.message) }`
+      const second = Bun.spawnSync([...inNamespace, process.execPath, '-e', script])
+      expect(second.stdout.toString()).toStartWith(`the embedded database in ${dir} is in use by a running service (pid 1 on `)
     } finally {
-      sleeper.kill()
-      await sleeper.exited
+      child.kill('SIGKILL')
+      await child.exited
     }
-    const release = await claimDataDir(dir)
-    expect(holderIn(dir)).toMatchObject({ where, pid: process.pid })
-    release()
-  })
-
-  test('from elsewhere (another container), a pid means nothing: a lock kept fresh is refused after waiting, a stale one taken over', async () => {
-    const dir = newDir()
-    // Pid 1 in another namespace: alive or not, it is no process of ours.
-    const file = lockOf(dir, { where: 'other-host/pid:[1]', pid: 1 })
-    const keepFresh = setInterval(() => utimesSync(file, new Date(), new Date()), 100)
-    try {
-      const began = performance.now()
-      await expect(claimDataDir(dir, { staleMs: 600 })).rejects.toThrow('is in use by a service elsewhere (another container?) that still keeps it')
-      expect(performance.now() - began).toBeGreaterThanOrEqual(600)
-    } finally {
-      clearInterval(keepFresh)
-    }
-    expect(holderIn(dir)).toMatchObject({ id: 'theirs' })
-    // Not touched for longer than staleMs: its holder is gone.
-    lockOf(dir, { where: 'other-host/pid:[1]', pid: 1 }, 5_000)
-    const release = await claimDataDir(dir, { staleMs: 600 })
-    expect(holderIn(dir)).toMatchObject({ pid: process.pid })
-    release()
-    expect(readdirSync(dir)).toEqual([])
-  })
-
-  test('the release leaves a lock that is no longer ours', async () => {
-    const dir = newDir()
-    const release = await claimDataDir(dir)
-    lockOf(dir, { where: 'other-host/pid:[1]', pid: 1 })
-    release()
-    expect(holderIn(dir)).toMatchObject({ id: 'theirs' })
   })
 })
