@@ -45,8 +45,6 @@ interface Seen {
   outstanding: { seq: number; count: number }[]
   /** Let through by this worker in this window. */
   own: number
-  /** Requests waiting for an answer: each decides again when one comes. */
-  waiting: (() => void)[]
 }
 
 /** A worker's store: `send` carries reports to the primary; feed its answers to `receive`. */
@@ -62,11 +60,21 @@ export const groupWorkerStore = (
   // alone, within its share of the limit (so the workers together stay within it).
   let silent = false
   const share = Math.ceil(limit / workers)
+  // Answers come in; requests waiting for one decide again at each (and when a new window starts,
+  // where nothing of the last one counts: the primary does not answer its late reports).
+  let answers = 0
+  let waiting: (() => void)[] = []
+  const wake = () => {
+    const woken = waiting
+    waiting = []
+    for (const again of woken) again()
+  }
   const entryOf = (index: number, client: string) => {
+    if (index !== currentIndex && waiting.length > 0) queueMicrotask(wake)
     currentIndex = index
     const clients = counters.of(index)
     let entry = clients.get(client)
-    if (!entry) clients.set(client, (entry = { known: 0, unreported: 0, outstanding: [], own: 0, waiting: [] }))
+    if (!entry) clients.set(client, (entry = { known: 0, unreported: 0, outstanding: [], own: 0 }))
     return entry
   }
   const sum = (reports: Seen['outstanding']) => reports.reduce((total, report) => total + report.count, 0)
@@ -109,29 +117,30 @@ export const groupWorkerStore = (
           clearTimeout(timer)
           resolve(decided)
         }
-        const wait = () => entryOf(windowAt(now(), windowSeconds).index, client).waiting.push(again)
         const again = () => {
           if (settled) return
           const decided = decide(client)
           if (decided) settle(decided)
-          else wait()
+          else waiting.push(again)
         }
+        // Silent: no answer at all (about any client) while this request waited.
+        const answersBefore = answers
         const timer = setTimeout(() => {
-          silent = true
+          if (answers === answersBefore) silent = true
           again()
         }, ANSWER_WAIT_MS)
-        wait()
+        waiting.push(again)
       })
     },
     receive(total) {
       silent = false
-      if (total.index !== currentIndex) return
-      const entry = entryOf(total.index, total.client)
-      entry.known = Math.max(entry.known, total.total)
-      if (total.worker === worker) entry.outstanding = entry.outstanding.filter((report) => report.seq > total.seq)
-      const waiting = entry.waiting
-      entry.waiting = []
-      for (const again of waiting) again()
+      answers += 1
+      if (total.index === currentIndex) {
+        const entry = entryOf(total.index, total.client)
+        entry.known = Math.max(entry.known, total.total)
+        if (total.worker === worker) entry.outstanding = entry.outstanding.filter((report) => report.seq > total.seq)
+      }
+      wake()
     },
   }
   return store

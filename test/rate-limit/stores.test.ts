@@ -112,6 +112,21 @@ describe('rate limit stores', () => {
     }
   })
 
+  test('a request waiting when its window ends decides again in the new window at once (the primary will not answer it)', async () => {
+    let clock = 3_600_000 - 10
+    const reports: RateLimitReport[] = []
+    const worker = groupWorkerStore({ limit: 10, ...WINDOW, batch: 1, worker: 1, workers: 2 }, (report) => void reports.push(report), () => clock)
+    expect(allowed(worker.hit('c'))).toBe(true)
+    const waiting = worker.hit('c')
+    expect(waiting).toBeInstanceOf(Promise)
+    clock += 20
+    // Another client, in the new window, on the same worker: the waiting request is woken.
+    expect(allowed(worker.hit('other'))).toBe(true)
+    expect(await Promise.race([waiting, Bun.sleep(50).then(() => 'still waiting')])).toMatchObject({ allowed: true, remaining: 9 })
+    // No answer was missing: the worker still waits for the primary, not deciding alone.
+    expect(worker.hit('other')).toBeInstanceOf(Promise)
+  })
+
   test('a primary that does not answer is waited for once: then each worker decides at once, within its share', async () => {
     const alone = groupWorkerStore({ limit: 10, ...WINDOW, batch: 2, worker: 1, workers: 2 }, () => {})
     expect([allowed(alone.hit('c')), allowed(alone.hit('c'))]).toEqual([true, true])
