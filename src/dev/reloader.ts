@@ -55,10 +55,10 @@ const parseError = async (path: string) => {
     parser.scan(source)
     return undefined
   } catch (error) {
-    // The transpiler names its input `input.ts`: the file's own name is put in its place.
-    const { line, column } = (error as { position?: { line: number; column: number } }).position ?? {}
-    const where = line === undefined ? '' : `:${line}:${column}`
-    return `${path.slice(SOURCES[0]!.length)}${where}: ${errorText(error).replace(/ \(input\.ts:\d+:\d+\)$/, '')}`
+    // Its position names the transpiler's input (`input.ts`), not the file: the file's name is used.
+    const { message, position } = error as { message?: unknown; position?: { line: number; column: number } | null }
+    const file = path.slice(SOURCES[0]!.length)
+    return position && typeof message === 'string' ? `${file}:${position.line}:${position.column}: ${message}` : `${file}: ${errorText(error)}`
   }
 }
 

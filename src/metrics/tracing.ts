@@ -48,10 +48,12 @@ const samplerFromEnvironment = (): Sampler => {
   return name.startsWith('parentbased_') ? new ParentBasedSampler({ root }) : root
 }
 
-/** The tracer provider, its HTTP plugin, its query observer, and the ids a log line carries. */
-// The methods HTTP's semantic conventions name; any other is `_OTHER` (span names stay bounded).
+// The methods HTTP's semantic conventions name; any other is `_OTHER`, and a span named `HTTP`
+// (span names stay bounded).
 const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE'])
+const spanMethod = (method: string) => (HTTP_METHODS.has(method) ? method : 'HTTP')
 
+/** The tracer provider, its HTTP plugin, its query observer, and the ids a log line carries. */
 export const startTracing = (logger: Logger) => {
   const resource = defaultResource()
     .merge(resourceFromAttributes({ 'service.name': pkg.name, 'service.version': pkg.version }))
@@ -76,7 +78,7 @@ export const startTracing = (logger: Logger) => {
       const url = new URL(request.url)
       const known = HTTP_METHODS.has(request.method)
       const span = tracer.startSpan(
-        known ? request.method : 'HTTP',
+        spanMethod(request.method),
         {
           kind: SpanKind.SERVER,
           attributes: {
@@ -96,7 +98,7 @@ export const startTracing = (logger: Logger) => {
       const span = spans.get(request)
       if (span === undefined) return
       const status = responseStatus(responseValue, set.status)
-      if (route) span.updateName(`${HTTP_METHODS.has(request.method) ? request.method : 'HTTP'} ${route}`).setAttribute('http.route', route)
+      if (route) span.updateName(`${spanMethod(request.method)} ${route}`).setAttribute('http.route', route)
       span.setAttribute('http.response.status_code', status)
       if (status >= 500) span.setAttribute('error.type', String(status)).setStatus({ code: SpanStatusCode.ERROR })
       span.end()

@@ -86,13 +86,9 @@ export const groupWorkerStore = (
     const pending = entry.unreported + sum(entry.outstanding)
     // A report may be counted twice here (in `known` through another worker's answer): refused only once none is out.
     const counted = entry.known + pending
-    const refused = verdict(limit + 1, limit, resetSeconds)
-    if (silent) {
-      if (counted >= limit || entry.own >= share) return refused
-    } else {
-      if (counted >= limit && entry.outstanding.length === 0) return refused
-      if (counted >= limit || pending >= batch) return undefined
-    }
+    const refused = silent ? counted >= limit || entry.own >= share : counted >= limit && entry.outstanding.length === 0
+    if (refused) return verdict(limit + 1, limit, resetSeconds)
+    if (!silent && (counted >= limit || pending >= batch)) return undefined
     entry.own += 1
     entry.unreported += 1
     if (entry.unreported >= batch) {

@@ -126,13 +126,15 @@ export const createIdempotentCreate = (sql: Sql, { timeoutMs, hasher, state }: {
 
     /**
      * A create refused for its body (400 or 422): that answer is kept under the key, or the one
-     * kept is replayed; anything else (401, 403, 429, ...) is not kept.
+     * kept is replayed; anything else (401, 403, 429, ...) is not kept. `lookedUp`: the caller has
+     * already found no kept answer with `replay` (one that came since is still found).
      */
-    refuse: async (key: IdempotencyKey, problem: Problem, caller?: Caller): Promise<Problem> => {
+    refuse: async (key: IdempotencyKey, problem: Problem, caller?: Caller, lookedUp = false): Promise<Problem> => {
       if (problem.status !== 400 && problem.status !== 422) return problem
       // Refused by the schema, the request reaches no route's check: the table may not be there yet.
       if (!state.migrated) throw problems.notMigrated()
-      const { answer, replayed } = (await replay(key, caller)) ?? (await once(caller, key, await keptHash(key), async () => problemAnswer(problem)))
+      const { answer, replayed } =
+        (lookedUp ? undefined : await replay(key, caller)) ?? (await once(caller, key, await keptHash(key), async () => problemAnswer(problem)))
       // A body refused now cannot be one that was accepted.
       if (answer.status !== 400 && answer.status !== 422) throw problems.idempotencyKeyReused()
       return keptProblem(answer, replayed)

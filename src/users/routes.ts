@@ -121,7 +121,7 @@ export const usersRoutes = ({ users, idempotent, accounts, state, auth, clientOf
             key,
             // A weak or missing password is refused for the body too: kept under the key like a schema's 422.
             await accounts.forCreate(body, caller).catch(async (error: unknown) => {
-              throw error instanceof Problem ? await idempotent.refuse(key, error, caller) : error
+              throw error instanceof Problem ? await idempotent.refuse(key, error, caller, true) : error
             }),
             caller,
           ))
