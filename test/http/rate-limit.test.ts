@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, setSystemTime, test } from 'bun:test'
+import { clientAddress } from '../../src/http/client-address'
 import { rateLimit } from '../../src/http/rate-limit'
 import { appWithProblems, send } from './support'
 
@@ -97,6 +98,30 @@ describe('rateLimit({ limit, windowSeconds })', () => {
       expect(await refused.json()).toEqual(TOO_MANY)
       // 127.0.0.1 has spent its quota; the address-less client of app.handle has not.
       expect((await send(app, '/')).status).toBe(200)
+    } finally {
+      await server.stop(true)
+    }
+  })
+
+  test('an IPv6 client is its /64: another address in it shares the budget, the next /64 has its own', async () => {
+    setSystemTime(new Date('2026-01-01T00:00:00.000Z'))
+    const app = appWithProblems()
+      .use(rateLimit({ limit: 2, windowSeconds: 60, clientOf: clientAddress(['127.0.0.1']) }))
+      .get('/', () => ({ ok: true }))
+    const server = app.listen({ port: 0, hostname: '127.0.0.1' })
+    try {
+      const from = (address: string) => fetch(`http://127.0.0.1:${server.server!.port}/`, { headers: { 'x-forwarded-for': address } })
+      expect((await from('2001:db8:0:1::1')).status).toBe(200)
+      const last = await from('2001:db8:0:1:ffff:ffff:ffff:ffff')
+      expect(last.status).toBe(200)
+      expect(last.headers.get('ratelimit')).toBe('"default";r=0;t=60')
+      const refused = await from('2001:db8:0:1::2')
+      expect(refused.status).toBe(429)
+      expect(refused.headers.get('retry-after')).toBe('60')
+      expect(await refused.json()).toEqual(TOO_MANY)
+      const next = await from('2001:db8:0:2::1')
+      expect(next.status).toBe(200)
+      expect(next.headers.get('ratelimit')).toBe('"default";r=1;t=60')
     } finally {
       await server.stop(true)
     }
