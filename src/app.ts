@@ -50,7 +50,7 @@ export const createApp = ({ config, sql, logger, state = { migrated: true, drain
     .use(strictQueryEncoding())
     .use(problemResponses({ logger, routes: () => routeTable(app), bodyRejected: keepBodyRejections(idempotent), fields: telemetry?.logFields }))
     .use(corsPreflight({ origins: config.corsOrigins, routes: () => routeTable(app) }))
-    .use(apiDocs({ settings: { bodyLimit: config.bodyLimit }, schemas: { ...userSchemas, ...access.schemas } }))
+    .use(apiDocs({ settings: { bodyLimit: config.bodyLimit }, schemas: { ...userSchemas, ...access.schemas }, auth: config.auth }))
     .use(health({ sql, state, timeoutMs: config.requestTimeout }))
     .use(access.routes())
     .use(usersRoutes({ users: createUserService(sql, { timeoutMs: config.requestTimeout }), idempotent, accounts: access.accounts, state, clientOf, ...config }))

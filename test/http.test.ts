@@ -274,8 +274,8 @@ describe('docs', () => {
         }
       : {}
     expect(statuses).toEqual({
-      'GET /': ['200', '429', '500'],
-      'GET /readyz': ['200', '429', '500', '503'],
+      'GET /': ['200', '422', '429', '500'],
+      'GET /readyz': ['200', '422', '429', '500', '503'],
       'POST /users': sorted('201', '400', '409', '413', '415', '422', '429', '500', '503'),
       'GET /users': sorted('200', '422', '429', '500', '503'),
       'GET /users/{id}': sorted('200', '304', '404', '422', '429', '500', '503'),
@@ -292,9 +292,23 @@ describe('docs', () => {
     expect(createSchema.properties.role).toMatchObject({ enum: ['user', 'admin'] })
     if (AUTH_ON) {
       expect(create.security).toEqual([{ bearerAuth: [] }, { oauth2: [] }])
-      expect(doc.components.securitySchemes.oauth2.flows.password.tokenUrl).toBe('/auth/token')
+      expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['bearerAuth', 'oauth2'])
+      expect(doc.components.securitySchemes.oauth2.flows).toEqual({ password: { tokenUrl: '/auth/token', refreshUrl: '/auth/refresh', scopes: {} } })
+      expect(Object.keys(op('POST /auth/refresh').requestBody.content)).toEqual(['application/json', 'application/x-www-form-urlencoded'])
       expect(create.responses['401'].headers['WWW-Authenticate']).toBeDefined()
+      expect(op('POST /auth/logout').responses['204'].headers['Cache-Control'].schema.enum).toEqual(['no-store'])
+    } else {
+      // Nothing to log in with: the docs page shows no log-in dialog.
+      expect(doc.components.securitySchemes).toBeUndefined()
     }
+    // Every response of every operation, 5xx included, says its request id and the rate limit.
+    for (const { key, operation } of operations)
+      for (const [status, response] of Object.entries(operation.responses as Record<string, any>))
+        expect([key, status, Object.keys(response.headers ?? {}).filter((name) => ['X-Request-Id', 'RateLimit', 'RateLimit-Policy'].includes(name)).sort()]).toEqual([
+          key,
+          status,
+          ['RateLimit', 'RateLimit-Policy', 'X-Request-Id'],
+        ])
     expect(createSchema.additionalProperties).toBe(false)
     expect(createSchema.properties.age).toMatchObject({ type: 'integer', minimum: 1, maximum: 120 })
     expect(createSchema.properties.name).toMatchObject({ type: 'string', minLength: 1, maxLength: 100 })

@@ -1,6 +1,7 @@
 /**
- * `/auth/*`: log in (JSON, or the OAuth 2.0 password grant as a form), refresh, log out. No token
- * is needed here. Every answer, errors included, says `Cache-Control: no-store`.
+ * `/auth/*`: log in (JSON, or the OAuth 2.0 password grant as a form), refresh (JSON, or the
+ * OAuth 2.0 refresh grant as a form), log out. No token is needed here. Every answer, errors
+ * included, says `Cache-Control: no-store`.
  */
 import { Elysia, type TSchema } from 'elysia'
 import type { ClientAddress } from '../http/client-address'
@@ -8,19 +9,28 @@ import { FORM_BODY } from '../http/json-body'
 import { jsonResponse, responses, schemaRef } from '../http/openapi'
 import { assertValid } from '../http/validation-errors'
 import type { Logins } from './logins'
-import { LoginForm, LoginJson, RefreshBody } from './schemas'
+import { LoginForm, LoginJson, RefreshBody, RefreshForm } from './schemas'
 
 const NO_STORE = {
   'Cache-Control': { description: 'Always `no-store`: tokens are not to be cached.', required: true, schema: { type: 'string' as const, enum: ['no-store'], maxLength: 8 } },
 }
+// The problem responses are shared with every route: their `Cache-Control` is said here.
+const ALWAYS_NO_STORE = ' Every answer, errors included, carries `Cache-Control: no-store`.'
 const TokenPairRef = schemaRef('TokenPair')
 const TOKEN_EXAMPLE = { access_token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl', token_type: 'Bearer', expires_in: 900, refresh_token: 'q0Zx3nW8yJ4bT1uV7cR2kL9mP5sD6fG0hA3eB8iO1nU' }
 const jsonBodyOf = (schema: TSchema, example?: unknown) => ({ required: true, content: { 'application/json': { schema, ...(example ? { example } : {}) } } })
 
+/** A form's fields, when the body parser read a form (only on `FORM_PATHS`); undefined for JSON. */
+const formFields = (body: unknown) => {
+  if (typeof body !== 'object' || body === null || !(FORM_BODY in body)) return undefined
+  const { [FORM_BODY]: _, ...fields } = body as Record<string | symbol, unknown>
+  return fields
+}
+
 /** The email and password of a login, from JSON or a form (the body parser has dealt with anything else). */
 const readLogin = (body: unknown) => {
-  if (typeof body === 'object' && body !== null && FORM_BODY in body) {
-    const { [FORM_BODY]: _, ...fields } = body as Record<string | symbol, unknown>
+  const fields = formFields(body)
+  if (fields) {
     const form = assertValid<LoginForm>(LoginForm, fields)
     return { email: form.username.trim(), password: form.password }
   }
@@ -28,12 +38,16 @@ const readLogin = (body: unknown) => {
   return { email: login.email.trim(), password: login.password }
 }
 
-const readRefresh = (body: unknown) => assertValid<RefreshBody>(RefreshBody, body).refresh_token
+/** The refresh token of a refresh (JSON or the OAuth 2.0 refresh grant's form) or a logout (JSON). */
+const readRefresh = (body: unknown) => {
+  const fields = formFields(body)
+  return fields ? assertValid<RefreshForm>(RefreshForm, fields).refresh_token : assertValid<RefreshBody>(RefreshBody, body).refresh_token
+}
 
 const AUTH_URL = /^[a-z]+:\/\/[^/]*\/auth\//i
 
 /** The paths where the body parser also takes a form. */
-export const FORM_PATHS = ['/auth/token']
+export const FORM_PATHS = ['/auth/token', '/auth/refresh']
 
 export const authRoutes = ({ logins, clientOf }: { logins: Logins; clientOf: ClientAddress }) =>
   new Elysia({ name: 'auth', prefix: '/auth' })
@@ -52,7 +66,8 @@ export const authRoutes = ({ logins, clientOf }: { logins: Logins; clientOf: Cli
           summary: 'Log in',
           description:
             'Trades an email and password for an access token and a refresh token. A wrong password, an unknown email and an account without a password get the same 401. ' +
-            'After 5 failures for one email from one client within 15 minutes, that pair gets 429 until the oldest leaves the window; after 100 from all clients within 24 hours, the email does.',
+            'After 5 failures for one email from one client within 15 minutes, that pair gets 429 until the oldest leaves the window; after 100 from all clients within 24 hours, the email does.' +
+            ALWAYS_NO_STORE,
           tags: ['auth'],
           security: [],
           requestBody: {
@@ -69,10 +84,16 @@ export const authRoutes = ({ logins, clientOf }: { logins: Logins; clientOf: Cli
     .post('/refresh', ({ body }) => logins.refresh(readRefresh(body)), {
       detail: {
         summary: 'Trade a refresh token for a new pair',
-        description: 'The refresh token is single use: it is retired now. Presenting a retired one again revokes every token of its login.',
+        description: 'The refresh token is single use: it is retired now. Presenting a retired one again revokes every token of its login.' + ALWAYS_NO_STORE,
         tags: ['auth'],
         security: [],
-        requestBody: jsonBodyOf(RefreshBody, { refresh_token: TOKEN_EXAMPLE.refresh_token }),
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': { schema: RefreshBody, example: { refresh_token: TOKEN_EXAMPLE.refresh_token } },
+            'application/x-www-form-urlencoded': { schema: RefreshForm, example: { grant_type: 'refresh_token', refresh_token: TOKEN_EXAMPLE.refresh_token } },
+          },
+        },
         responses: responses({ 200: jsonResponse('A new pair.', TokenPairRef, { headers: NO_STORE, example: TOKEN_EXAMPLE }) }, 400, 401, 413, 415, 422, 503),
       },
     })
@@ -85,11 +106,11 @@ export const authRoutes = ({ logins, clientOf }: { logins: Logins; clientOf: Cli
       {
         detail: {
           summary: 'Log out',
-          description: 'Revokes the refresh token and every token of its login.',
+          description: 'Revokes the refresh token and every token of its login.' + ALWAYS_NO_STORE,
           tags: ['auth'],
           security: [],
           requestBody: jsonBodyOf(RefreshBody, { refresh_token: TOKEN_EXAMPLE.refresh_token }),
-          responses: responses({ 204: { description: 'Logged out; no body.' } }, 400, 401, 413, 415, 422, 503),
+          responses: responses({ 204: { description: 'Logged out; no body.', headers: NO_STORE } }, 400, 401, 413, 415, 422, 503),
         },
       },
     )

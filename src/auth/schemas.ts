@@ -25,6 +25,18 @@ export const LoginForm = t.Object(
 
 export const RefreshBody = t.Object({ refresh_token: refreshToken }, { additionalProperties: false })
 
+/** The OAuth 2.0 refresh grant (RFC 6749 §6), as OAuth clients send it to the flow's `refreshUrl`. */
+export const RefreshForm = t.Object(
+  {
+    grant_type: strictEnum(['refresh_token'], { description: 'Always `refresh_token`.' }),
+    refresh_token: refreshToken,
+    scope: t.Optional(strictText({ minLength: 0, maxLength: 1024, description: 'Ignored.' })),
+    client_id: t.Optional(strictText({ minLength: 0, maxLength: 1024, description: 'Ignored.' })),
+    client_secret: t.Optional(strictText({ minLength: 0, maxLength: 1024, description: 'Ignored.' })),
+  },
+  { additionalProperties: false },
+)
+
 export const TokenPair = t.Object(
   {
     access_token: t.String({ maxLength: 2048, pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$', description: 'A JWT (HS256) to send as `Authorization: Bearer ...`.' }),
@@ -38,3 +50,4 @@ export const TokenPair = t.Object(
 export type LoginJson = Static<typeof LoginJson>
 export type LoginForm = Static<typeof LoginForm>
 export type RefreshBody = Static<typeof RefreshBody>
+export type RefreshForm = Static<typeof RefreshForm>

@@ -38,11 +38,12 @@ const scalarConfig = {
 } satisfies Exclude<NonNullable<import('@scalar/api-reference').ReferenceProps['configuration']>, unknown[]>
 
 /**
- * `apiDocs({ settings, schemas })`: `/docs` (Scalar, with no request leaving the service) and
+ * `apiDocs({ settings, schemas, auth })`: `/docs` (Scalar, with no request leaving the service) and
  * `/openapi.json`, whose components hold the problem responses (documented with `settings`, e.g.
- * the body limit in force) and the named `schemas` that routes reference.
+ * the body limit in force), the named `schemas` that routes reference and, with access control
+ * (`auth`), the security schemes.
  */
-export const apiDocs = ({ settings, schemas }: { settings: DocumentedSettings; schemas: Record<string, TSchema> }) =>
+export const apiDocs = ({ settings, schemas, auth }: { settings: DocumentedSettings; schemas: Record<string, TSchema>; auth: boolean }) =>
   new Elysia({ name: 'api-docs' })
     .get(
       SCALAR_PATH,
@@ -67,7 +68,7 @@ export const apiDocs = ({ settings, schemas }: { settings: DocumentedSettings; s
             { name: 'auth', description: 'Logging in and out' },
             { name: 'health', description: 'Liveness and readiness' },
           ],
-          components: openApiComponents(settings, schemas),
+          components: openApiComponents(settings, schemas, { auth }),
         },
       }),
     )

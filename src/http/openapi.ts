@@ -93,15 +93,25 @@ const rateLimitHeaders = {
   },
 }
 
+/** On every response: see `./request-id`. */
+const requestIdHeader = {
+  'X-Request-Id': {
+    description: 'Your own `X-Request-Id` when you sent a sane one (1–128 letters, digits, `.`, `_`, `-`), else a new UUID; log lines name it.',
+    required: true,
+    schema: { type: 'string' as const, maxLength: 128, pattern: '^[A-Za-z0-9._-]{1,128}$', example: '8e03978e-40d5-43e8-bc93-6894a57f9324' },
+  },
+}
+
 /**
- * The headers of a response with `status`: the rate limit's on every 2xx and 4xx, `Retry-After` on
- * 429 and 503, `WWW-Authenticate` on 401.
+ * The headers of a response with `status`: `X-Request-Id` and the rate limit's on every one,
+ * `Retry-After` on 429 and 503, `WWW-Authenticate` on 401.
  */
 const headersFor = (status: number, own: Record<string, unknown> = {}) => ({
   ...own,
   ...(status === 503 || status === 429 ? retryAfterHeader : {}),
   ...(status === 401 ? wwwAuthenticateHeader : {}),
-  ...(status < 500 ? rateLimitHeaders : {}),
+  ...requestIdHeader,
+  ...rateLimitHeaders,
 })
 
 /** The example body of a catalogue entry, built by the same code as the real one. */
@@ -126,13 +136,16 @@ const documentedProblemResponse = (status: ProblemStatus, settings: DocumentedSe
   }
 }
 
-/** `components` for the document: the `Problem` schema, one response per problem status, and `schemas`. */
-export const openApiComponents = (settings: DocumentedSettings, schemas: Record<string, TSchema>) => {
+/**
+ * `components` for the document: the `Problem` schema, one response per problem status, `schemas`,
+ * and, with access control (`auth`), the security schemes.
+ */
+export const openApiComponents = (settings: DocumentedSettings, schemas: Record<string, TSchema>, { auth }: { auth: boolean }) => {
   const statuses = [...new Set(documented.map((problem) => problem.definition.status))]
   return {
     schemas: { Problem: ProblemSchema, ...schemas },
     responses: Object.fromEntries(statuses.map((status) => [componentName(status), documentedProblemResponse(status, settings)])),
-    securitySchemes,
+    ...(auth ? { securitySchemes } : {}),
   }
 }
 

@@ -93,6 +93,22 @@ describe.skipIf(!AUTH_ON)('logging in', () => {
     expectProblem(await call('POST', '/auth/refresh', { json: { refresh_token: won[0]!.body.refresh_token }, token: null }), 401)
   })
 
+  test('refresh as the OAuth 2.0 refresh grant (a form, as the OAuth flow’s refreshUrl gets it); logout takes JSON only', async () => {
+    const account = await createAccount()
+    const renewed = await call('POST', '/auth/refresh', form({ grant_type: 'refresh_token', refresh_token: account.refreshToken }))
+    expect(renewed.status).toBe(200)
+    expect(renewed.headers.get('cache-control')).toBe('no-store')
+    expect(renewed.body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 3600, refresh_token: expect.any(String) })
+    expect((await call('GET', '/users/me', { token: renewed.body.access_token })).body.id).toBe(account.id)
+    const badGrant = await call('POST', '/auth/refresh', form({ grant_type: 'password', refresh_token: renewed.body.refresh_token }))
+    expect(expectProblem(badGrant, 422).errors).toEqual([{ field: 'grant_type', message: 'must be one of refresh_token' }])
+    expect(badGrant.headers.get('cache-control')).toBe('no-store')
+    expect(expectProblem(await call('POST', '/auth/refresh', form({ grant_type: 'refresh_token' })), 422).errors).toEqual([{ field: 'refresh_token', message: 'is required' }])
+    expectProblem(await call('POST', '/auth/logout', form({ refresh_token: renewed.body.refresh_token })), 415)
+    // The form's token was not spent by the refused requests.
+    expect((await call('POST', '/auth/refresh', { json: { refresh_token: renewed.body.refresh_token }, token: null })).status).toBe(200)
+  })
+
   test('logout revokes the family: 204, then the refresh token is refused', async () => {
     const account = await createAccount()
     const out = await call('POST', '/auth/logout', { json: { refresh_token: account.refreshToken }, token: null })

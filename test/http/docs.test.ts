@@ -7,10 +7,10 @@ const Thing = t.Object({ name: t.String({ maxLength: 5 }) })
 
 const build = (bodyLimit: number) =>
   appWithProblems()
-    .use(apiDocs({ settings: { bodyLimit }, schemas: { Thing } }))
+    .use(apiDocs({ settings: { bodyLimit }, schemas: { Thing }, auth: true }))
     .get('/things', () => [])
 
-describe('apiDocs({ settings, schemas })', () => {
+describe('apiDocs({ settings, schemas, auth })', () => {
   test('/openapi.json documents the routes, the named schemas and the body limit in force', async () => {
     for (const limit of [1024, 65536]) {
       const reply = await send(build(limit), '/openapi.json')

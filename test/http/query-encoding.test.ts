@@ -30,6 +30,15 @@ describe('strictQueryEncoding()', () => {
     expect(reply.body).toEqual(malformed('a', 'c', '%ZZ'))
   })
 
+  test('within the problem body’s limits: names cut at 100 characters, at most 100 parameters named', async () => {
+    const long = await send(build(), `/?${'k'.repeat(150)}=%ZZ`)
+    expect(long.status).toBe(422)
+    expect(long.body).toEqual(malformed('k'.repeat(100)))
+    const many = await send(build(), `/?${Array.from({ length: 150 }, (_, i) => `a${i}=%ZZ`).join('&')}`)
+    expect(many.status).toBe(422)
+    expect(many.body).toEqual(malformed(...Array.from({ length: 100 }, (_, i) => `a${i}`)))
+  })
+
   test('sound encoding passes through, decoded', async () => {
     const reply = await send(build(), '/?a=%20x%C3%A9&b=y+z&c')
     expect(reply.status).toBe(200)
