@@ -95,7 +95,7 @@ describe.skipIf(!AUTH_ON)('logging in', () => {
 
   test('refresh as the OAuth 2.0 refresh grant (a form, as the OAuth flow’s refreshUrl gets it); logout takes JSON only', async () => {
     const account = await createAccount()
-    const renewed = await call('POST', '/auth/refresh', form({ grant_type: 'refresh_token', refresh_token: account.refreshToken }))
+    const renewed = await call('POST', '/auth/refresh', form({ grant_type: 'refresh_token', refresh_token: account.refreshToken! }))
     expect(renewed.status).toBe(200)
     expect(renewed.headers.get('cache-control')).toBe('no-store')
     expect(renewed.body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 3600, refresh_token: expect.any(String) })
