@@ -36,7 +36,7 @@ export interface AppDependencies {
 export const createApp = ({ config, sql, logger, state = { migrated: true, draining: false }, rateLimitStore, telemetry }: AppDependencies) => {
   const app = new Elysia({ normalize: false })
   const clientOf = clientAddress(config.trustedProxies)
-  const access = createAccess(sql, config, clientOf)
+  const access = createAccess(sql, config, clientOf, state)
   const idempotent = createIdempotentCreate(sql, { timeoutMs: config.requestTimeout, hasher: access.hasher, state })
   return app
     .use(requestLog({ logger, fields: telemetry?.logFields }))

@@ -6,6 +6,7 @@ import { Elysia } from 'elysia'
 import type { Sql } from 'postgres'
 import type { Config } from '../config'
 import type { ClientAddress } from '../http/client-address'
+import type { ServiceState } from '../http/health'
 import { createAccountRules } from './accounts'
 import { accessGuard } from './guard'
 import { createLogins } from './logins'
@@ -19,7 +20,8 @@ export type AccessConfig = Pick<
   'auth' | 'authSecrets' | 'accessTokenTtl' | 'refreshTokenTtl' | 'signupOpen' | 'hashConcurrency' | 'requestTimeout' | 'bodyLimit'
 >
 
-export const createAccess = (sql: Sql, config: AccessConfig, clientOf: ClientAddress) => {
+/** Access control on `sql`; `state` says whether the migrations have run (until then 503). */
+export const createAccess = (sql: Sql, config: AccessConfig, clientOf: ClientAddress, state: ServiceState) => {
   const hasher = createHasher({ concurrency: config.hashConcurrency })
   // The dummy hash is made now (off the JavaScript thread), not by the first login for an unknown
   // email, which would otherwise take two hashes' time: a difference a caller could see.
@@ -31,10 +33,10 @@ export const createAccess = (sql: Sql, config: AccessConfig, clientOf: ClientAdd
     tokens,
     accounts: createAccountRules({ sql, hasher, logins, auth: config.auth, timeoutMs: config.requestTimeout }),
     /** Who may call what on `/users` (see `./guard`); nothing with `AUTH=off`. */
-    guard: () => (config.auth ? accessGuard({ tokens, signupOpen: config.signupOpen }) : new Elysia({ name: 'access-guard' })),
+    guard: () => (config.auth ? accessGuard({ tokens, signupOpen: config.signupOpen, state }) : new Elysia({ name: 'access-guard' })),
     /** The schemas `/auth/*` adds to the OpenAPI document's components. */
     schemas: { TokenPair },
     /** `/auth/*`; absent (404) with `AUTH=off`. */
-    routes: () => (config.auth ? authRoutes({ logins, clientOf }) : new Elysia({ name: 'auth' })),
+    routes: () => (config.auth ? authRoutes({ logins, clientOf, state }) : new Elysia({ name: 'auth' })),
   }
 }

@@ -5,6 +5,7 @@
  * caller still exists with the token's version) is checked by the statement that does the work.
  */
 import { Elysia } from 'elysia'
+import type { ServiceState } from '../http/health'
 import { problems } from '../http/problems'
 import { pathOf } from '../http/request-path'
 import type { Caller, Tokens } from './tokens'
@@ -39,11 +40,12 @@ const targetOf = (path: string): { id?: string } | undefined => {
 }
 
 /**
- * `accessGuard({ tokens, signupOpen })`: the users API needs a bearer token: an admin may do
+ * `accessGuard({ tokens, signupOpen, state })`: the users API needs a bearer token: an admin may do
  * anything; a user may read, change (not their role) and delete their own record; with
- * `signupOpen`, anyone may create a `user` without a token.
+ * `signupOpen`, anyone may create a `user` without a token. A token not seen before is checked
+ * once the migrations have run (the generated key is in a table): 503 until then.
  */
-export const accessGuard = ({ tokens, signupOpen }: { tokens: Tokens; signupOpen: boolean }) =>
+export const accessGuard = ({ tokens, signupOpen, state }: { tokens: Tokens; signupOpen: boolean; state: ServiceState }) =>
   new Elysia({ name: 'access-guard' }).onRequest(async ({ request }) => {
     // A CORS preflight carries no credentials by design: the CORS plugin answers it.
     if (request.method === 'OPTIONS') return
@@ -54,7 +56,11 @@ export const accessGuard = ({ tokens, signupOpen }: { tokens: Tokens; signupOpen
       if (target.id === undefined && request.method === 'POST' && signupOpen) return
       throw problems.unauthorized('missing')
     }
-    const caller = knownCaller(header, tokens) ?? (await verifiedCaller(header, tokens))
+    let caller = knownCaller(header, tokens)
+    if (!caller) {
+      if (!state.migrated) throw problems.notMigrated()
+      caller = await verifiedCaller(header, tokens)
+    }
     if (!caller) throw problems.unauthorized('invalid')
     if (caller.role !== 'admin' && target.id !== 'me' && target.id !== String(caller.id)) throw problems.forbidden()
     callers.set(request, caller)

@@ -5,6 +5,7 @@
  */
 import { Elysia, type TSchema } from 'elysia'
 import type { ClientAddress } from '../http/client-address'
+import { requireMigrated, type ServiceState } from '../http/health'
 import { FORM_BODY } from '../http/json-body'
 import { jsonResponse, responses, schemaRef } from '../http/openapi'
 import { assertValid } from '../http/validation-errors'
@@ -49,12 +50,14 @@ const AUTH_URL = /^[a-z]+:\/\/[^/]*\/auth\//i
 /** The paths where the body parser also takes a form. */
 export const FORM_PATHS = ['/auth/token', '/auth/refresh']
 
-export const authRoutes = ({ logins, clientOf }: { logins: Logins; clientOf: ClientAddress }) =>
+export const authRoutes = ({ logins, clientOf, state }: { logins: Logins; clientOf: ClientAddress; state: ServiceState }) =>
   new Elysia({ name: 'auth', prefix: '/auth' })
     // Before the body is read, so that its errors (413, 415, 400) say it too.
     .onRequest(({ request, set }) => {
       if (AUTH_URL.test(request.url)) set.headers['cache-control'] = 'no-store'
     })
+    // The tables they use may not be there yet (an upgrade's migrations are running): 503.
+    .onBeforeHandle(requireMigrated(state))
     .post(
       '/token',
       ({ body, request, server }) => {

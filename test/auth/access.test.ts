@@ -106,6 +106,29 @@ describe.skipIf(!AUTH_ON)('who may do what', () => {
     expect(expectProblem(invalid, 422).errors).toEqual([{ field: 'age', message: 'must be a JSON integer' }])
   })
 
+  test('before the migrations (an upgrade under way, the tables not there): /auth/* and a token not seen before get 503, not 500', async () => {
+    const database = await openFreshDatabase({ migrated: false })
+    try {
+      const app = buildApp(database.sql, {}, { migrated: false, draining: false })
+      const replies = [
+        await call('POST', '/auth/token', { json: { email: 'ada@example.com', password: strongPassword() }, token: null }, app),
+        await call('POST', '/auth/refresh', { json: { refresh_token: 'x'.repeat(43) }, token: null }, app),
+        await call('POST', '/auth/logout', { json: { refresh_token: 'x'.repeat(43) }, token: null }, app),
+        await call('GET', '/users/1', { token: 'a.b.c' }, app),
+      ]
+      for (const reply of replies) {
+        expect(expectProblem(reply, 503).detail).toBe('The database is not ready yet; try again shortly')
+        expect(reply.headers.get('retry-after')).toBe('5')
+      }
+      expect(replies.slice(0, 3).map((reply) => reply.headers.get('cache-control'))).toEqual(['no-store', 'no-store', 'no-store'])
+      // What needs no database is answered as ever.
+      expect401(await call('GET', '/users/1', { token: null }, app), false)
+      expect(expectProblem(await call('POST', '/auth/token', { json: {}, token: null }, app), 503).detail).toBe('The database is not ready yet; try again shortly')
+    } finally {
+      await database.close()
+    }
+  })
+
   test('the last admin cannot be demoted or deleted (409), even when two admins demote each other at once', async () => {
     const database = await openFreshDatabase()
     try {

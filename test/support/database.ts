@@ -82,10 +82,10 @@ export const testDatabase = (): Promise<TestDatabase> =>
     return database
   })())
 
-/** A database of a test's own (same kind as the suite's), migrated; `close` drops it. */
-export const openFreshDatabase = async () => {
+/** A database of a test's own (same kind as the suite's), migrated unless `migrated: false`; `close` drops it. */
+export const openFreshDatabase = async ({ migrated = true } = {}) => {
   const database = serverUrl ? await openServer(serverUrl) : await openEmbedded()
-  await migrate(database.sql)
+  if (migrated) await migrate(database.sql)
   return database
 }
 
