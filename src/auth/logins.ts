@@ -141,7 +141,9 @@ export const createLogins = (
     /**
      * A new pair for a refresh token, which is retired at once, its successor stored in the same
      * statement: of two concurrent uses one wins, and the loser, finding the token retired, revokes
-     * the whole family, the winner's new token included.
+     * the whole family, the winner's new token included. A family with a revoked token is dead: a
+     * revocation (logout, reuse) racing a refresh cannot see the successor being stored, but the
+     * successor, once used, sees the revoked token before it.
      */
     async refresh(token: string): Promise<TokenPair> {
       const hash = refreshTokenHash(token)
@@ -150,6 +152,7 @@ export const createLogins = (
         with used as (
           update refresh_tokens set retired_at = clock_timestamp()
           where token_hash = ${hash} and retired_at is null and revoked_at is null and expires_at > clock_timestamp()
+            and not exists (select 1 from refresh_tokens revoked where revoked.family = refresh_tokens.family and revoked.revoked_at is not null)
           returning family, user_id),
         successor as (
           insert into refresh_tokens (token_hash, family, user_id, expires_at)

@@ -93,6 +93,39 @@ describe.skipIf(!AUTH_ON)('logging in', () => {
     expectProblem(await call('POST', '/auth/refresh', { json: { refresh_token: won[0]!.body.refresh_token }, token: null }), 401)
   })
 
+  test.skipIf(!serverUrl)('a logout or a reuse racing a refresh: the successor the refresh was storing is dead too (PostgreSQL server)', async () => {
+    const { sql } = await testDatabase()
+    const refresh = (token: string) => call('POST', '/auth/refresh', { json: { refresh_token: token }, token: null })
+    // The refresh has retired its token and holds its row while a lock on the user's row holds up
+    // the successor's insert; `racer` then waits on the retired token's row, and goes on after.
+    const race = async (userId: number, token: string, racer: () => Promise<Awaited<ReturnType<typeof call>>>) => {
+      const holder = await sql.reserve()
+      try {
+        await holder`begin`
+        await holder`select 1 from users where id = ${userId} for update`
+        const refreshed = refresh(token)
+        await Bun.sleep(300)
+        const raced = racer()
+        await Bun.sleep(300)
+        await holder`rollback`
+        return [await refreshed, await raced] as const
+      } finally {
+        holder.release()
+      }
+    }
+    const loggedOut = await createAccount()
+    const [renewed, out] = await race(loggedOut.id, loggedOut.refreshToken!, () => call('POST', '/auth/logout', { json: { refresh_token: loggedOut.refreshToken }, token: null }))
+    expect([renewed.status, out.status]).toEqual([200, 204])
+    expect(expectProblem(await refresh(renewed.body.refresh_token), 401).detail).toBe('The refresh token is not valid')
+
+    const reused = await createAccount()
+    const second = await refresh(reused.refreshToken!)
+    expect(second.status).toBe(200)
+    const [third, replay] = await race(reused.id, second.body.refresh_token, () => refresh(reused.refreshToken!))
+    expect([third.status, replay.status]).toEqual([200, 401])
+    expect(expectProblem(await refresh(third.body.refresh_token), 401).detail).toBe('The refresh token is not valid')
+  })
+
   test('refresh as the OAuth 2.0 refresh grant (a form, as the OAuth flow’s refreshUrl gets it); logout takes JSON only', async () => {
     const account = await createAccount()
     const renewed = await call('POST', '/auth/refresh', form({ grant_type: 'refresh_token', refresh_token: account.refreshToken! }))
