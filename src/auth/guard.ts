@@ -39,6 +39,21 @@ const targetOf = (path: string): { id?: string } | undefined => {
   return match ? { id: match[1]! } : undefined
 }
 
+// The route reads its id as Elysia decodes the segment, in decimal digits (`/users/03`, `/users/%33`
+// are user 3): a user's own record spelled so is theirs too.
+const canonicalId = (segment: string) => {
+  let text = segment
+  try {
+    text = decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
+  return /^[0-9]+$/.test(text) ? text.replace(/^0+(?=[0-9])/, '') : text
+}
+
+const isOwn = (segment: string | undefined, id: number) =>
+  segment === 'me' || segment === String(id) || (segment !== undefined && canonicalId(segment) === String(id))
+
 /**
  * `accessGuard({ tokens, signupOpen, state })`: the users API needs a bearer token: an admin may do
  * anything; a user may read, change (not their role) and delete their own record; with
@@ -62,6 +77,6 @@ export const accessGuard = ({ tokens, signupOpen, state }: { tokens: Tokens; sig
       caller = await verifiedCaller(header, tokens)
     }
     if (!caller) throw problems.unauthorized('invalid')
-    if (caller.role !== 'admin' && target.id !== 'me' && target.id !== String(caller.id)) throw problems.forbidden()
+    if (caller.role !== 'admin' && !isOwn(target.id, caller.id)) throw problems.forbidden()
     callers.set(request, caller)
   })

@@ -77,6 +77,19 @@ describe.skipIf(!AUTH_ON)('who may do what', () => {
     expect((await call('GET', `/users/${other.id}`)).body.age).toBe(30)
   })
 
+  test('their own id spelled as the route reads it (leading zeros, percent-encoded digits) is theirs; another’s so spelled is not', async () => {
+    const self = await createAccount()
+    const other = await createAccount()
+    for (const path of [`/users/0${self.id}`, `/users/00${self.id}`, `/users/${[...String(self.id)].map((digit) => `%3${digit}`).join('')}`]) {
+      const reply = await call('GET', path, { token: self.token })
+      expect(reply.status).toBe(200)
+      expect(reply.body.id).toBe(self.id)
+      expect(reply.headers.get('etag')).toBe(`"${self.id}-1"`)
+    }
+    for (const path of [`/users/0${other.id}`, `/users/%3${String(other.id)[0]}${String(other.id).slice(1)}`, '/users/%ZZ', '/users/0'])
+      expect(expectProblem(await call('GET', path, { token: self.token }), 403).detail).toBe('You may not do this')
+  })
+
   test('other paths under /users are unknown routes (404) for anyone, token or not', async () => {
     const self = await createAccount()
     for (const path of [`/users//${self.id}`, `/users/${self.id}/x`, '/users/me/x', '/usersx'])
