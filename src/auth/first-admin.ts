@@ -15,8 +15,8 @@ export class WeakPassword extends Error {
   override name = 'WeakPassword'
 }
 
-const strongHash = async (email: string, password: string, variable: string) => {
-  const weakness = await passwordWeakness(password, { email, name: NAME })
+const strongHash = async (email: string, password: string, variable: string, name = NAME) => {
+  const weakness = await passwordWeakness(password, { email, name })
   if (weakness) throw new WeakPassword(`${variable} ${weakness}`)
   return Bun.password.hash(normalizePassword(password), { algorithm: 'argon2id' })
 }
@@ -40,8 +40,14 @@ export const ensureFirstAdmin = async (sql: Sql, admin: { email: string; passwor
     where not exists (select 1 from users where role = 'admin')
     on conflict (lower(email)) do nothing
     returning id`
-  if (created.length > 0) logger.info('first admin created', { id: Number(created[0]!.id) })
-  else logger.warn('ADMIN_EMAIL belongs to an existing user, who was left unchanged: use `users-api create-admin EMAIL` to make them an admin')
+  if (created.length > 0) {
+    logger.info('first admin created', { id: Number(created[0]!.id) })
+    return
+  }
+  // Nothing inserted: the email is a user's, or another instance starting at once made the admin.
+  const [existing] = await sql<{ role: string }[]>`select role from users where lower(email) = lower(${admin.email})`
+  if (existing && existing.role !== 'admin')
+    logger.warn('ADMIN_EMAIL belongs to an existing user, who was left unchanged: use `users-api create-admin EMAIL` to make them an admin')
 }
 
 /**
@@ -60,11 +66,15 @@ export const firstAdminSettled = async (sql: Sql, email: string, timeoutMs = 10_
 
 /** Creates the admin `email`, or makes that user an admin with this password (their tokens end). */
 export const createOrPromoteAdmin = async (sql: Sql, email: string, password: string): Promise<'created' | 'promoted'> => {
-  const hash = await strongHash(email, password, 'the password')
+  // An existing user's password must not be their own name either.
+  const [existing] = await sql<{ name: string }[]>`select name from users where lower(email) = lower(${email})`
+  const hash = await strongHash(email, password, 'the password', existing?.name)
+  // A change like any other: the version (the ETag) moves too.
   const [row] = await sql<{ created: boolean }[]>`
     insert into users (name, email, age, role, password_hash) values (${NAME}, ${email}, ${AGE}, 'admin', ${hash})
     on conflict (lower(email)) do update set
-      role = 'admin', password_hash = excluded.password_hash, token_version = users.token_version + 1, updated_at = clock_timestamp()
+      role = 'admin', password_hash = excluded.password_hash, token_version = users.token_version + 1,
+      version = users.version + 1, updated_at = clock_timestamp()
     returning (xmax = 0) as created`
   await sql`update refresh_tokens set revoked_at = clock_timestamp() where revoked_at is null and user_id = (select id from users where lower(email) = lower(${email}))`
   return row!.created ? 'created' : 'promoted'

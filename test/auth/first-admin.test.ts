@@ -82,7 +82,17 @@ describe('the first admin', () => {
     const { sql } = await testDatabase()
     const account = await createAccount()
     const password = strongPassword()
+    const before = await call('GET', `/users/${account.id}`)
+    expect(before.headers.get('etag')).toBe(`"${account.id}-1"`)
+    // Their own name is no password for them (nor for anyone, but the rule names the user's own).
+    const name = (await sql<{ name: string }[]>`update users set name = 'Quantum Giraffe Orbit Lemonade' where id = ${account.id} returning name`)[0]!.name
+    await expect(createOrPromoteAdmin(sql, account.email, name.toLowerCase())).rejects.toThrow(new WeakPassword('the password must not be the email or the name'))
     expect(await createOrPromoteAdmin(sql, account.email.toUpperCase(), password)).toBe('promoted')
+    // A change like any other: the ETag moves, so a client holding the old one sees the new role.
+    const after = await call('GET', `/users/${account.id}`, { headers: { 'if-none-match': `"${account.id}-1"` } })
+    expect(after.status).toBe(200)
+    expect(after.headers.get('etag')).toBe(`"${account.id}-2"`)
+    expect(after.body).toMatchObject({ id: account.id, role: 'admin' })
     expectProblem(await call('GET', '/users/me', { token: account.token }), 401)
     expectProblem(await call('POST', '/auth/refresh', { json: { refresh_token: account.refreshToken }, token: null }), 401)
     const login = await call('POST', '/auth/token', { json: { email: account.email, password }, token: null })
