@@ -30,6 +30,7 @@ const INT32_MAX = 2 ** 31 - 1
  * where an unknown keyword makes it invalid.
  */
 const Trim = Symbol.for('users-api/trim')
+const Nfkc = Symbol.for('users-api/nfkc')
 const OutOfRange = Symbol.for('users-api/out-of-range')
 
 /** What a failed range check of a strict integer means: a schema violation (422) or a business rule (400). */
@@ -45,6 +46,8 @@ interface TextRule extends Described {
   maxLength: number
   /** The rule applies to the trimmed text, and the handler receives it trimmed. */
   trim?: boolean
+  /** The length counts the text's NFKC form (a password's: see `../auth/passwords`); the handler receives it as sent. */
+  nfkc?: boolean
   format?: 'email'
 }
 
@@ -65,7 +68,7 @@ TypeRegistry.Set<Record<PropertyKey, any>>('StrictText', (schema, value) => {
   if (typeof value !== 'string' || !value.isWellFormed()) return false
   const text = schema[Trim] ? value.trim() : value
   if (CONTROL.test(text)) return false
-  const length = codePoints(text)
+  const length = codePoints(schema[Nfkc] ? text.normalize('NFKC') : text)
   if (length < schema.minLength || length > schema.maxLength) return false
   return schema.format !== 'email' || EMAIL.test(text)
 })
@@ -87,12 +90,13 @@ const formatOf = ({ minimum, maximum }: IntegerRule) => (minimum >= -INT32_MAX -
 
 /**
  * A string of `minLength`–`maxLength` code points with no control characters or lone surrogates,
- * and with `format: 'email'` a valid address; with `trim`, the rule applies to the trimmed text.
+ * and with `format: 'email'` a valid address; with `trim`, the rule applies to the trimmed text; with
+ * `nfkc`, the length is that of its NFKC form.
  */
 export const strictText = (rule: TextRule) => {
-  onlyKnown('strictText', rule, ['minLength', 'maxLength', 'trim', 'format', ...DESCRIBED])
-  const { trim, ...documented } = rule
-  const schema = t.Unsafe<string>({ [Kind]: 'StrictText', [Trim]: trim, type: 'string', pattern: NO_CONTROL_CHARACTERS, ...documented })
+  onlyKnown('strictText', rule, ['minLength', 'maxLength', 'trim', 'nfkc', 'format', ...DESCRIBED])
+  const { trim, nfkc, ...documented } = rule
+  const schema = t.Unsafe<string>({ [Kind]: 'StrictText', [Trim]: trim, [Nfkc]: nfkc, type: 'string', pattern: NO_CONTROL_CHARACTERS, ...documented })
   return trim ? t.Transform(schema).Decode((value) => value.trim()).Encode((value) => value) : schema
 }
 
@@ -134,7 +138,7 @@ export const describeRule = (schema: Record<PropertyKey, any>): string | undefin
     case 'StrictText':
       return schema.format === 'email'
         ? `must be a valid email address (local@domain.tld) of at most ${schema.maxLength} characters`
-        : `must be a string of ${schema.minLength} to ${schema.maxLength} characters${schema[Trim] ? ' after trimming' : ''}, without control characters`
+        : `must be a string of ${schema.minLength} to ${schema.maxLength} characters${schema[Trim] ? ' after trimming' : schema[Nfkc] ? ' (in NFKC form)' : ''}, without control characters`
     case 'StrictInteger':
       return schema[OutOfRange] === 'business' ? 'must be a JSON integer' : `must be a JSON integer from ${schema.minimum} to ${schema.maximum}`
     case 'DecimalInteger':

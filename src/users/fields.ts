@@ -25,6 +25,6 @@ export const userFields = {
     strictText({ ...EMAIL_LENGTH, trim: true, format: 'email', ...described }),
   age: (described: { description?: string; example?: number } = {}) => jsonInteger({ ...AGE_RANGE, outOfRange: 'business', ...described }),
   role: (described: { description?: string } = {}) => strictEnum(ROLES, described),
-  /** Write-only; its strength (NFKC, zxcvbn) is checked once the schema holds. */
-  password: (described: { description?: string } = {}) => strictText({ ...PASSWORD_LENGTH, ...described }),
+  /** Write-only; its length counts its NFKC form, as it is stored; its strength (zxcvbn) is checked once the schema holds. */
+  password: (described: { description?: string } = {}) => strictText({ ...PASSWORD_LENGTH, nfkc: true, ...described }),
 }

@@ -18,7 +18,7 @@ const age = userFields.age({
 
 const role = userFields.role({ description: '`user` (the default) or `admin`; only an admin may set it.' })
 const password = userFields.password({
-  description: 'Write-only, never returned. NFKC-normalised, 15–128 characters, hard to guess (zxcvbn score ≥ 3), not the email or name. Without one, the user cannot log in.',
+  description: 'Write-only, never returned. NFKC-normalised, 15–128 characters in that form, hard to guess (zxcvbn score ≥ 3), not the email or name. Without one, the user cannot log in.',
 })
 const currentPassword = userFields.password({ description: 'The caller’s current password: required to change one’s own password.' })
 

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { SignJWT, decodeJwt } from 'jose'
 import { createTokens, loadSigningKeys } from '../../src/auth/tokens'
 import { openFreshDatabase, testDatabase } from '../support/database'
-import { AUTH_ON, call, createAccount, expectProblem, strongPassword, suiteAdminToken } from '../support/http'
+import { AUTH_ON, call, createAccount, expectProblem, strongPassword, suiteAdminToken, unique } from '../support/http'
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 
@@ -147,6 +147,20 @@ describe.skipIf(!AUTH_ON)('access tokens', () => {
     for (const path of [`/users/${other.id}`, '/users/2147483646']) {
       expect(expectProblem(await call('GET', path, { token: admin.token }), 401).detail).toBe('The bearer token is not valid')
     }
+  })
+
+  test('a password’s length is that of its NFKC form, as it is stored: decomposed accents do not count twice', async () => {
+    const composed = 'décédé répété élevé été fée épée rêvé café élève énergie sécurité vérité étoile planète théâtre médecine général éléphant'
+    const decomposed = composed.normalize('NFD')
+    expect([[...composed].length, [...decomposed].length]).toEqual([121, 153])
+    const email = `nfkc-${unique()}@example.com`
+    const created = await call('POST', '/users', { json: { name: 'Nora Form', email, age: 30, password: decomposed } })
+    expect(created.status).toBe(201)
+    // Either form logs in: both are the same password once normalised.
+    for (const password of [composed, decomposed]) expect((await call('POST', '/auth/token', { json: { email, password }, token: null })).status).toBe(200)
+    // Twenty code points as sent, ten in NFKC form: too short.
+    const short = await call('PATCH', `/users/${created.body.id}`, { json: { password: 'e\u0301'.repeat(10) } })
+    expect(expectProblem(short, 422).errors).toEqual([{ field: 'password', message: 'must be a string of 15 to 128 characters (in NFKC form), without control characters' }])
   })
 
   test('weak passwords: 422 naming password, the password never echoed', async () => {
