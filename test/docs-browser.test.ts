@@ -103,11 +103,11 @@ describe.skipIf(!existsSync(CHROMIUM))(`/docs in headless Chromium, offline (${u
     rmSync(dataDir, { recursive: true, force: true })
   })
 
-  test('renders the users operations, with no request leaving the service', async () => {
+  test.each(['/docs', '/docs/'])('%s renders the users operations, with no request leaving the service', async (path) => {
     const page = await browser.newPage()
     const requested: string[] = []
     page.on('request', (request) => void requested.push(request.url()))
-    const response = await page.goto(`${service.url}/docs`)
+    const response = await page.goto(`${service.url}${path}`)
     expect(response?.status()).toBe(200)
     for (const summary of ['Create a user', 'List users by id, filtered, a page at a time', 'Read a user', 'Delete a user'])
       await page.getByText(summary, { exact: true }).first().waitFor({ state: 'visible', timeout: 30_000 })

@@ -246,7 +246,7 @@ describe('docs', () => {
     const reply = await call('GET', '/docs')
     expect(reply.status).toBe(200)
     expect(reply.headers.get('content-type')).toStartWith('text/html')
-    expect(reply.text).toContain('data-url="openapi.json"')
+    expect(reply.text).toContain('data-url="/openapi.json"')
   })
 
   test('GET /openapi.json describes every route, parameter, body and status code', async () => {

@@ -7,6 +7,7 @@ import type { DocumentedSettings } from './problem'
 import pkg from '../../package.json'
 
 const SCALAR_PATH = '/docs/scalar.js'
+const SPEC_PATH = '/openapi.json'
 
 /**
  * Scalar's options, checked against the types of the installed @scalar/api-reference: nothing the
@@ -56,11 +57,13 @@ export const apiDocs = ({ settings, schemas, auth }: { settings: DocumentedSetti
     .use(
       swagger({
         path: '/docs',
-        specPath: '/openapi.json',
+        specPath: SPEC_PATH,
         scalarCDN: SCALAR_PATH,
         // Typed by @elysiajs/swagger with an older Scalar's options, which knows no elysiajs theme;
         // it passes them on as they are.
-        scalarConfig: scalarConfig as Omit<typeof scalarConfig, 'theme'>,
+        // The document's own path, not the plugin's relative `openapi.json`: from `/docs/` that
+        // named `/docs/openapi.json`, a 404, and the page showed nothing.
+        scalarConfig: { ...(scalarConfig as Omit<typeof scalarConfig, 'theme'>), spec: { url: SPEC_PATH } },
         documentation: {
           info: { title: 'Users API', version: pkg.version, description: 'Create, list, read, update and delete users.' },
           tags: [

@@ -33,7 +33,7 @@ describe('apiDocs({ settings, schemas, auth })', () => {
     expect(page.status).toBe(200)
     expect(page.headers.get('content-type')).toStartWith('text/html')
     expect(page.text).toContain('src="/docs/scalar.js"')
-    expect(page.text).toContain('data-url="openapi.json"')
+    expect(page.text).toContain('data-url="/openapi.json"')
     expect(page.text).not.toMatch(/https?:\/\/(?!localhost)[^"'\s]*\.js/)
     const script = await send(app, '/docs/scalar.js')
     expect(script.status).toBe(200)
