@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { AUTH_ON, accountIn, buildApp, call, createAccount, expectProblem, newUser, strongPassword } from '../support/http'
-import { openFreshDatabase } from '../support/database'
+import { openFreshDatabase, serverUrl, testDatabase } from '../support/database'
 
 // Every cell of the access table, for `/users/{id}` and `/users/me`, and the order of the checks.
 describe.skipIf(!AUTH_ON)('who may do what', () => {
@@ -52,6 +52,7 @@ describe.skipIf(!AUTH_ON)('who may do what', () => {
     expect(me.body).toMatchObject({ id: self.id, email: self.email })
     expect((await call('PATCH', `/users/${self.id}`, { ...as, json: { age: 41 } })).body).toMatchObject({ id: self.id, age: 41 })
     expect((await call('PATCH', '/users/me', { ...as, json: { name: 'Me Myself' } })).body).toMatchObject({ id: self.id, name: 'Me Myself', age: 41 })
+    expect(expectProblem(await call('PATCH', `/users/${self.id}`, { ...as, json: { role: 'admin' } }), 403).errors).toEqual([{ field: 'role', message: 'may only be set by an admin' }])
     expect((await call('DELETE', '/users/me', as)).status).toBe(204)
     // Deleted: the token's user is gone, so the token is refused.
     expect401(await call('GET', '/users/me', as), true)
@@ -142,25 +143,19 @@ describe.skipIf(!AUTH_ON)('who may do what', () => {
     }
   })
 
-  test('the last admin cannot be demoted or deleted (409), even when two admins demote each other at once', async () => {
+  test('the last admin cannot be demoted or deleted (409); an admin demoted first has a stale token (401)', async () => {
     const database = await openFreshDatabase()
     try {
       const app = buildApp(database.sql)
       const [first, second] = [await accountIn(database.sql, app, 'admin'), await accountIn(database.sql, app, 'admin')]
-      const [a, b] = await Promise.all([
-        call('PATCH', `/users/${second.id}`, { token: first.token, json: { role: 'user' } }, app),
-        call('PATCH', `/users/${first.id}`, { token: second.token, json: { role: 'user' } }, app),
-      ])
-      // One wins. The other is refused: 409 when both ran at once (the admins are locked and
-      // counted again), or 401 when it came second (its caller was demoted: the token is stale).
-      expect([a.status, b.status].filter((status) => status === 200)).toEqual([200])
-      const refused = a.status === 200 ? b : a
-      expect([401, 409]).toContain(refused.status)
-      if (refused.status === 409) expect(expectProblem(refused, 409).detail).toBe('The last admin cannot be removed or demoted')
+      // One after the other (at the same moment: the test on a PostgreSQL server below).
+      const demoted = await call('PATCH', `/users/${second.id}`, { token: first.token, json: { role: 'user' } }, app)
+      expect([demoted.status, demoted.body.role]).toEqual([200, 'user'])
+      expect(expectProblem(await call('PATCH', `/users/${first.id}`, { token: second.token, json: { role: 'user' } }, app), 401).detail).toBe('The bearer token is not valid')
       const admins = await database.sql`select id from users where role = 'admin'`
-      expect(admins.length).toBe(1)
-      const last = Number(admins[0]!.id)
-      const lastToken = last === first.id ? first.token : second.token
+      expect(admins.map((row) => Number(row.id))).toEqual([first.id])
+      const last = first.id
+      const lastToken = first.token
       expectProblem(await call('DELETE', `/users/${last}`, { token: lastToken }, app), 409)
       expectProblem(await call('DELETE', '/users/me', { token: lastToken }, app), 409)
       const demoteSelf = await call('PATCH', '/users/me', { token: lastToken, json: { role: 'user' } }, app)
@@ -170,4 +165,92 @@ describe.skipIf(!AUTH_ON)('who may do what', () => {
       await database.close()
     }
   }, 60_000)
+
+  test('a user deletes themself by id: 204, and their token dies with them', async () => {
+    const self = await createAccount()
+    const deleted = await call('DELETE', `/users/${self.id}`, { token: self.token })
+    expect(deleted.status).toBe(204)
+    expect(deleted.text).toBe('')
+    expect401(await call('GET', '/users/me', { token: self.token }), true)
+    expect(expectProblem(await call('GET', `/users/${self.id}`), 404).detail).toBe('User not found')
+  })
+
+  test('an admin on /users/me: reads, changes and deletes themself (another admin remaining)', async () => {
+    const admin = await createAccount('admin')
+    const as = { token: admin.token }
+    const me = await call('GET', '/users/me', as)
+    expect(me.status).toBe(200)
+    expect(me.body).toEqual({ ...me.body, id: admin.id, email: admin.email, role: 'admin' })
+    expect(me.headers.get('etag')).toBe(`"${admin.id}-1"`)
+    const changed = await call('PATCH', '/users/me', { ...as, json: { age: 55 } })
+    expect(changed.status).toBe(200)
+    expect(changed.body).toEqual({ ...me.body, age: 55, updated_at: changed.body.updated_at })
+    expect(changed.headers.get('etag')).toBe(`"${admin.id}-2"`)
+    const deleted = await call('DELETE', '/users/me', as)
+    expect(deleted.status).toBe(204)
+    expect(deleted.text).toBe('')
+    expect(expectProblem(await call('GET', `/users/${admin.id}`), 404).detail).toBe('User not found')
+  })
+
+  test('a demoted or deleted admin’s token is refused (401) on every operation, and changes nothing', async () => {
+    const { sql } = await testDatabase()
+    const demoted = await createAccount('admin')
+    const removed = await createAccount('admin')
+    const victim = await createAccount()
+    expect((await call('PATCH', `/users/${demoted.id}`, { json: { role: 'user' } })).status).toBe(200)
+    expect((await call('DELETE', `/users/${removed.id}`)).status).toBe(204)
+    const email = `stale-${victim.id}@example.com`
+    for (const stale of [demoted, removed])
+      for (const [method, path, json] of [
+        ['GET', '/users?limit=1', undefined],
+        ['POST', '/users', newUser({ email })],
+        ['PATCH', `/users/${victim.id}`, { age: 99 }],
+        ['DELETE', `/users/${victim.id}`, undefined],
+      ] as const) {
+        const reply = await call(method, path, { token: stale.token, json })
+        expect([method, path, expectProblem(reply, 401).detail]).toEqual([method, path, 'The bearer token is not valid'])
+        expect(reply.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"')
+      }
+    const after = await call('GET', `/users/${victim.id}`)
+    expect([after.status, after.body.age, after.headers.get('etag')]).toEqual([200, 30, `"${victim.id}-1"`])
+    expect(await sql`select 1 from users where email = ${email}`).toHaveLength(0)
+  })
+
+  test.skipIf(!serverUrl)('two admins demoting each other at the same moment: one 200, one 409 (PostgreSQL server)', async () => {
+    const database = await openFreshDatabase()
+    try {
+      const app = buildApp(database.sql)
+      const [first, second] = [await accountIn(database.sql, app, 'admin'), await accountIn(database.sql, app, 'admin')]
+      // A third transaction holds both rows while both statements start: they run at once.
+      const holder = await database.sql.reserve()
+      let replies: Awaited<ReturnType<typeof call>>[]
+      try {
+        await holder`begin`
+        await holder`select 1 from users where id in (${first.id}, ${second.id}) for update`
+        const pending = Promise.all([
+          call('PATCH', `/users/${second.id}`, { token: first.token, json: { role: 'user' } }, app),
+          call('PATCH', `/users/${first.id}`, { token: second.token, json: { role: 'user' } }, app),
+        ])
+        await Bun.sleep(500)
+        await holder`rollback`
+        replies = await pending
+      } finally {
+        holder.release()
+      }
+      expect(replies.map((reply) => reply.status).sort()).toEqual([200, 409])
+      expect(expectProblem(replies.find((reply) => reply.status === 409)!, 409).detail).toBe('The last admin cannot be removed or demoted')
+      expect((await database.sql`select count(*)::int as n from users where role = 'admin'`)[0]!.n).toBe(1)
+    } finally {
+      await database.close()
+    }
+  }, 60_000)
+
+  test('with rate limiting on, requests refused 401 are counted and carry its headers', async () => {
+    // A day's window: three requests cannot straddle its end.
+    const app = buildApp((await testDatabase()).sql, { rateLimit: 2, rateLimitWindow: 86_400 })
+    const replies = [await call('GET', '/users', { token: null }, app), await call('GET', '/users', { token: null }, app), await call('GET', '/users', { token: null }, app)]
+    expect(replies.map((reply) => reply.status)).toEqual([401, 401, 429])
+    expect(replies.map((reply) => reply.headers.get('ratelimit-policy'))).toEqual(['"default";q=2;w=86400', '"default";q=2;w=86400', '"default";q=2;w=86400'])
+    expect(replies.map((reply) => /^"default";r=(\d+);t=\d+$/.exec(reply.headers.get('ratelimit') ?? '')?.[1])).toEqual(['1', '0', '0'])
+  })
 })
