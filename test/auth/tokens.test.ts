@@ -31,6 +31,9 @@ describe.skipIf(!AUTH_ON)('access tokens', () => {
       await new SignJWT({ role: 'user', ver: 1 }).setProtectedHeader({ alg: 'HS512', kid: key!.kid }).setSubject(String(account.id)).setIssuedAt().setExpirationTime('1h').sign(new Uint8Array(64)),
       `${header}.${payload}`,
       'junk',
+      // Signed with the right key, but without `exp` (it would never expire) or without `iat`.
+      await new SignJWT({ role: 'user', ver: 1 }).setProtectedHeader({ alg: 'HS256', kid: key!.kid }).setSubject(String(account.id)).setIssuedAt().sign(key!.key),
+      await new SignJWT({ role: 'user', ver: 1 }).setProtectedHeader({ alg: 'HS256', kid: key!.kid }).setSubject(String(account.id)).setExpirationTime('1h').sign(key!.key),
     ]
     for (const token of forged) {
       for (const path of ['/users/me', `/users/${account.id}`]) {
@@ -125,11 +128,22 @@ describe.skipIf(!AUTH_ON)('access tokens', () => {
     expect((await call('POST', '/auth/token', { json: { email: account.email, password: fresh }, token: null })).status).toBe(200)
   })
 
+  test('an admin changing their own password needs current_password too, by id or as /users/me', async () => {
+    const admin = await createAccount('admin')
+    for (const path of ['/users/me', `/users/${admin.id}`]) {
+      const missing = await call('PATCH', path, { token: admin.token, json: { password: strongPassword() } })
+      expect(expectProblem(missing, 422).errors).toEqual([{ field: 'current_password', message: 'is required to change your own password' }])
+    }
+    expect((await call('POST', '/auth/token', { json: { email: admin.email, password: admin.password }, token: null })).status).toBe(200)
+  })
+
   test('an admin sets another user’s password without current_password; a role change ends that user’s tokens', async () => {
     const account = await createAccount()
     const fresh = strongPassword()
     expect((await call('PATCH', `/users/${account.id}`, { json: { password: fresh } })).status).toBe(200)
-    expectProblem(await call('GET', '/users/me', { token: account.token }), 401)
+    expect(expectProblem(await call('GET', '/users/me', { token: account.token }), 401).detail).toBe('The bearer token is not valid')
+    // Their refresh tokens are revoked too, not only their access tokens.
+    expect(expectProblem(await call('POST', '/auth/refresh', { json: { refresh_token: account.refreshToken }, token: null }), 401).detail).toBe('The refresh token is not valid')
     const again = await call('POST', '/auth/token', { json: { email: account.email, password: fresh }, token: null })
     expect(again.status).toBe(200)
     const token = again.body.access_token
@@ -165,11 +179,21 @@ describe.skipIf(!AUTH_ON)('access tokens', () => {
 
   test('weak passwords: 422 naming password, the password never echoed', async () => {
     const account = await createAccount()
-    for (const weak of ['short', 'password1234567890', 'aaaaaaaaaaaaaaaaaaaa', account.email, 'qwertyuiopasdfghjkl']) {
+    const easy = 'is too easy to guess: use a longer phrase of unrelated words'
+    for (const [weak, message] of [
+      ['short', 'must be a string of 15 to 128 characters (in NFKC form), without control characters'],
+      ['password1234567890', easy],
+      ['aaaaaaaaaaaaaaaaaaaa', easy],
+      [account.email, 'must not be the email or the name'],
+      ['qwertyuiopasdfghjkl', easy],
+    ] as const) {
       const reply = await call('PATCH', `/users/${account.id}`, { json: { password: weak } })
-      expect(expectProblem(reply, 422).errors![0]!.field).toBe('password')
+      expect(expectProblem(reply, 422).errors).toEqual([{ field: 'password', message }])
       expect(reply.text).not.toContain(weak)
     }
+    // Their name, in another case, as well.
+    const named = await call('PATCH', `/users/${account.id}`, { json: { name: 'Orchard Velvet Compass Nine', password: 'orchard velvet compass nine' } })
+    expect(expectProblem(named, 422).errors).toEqual([{ field: 'password', message: 'must not be the email or the name' }])
     const created = await call('POST', '/users', { json: { name: 'Weak Pat', email: `weak-${Date.now()}@example.com`, age: 30, password: 'letmein12345678' } })
     expect(expectProblem(created, 422).errors).toEqual([{ field: 'password', message: 'is too easy to guess: use a longer phrase of unrelated words' }])
     expect(created.text).not.toContain('letmein12345678')
