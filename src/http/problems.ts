@@ -17,7 +17,7 @@ const retryAfter = (seconds: number) => ({ 'retry-after': String(seconds) })
 const retryLater = () => retryAfter(RETRY_AFTER_SECONDS)
 
 export const problems = {
-  invalidForm: define({ status: 400, description: 'A form body (at `/auth/token`) is not UTF-8.', detail: 'The request body is not a valid form', example: none }),
+  invalidForm: define({ status: 400, description: 'A form body (at `/auth/token` and `/auth/refresh`) is not UTF-8.', detail: 'The request body is not a valid form', example: none }),
   invalidJson: define({ status: 400, description: 'The body is not parseable JSON.', detail: 'The request body is not valid JSON', example: none }),
   tooDeep: define({ status: 400, description: `The body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep.`, detail: `The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep`, example: none }),
   businessRule: define({
@@ -68,7 +68,7 @@ export const problems = {
   bodyTooLarge: define({ status: 413, description: ({ bodyLimit }) => `The body is larger than ${bodyLimit} bytes.`, detail: (limit: number) => `The request body must not exceed ${limit} bytes`, example: ({ bodyLimit }): [number] => [bodyLimit] }),
   notJson: define({
     status: 415,
-    description: 'The body is not sent as `application/json` (or another `application/*+json` type; at `/auth/token`, or a form).',
+    description: 'The body is not sent as `application/json` (or another `application/*+json` type; at `/auth/token` and `/auth/refresh`, or a form).',
     detail: 'The request body must be JSON, sent with Content-Type: application/json',
     example: none,
   }),

@@ -28,8 +28,11 @@ describe.skipIf(!AUTH_ON)('logging in', () => {
     const badGrant = await call('POST', '/auth/token', form({ grant_type: 'client_credentials', username: account.email, password: 'x' }))
     expect(expectProblem(badGrant, 422).errors).toEqual([{ field: 'grant_type', message: 'must be one of password' }])
     expect(badGrant.headers.get('cache-control')).toBe('no-store')
-    expectProblem(await call('POST', '/auth/token', { body: 'email=a', headers: { 'content-type': 'text/plain' }, token: null }), 415)
-    expectProblem(await call('POST', '/auth/token', { body: '{', headers: { 'content-type': 'application/json' }, token: null }), 400)
+    const plain = await call('POST', '/auth/token', { body: 'email=a', headers: { 'content-type': 'text/plain' }, token: null })
+    expect(expectProblem(plain, 415).detail).toBe('The request body must be JSON, sent with Content-Type: application/json')
+    const broken = await call('POST', '/auth/token', { body: '{', headers: { 'content-type': 'application/json' }, token: null })
+    expect(expectProblem(broken, 400).detail).toBe('The request body is not valid JSON')
+    expect([plain.headers.get('cache-control'), broken.headers.get('cache-control')]).toEqual(['no-store', 'no-store'])
   })
 
   test('a wrong password, an unknown email and an account without a password get the same 401', async () => {
@@ -51,6 +54,7 @@ describe.skipIf(!AUTH_ON)('logging in', () => {
     const account = await createAccount()
     const first = await call('POST', '/auth/refresh', { json: { refresh_token: account.refreshToken }, token: null })
     expect(first.status).toBe(200)
+    expect(first.body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 3600, refresh_token: expect.any(String) })
     expect(first.headers.get('cache-control')).toBe('no-store')
     expect(first.body.refresh_token).not.toBe(account.refreshToken)
     expect((await call('GET', '/users/me', { token: first.body.access_token })).status).toBe(200)
