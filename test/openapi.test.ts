@@ -124,7 +124,7 @@ describe('the OpenAPI document', () => {
 describe('the response check', () => {
   const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => ({
     status,
-    headers: new Headers({ 'content-type': status >= 400 ? 'application/problem+json' : 'application/json', ...headers }),
+    headers: new Headers({ 'content-type': status >= 400 ? 'application/problem+json' : 'application/json', 'x-request-id': 'r-1', ...headers }),
     text: body === undefined ? '' : JSON.stringify(body),
   })
   const user = {
@@ -150,10 +150,10 @@ describe('the response check', () => {
 
   test('passes what the document describes', () => {
     contract.check('GET', '/users/1', reply(200, user, tagged))
-    contract.check('GET', '/users/1', { status: 304, headers: new Headers(tagged), text: '' })
+    contract.check('GET', '/users/1', { status: 304, headers: new Headers({ ...tagged, 'x-request-id': 'r-1' }), text: '' })
     contract.check('HEAD', '/users/1', { ...reply(200, undefined, tagged), text: '' })
     contract.check('POST', '/users', reply(201, user, { location: '/users/1', ...tagged }))
-    contract.check('DELETE', '/users/1', { status: 204, headers: new Headers(), text: '' })
+    contract.check('DELETE', '/users/1', { status: 204, headers: new Headers({ 'x-request-id': 'r-1' }), text: '' })
     contract.check('PUT', '/users/1', reply(405, problem(405, 'Method Not Allowed'), { allow: 'GET' }))
     contract.check('GET', '/nowhere', reply(404, problem(404, 'Not Found')))
   })
@@ -181,6 +181,7 @@ describe('the response check', () => {
     expect(violation(() => contract.check('POST', '/users', reply(201, user, tagged)))).toContain('required header Location')
     expect(violation(() => contract.check('POST', '/users', reply(201, user, { ...tagged, location: '/elsewhere' })))).toContain('header Location')
     expect(violation(() => contract.check('GET', '/users/1', reply(200, user, { 'cache-control': 'private' })))).toContain('required header ETag')
+    expect(violation(() => contract.check('GET', '/users/1', { status: 304, headers: new Headers(tagged), text: '' }))).toContain('required header X-Request-Id')
     expect(violation(() => contract.check('GET', '/users/1', reply(200, user, { ...tagged, etag: 'W/"1-1"' })))).toContain('header ETag')
     expect(violation(() => contract.check('GET', '/users/1', reply(503, problem(503, 'Service Unavailable'))))).toContain('Retry-After')
     expect(violation(() => contract.check('GET', '/users/1', reply(200, user, { ...tagged, 'content-type': 'text/plain' })))).toContain('text/plain')
