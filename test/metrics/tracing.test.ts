@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from '
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import postgres from 'postgres'
 import { createServerDatabase, serverPrepare, serverUrl } from '../support/database'
 import { startService, underTest, waitReady, type Service } from '../support/process'
 
@@ -18,6 +19,7 @@ interface OtlpSpan {
   parentSpanId?: string
   name: string
   kind: number
+  status?: { code?: number }
   attributes: { key: string; value: OtlpValue }[]
 }
 interface OtlpExport {
@@ -45,10 +47,11 @@ const spansOf = async (traceId: string, count: number) => {
 const dataDir = mkdtempSync(join(tmpdir(), 'users-api-tracing-'))
 let service: Service
 let dropDatabase = async () => {}
+let databaseUrl: string | undefined
 
 beforeAll(async () => {
   const created = serverUrl ? await createServerDatabase(serverUrl, 'tracing') : undefined
-  if (created) dropDatabase = created.drop
+  if (created) [dropDatabase, databaseUrl] = [created.drop, created.url]
   service = await startService({
     ...(created ? { DATABASE_URL: created.url, DATABASE_PREPARE: String(serverPrepare) } : { DATABASE_URL: undefined, DATA_DIR: dataDir }),
     // On a server, two workers: each exports its own requests' spans.
@@ -57,6 +60,8 @@ beforeAll(async () => {
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
     OTEL_SERVICE_NAME: 'users-api-under-test',
     OTEL_BSP_SCHEDULE_DELAY: '100',
+    // A locked table answers 503 soon (the last test).
+    REQUEST_TIMEOUT: '2000',
     // What is traced, not who may ask: access control has its own suites.
     AUTH: 'off',
   })
@@ -147,5 +152,35 @@ describe(`traces of ${underTest}`, () => {
     expect(span!.name).toBe('HTTP')
     expect(attributes(span!)).toMatchObject({ 'http.request.method': '_OTHER', 'http.request.method_original': 'PURGE', 'http.response.status_code': 405 })
     expect(attributes(span!)['error.type']).toBeUndefined()
+  })
+
+  // Locking a table needs a second session: on a server only.
+  test.skipIf(!serverUrl)('a 503 (the users table locked past the deadline): the request span and its query spans are errors', async () => {
+    const admin = postgres(databaseUrl!, { max: 1, onnotice: () => {} })
+    const locker = await admin.reserve()
+    const traceId = hex(16)
+    let reply: Response
+    try {
+      await locker`begin`
+      await locker`lock table users in access exclusive mode`
+      reply = await fetch(`${service.url}/users/1`, { headers: { traceparent: `00-${traceId}-${hex(8)}-01` } })
+    } finally {
+      await locker`rollback`
+      locker.release()
+      await admin.end({ timeout: 5 })
+    }
+    expect(reply.status).toBe(503)
+    const found = await spansOf(traceId, 2)
+    const server = found.find((span) => span.name === 'GET /users/:id')!
+    expect(attributes(server)).toMatchObject({ 'http.route': '/users/:id', 'http.response.status_code': 503, 'error.type': '503' })
+    // OTLP's STATUS_CODE_ERROR.
+    expect(server.status?.code).toBe(2)
+    const queries = found.filter((span) => span.parentSpanId === server.spanId)
+    expect(queries.length).toBeGreaterThanOrEqual(1)
+    for (const query of queries) {
+      expect(query.name).toBe('SELECT')
+      expect(query.status?.code).toBe(2)
+      expect(typeof attributes(query)['error.type']).toBe('string')
+    }
   })
 })
