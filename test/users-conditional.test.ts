@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { AUTH_ON, accountIn, buildApp, call, createAccount, createUser, expectProblem, type Reply } from './support/http'
-import { testDatabase } from './support/database'
+import { openFreshDatabase, testDatabase } from './support/database'
 
 const etagOf = (reply: Reply) => reply.headers.get('etag')!
 const expectUnchanged = async (id: number, etag: string) => {
@@ -192,4 +192,27 @@ describe('REQUIRE_IF_MATCH=true', () => {
     const user = await createUser()
     expect((await call('GET', `/users/${user.id}`, {}, app)).status).toBe(200)
   })
+})
+
+describe.skipIf(!AUTH_ON)('preconditions come before the last-admin rule', () => {
+  test('the last admin with a stale If-Match: 412, not 409; without If-Match under REQUIRE_IF_MATCH: 428', async () => {
+    const database = await openFreshDatabase()
+    try {
+      const app = buildApp(database.sql)
+      const admin = await accountIn(database.sql, app, 'admin')
+      const stale = { 'if-match': `"${admin.id}-0"` }
+      const deleted = await call('DELETE', '/users/me', { token: admin.token, headers: stale }, app)
+      expect(expectProblem(deleted, 412).detail).toBe('The user has changed since it was read: If-Match does not match its ETag')
+      const demoted = await call('PATCH', `/users/${admin.id}`, { token: admin.token, json: { role: 'user' }, headers: stale }, app)
+      expect(expectProblem(demoted, 412).detail).toBe('The user has changed since it was read: If-Match does not match its ETag')
+      const strict = buildApp(database.sql, { requireIfMatch: true })
+      const required = await call('DELETE', `/users/${admin.id}`, { token: admin.token }, strict)
+      expect(expectProblem(required, 428).detail).toBe('This request needs an If-Match header with the user’s ETag')
+      // With the current tag, the last-admin rule answers.
+      const current = await call('DELETE', '/users/me', { token: admin.token, headers: { 'if-match': `"${admin.id}-1"` } }, strict)
+      expect(expectProblem(current, 409).detail).toBe('The last admin cannot be removed or demoted')
+    } finally {
+      await database.close()
+    }
+  }, 60_000)
 })

@@ -320,3 +320,47 @@ describe('expiry', () => {
     expect(again.body.id).not.toBe(first.body.id)
   })
 })
+
+describe.skipIf(!AUTH_ON)('Idempotency-Key with SIGNUP=open', () => {
+  test('a 403 (role set at sign-up) is not kept: the same body is refused afresh, a corrected body runs', async () => {
+    const app = buildApp((await testDatabase()).sql, { signupOpen: true })
+    const k = key()
+    const signup = { ...newUser(), password: strongPassword() }
+    const send = (json: unknown) => post(k, json, { token: null }, app)
+    const refused = await send({ ...signup, role: 'admin' })
+    expect(expectProblem(refused, 403)).toEqual({
+      type: 'about:blank',
+      title: 'Forbidden',
+      status: 403,
+      detail: 'You may not set role',
+      errors: [{ field: 'role', message: 'may only be set by an admin' }],
+    })
+    const again = await send({ ...signup, role: 'admin' })
+    expect(expectProblem(again, 403).detail).toBe('You may not set role')
+    expect(again.headers.get('idempotent-replayed')).toBeNull()
+    const created = await send(signup)
+    expect(created.status).toBe(201)
+    expect(created.headers.get('idempotent-replayed')).toBeNull()
+    expect(created.body).toMatchObject({ email: signup.email, role: 'user' })
+  })
+})
+
+describe('keeping for 24 hours', () => {
+  test('a key used 23 hours ago is still kept: the retry is a replay and creates nothing', async () => {
+    const { sql } = await testDatabase()
+    const k = key()
+    const body = newUser()
+    const first = await post(k, body)
+    expect(first.status).toBe(201)
+    await sql`update idempotency_keys set created_at = now() - interval '23 hours' where key = ${k}`
+    const again = await post(k, body)
+    expect(again.status).toBe(201)
+    expect(again.text).toBe(first.text)
+    expect(again.headers.get('idempotent-replayed')).toBe('true')
+    expect(again.headers.get('location')).toBe(first.headers.get('location'))
+    expect(again.headers.get('etag')).toBe(first.headers.get('etag'))
+    expect(await usersWithEmail(body.email)).toHaveLength(1)
+    // Another body with that key is still refused: the key is not free yet.
+    expect(expectProblem(await post(k, newUser()), 422).errors).toEqual(REUSED)
+  })
+})

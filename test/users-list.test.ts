@@ -55,12 +55,18 @@ describe('GET /users', () => {
     expect(reply.response.headers.get('link')).toBeNull()
   })
 
-  test('without a limit a page holds 100 users', async () => {
-    const reply = await api.users.get()
-    expect(reply.status).toBe(200)
-    expect(reply.data!.length).toBeLessThanOrEqual(100)
-    const ids = reply.data!.map((user) => user.id)
-    expect(ids).toEqual([...ids].sort((a, b) => a - b))
+  test('without a limit a page holds exactly 100 users, and links to the next with the same filters', async () => {
+    const tag = unique()
+    const created: User[] = []
+    for (let i = 0; i < 101; i++) created.push(await createUser({ name: `Default ${tag} ${i}` }))
+    const first = await call('GET', `/users?name=${tag}`)
+    expect(first.status).toBe(200)
+    expect(first.body).toEqual(created.slice(0, 100))
+    expect(first.headers.get('link')).toBe(`</users?name=${tag}&after=${created[99]!.id}>; rel="next"`)
+    const last = await call('GET', `/users?name=${tag}&after=${created[99]!.id}`)
+    expect(last.status).toBe(200)
+    expect(last.body).toEqual(created.slice(100))
+    expect(last.headers.get('link')).toBeNull()
   })
 
   test('email: exact, case-insensitive', async () => {

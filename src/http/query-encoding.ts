@@ -6,7 +6,7 @@ const decode = (text: string) => decodeURIComponent(text.replace(/\+/g, ' '))
 
 /**
  * Query parameters whose percent-encoding is broken (`%ZZ`, a cut-off `%E0%A4%A`). Elysia would
- * quietly keep such a value undecoded; the contract calls it malformed.
+ * quietly keep such a value undecoded; the API refuses it as malformed.
  */
 const malformedQueryParameters = (url: string): FieldError[] => {
   const start = url.indexOf('?')

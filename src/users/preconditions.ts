@@ -40,7 +40,7 @@ export const preconditionRefusal = (condition: WriteCondition, version: number) 
   return undefined
 }
 
-/** Why a change did not happen, in the contract's order: 404 → 428/412 → 409. */
+/** Why a change did not happen, in the documented order: 404 → 428/412 → 409. */
 export const refusal = (row: Unchanged, condition: WriteCondition) => {
   if (!row.found) return problems.userNotFound()
   const refused = preconditionRefusal(condition, row.current_version!)
