@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import postgres, { type Sql } from 'postgres'
-import { DatabaseTimeout, withDeadline } from '../src/db/deadline'
+import { DatabaseTimeout, beginWithin, withDeadline } from '../src/db/deadline'
 import { serverPrepare, serverUrl } from './support/database'
 
 // A cancel aimed at an earlier query can land on the next one on the same connection; here
@@ -61,4 +61,26 @@ describe.skipIf(!serverUrl || !serverPrepare)('request deadline on a PostgreSQL 
       expect([...(await withDeadline(() => sql`select 'free' as tag`, 3000))]).toEqual([{ tag: 'free' }])
       expect(performance.now() - started).toBeLessThan(3000)
     }))
+})
+
+describe.skipIf(!serverUrl)('beginWithin on a PostgreSQL server', () => {
+  test('a transaction still waiting for a connection at its deadline: DatabaseTimeout, and its body never runs', async () => {
+    const sql = postgres(serverUrl!, { max: 1, onnotice: () => {} })
+    try {
+      const held = await sql.reserve()
+      let ran = false
+      const outcome = await beginWithin(sql, 200, async (tx) => {
+        ran = true
+        return tx`select 1 as one`
+      }).catch((error) => error)
+      expect(outcome).toBeInstanceOf(DatabaseTimeout)
+      held.release()
+      // The connection is free again: a transaction still queued for it would start now.
+      expect([...(await sql`select 'free' as tag`)]).toEqual([{ tag: 'free' }])
+      await Bun.sleep(100)
+      expect(ran).toBe(false)
+    } finally {
+      await sql.end({ timeout: 1 })
+    }
+  })
 })

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { openDatabase } from '../src/db/connect'
 import { migrate } from '../src/db/migrate'
 import { migrations } from '../src/db/migrations'
-import { createServerDatabase, serverPrepare, serverUrl, testDatabase } from './support/database'
+import { createServerDatabase, openFreshDatabase, serverPrepare, serverUrl, testDatabase } from './support/database'
 
 describe('migrations', () => {
   test('every file in migrations/ is bundled, in order, with its contents', async () => {
@@ -72,4 +72,32 @@ describe('migrations', () => {
       select attname, coalesce(attstattarget, -1) as attstattarget from pg_attribute where attrelid = 'users'::regclass and attname in ('name', 'email') order by attname`
     expect(targets.map((row) => ({ ...row }))).toEqual([{ attname: 'email', attstattarget: -1 }, { attname: 'name', attstattarget: 1000 }])
   })
+})
+
+describe('migrating part of the way, and at once', () => {
+  const versions = migrations.map((migration) => migration.version)
+
+  // An embedded database starts from the template, whose schema is current: an empty one is a server's.
+  test.skipIf(!serverUrl)('a database migrated part of the way gets the rest, and only the rest', async () => {
+    const database = await openFreshDatabase({ migrated: false })
+    try {
+      expect(await migrate(database.sql, migrations.slice(0, 3))).toEqual(versions.slice(0, 3))
+      expect(await migrate(database.sql)).toEqual(versions.slice(3))
+      expect((await database.sql`select version from schema_migrations order by version`).map((row) => row.version)).toEqual(versions)
+    } finally {
+      await database.close()
+    }
+  }, 60_000)
+
+  // Two connections at once: only on a server (the embedded database has one).
+  test.skipIf(!serverUrl)('two instances migrating a new database at once: each migration applied once, neither fails', async () => {
+    const database = await openFreshDatabase({ migrated: false })
+    try {
+      const applied = await Promise.all([migrate(database.sql), migrate(database.sql)])
+      expect(applied.flat().sort()).toEqual(versions)
+      expect(applied.map((list) => list.length).sort()).toEqual([0, versions.length])
+    } finally {
+      await database.close()
+    }
+  }, 60_000)
 })

@@ -82,7 +82,10 @@ export const testDatabase = (): Promise<TestDatabase> =>
     return database
   })())
 
-/** A database of a test's own (same kind as the suite's), migrated unless `migrated: false`; `close` drops it. */
+/**
+ * A database of a test's own (same kind as the suite's), migrated; with `migrated: false`, as it
+ * opens: empty on a server, the template's current schema when embedded. `close` drops it.
+ */
 export const openFreshDatabase = async ({ migrated = true } = {}) => {
   const database = serverUrl ? await openServer(serverUrl) : await openEmbedded()
   if (migrated) await migrate(database.sql)
