@@ -236,3 +236,33 @@ describe('rate limit stores', () => {
     }
   })
 })
+
+describe('rate limit windows', () => {
+  test.skipIf(!hasRedis)('Redis: a new window starts every client from zero, at the clock\'s window edge', async () => {
+    const redis = await startRedis()
+    const { lines, logger } = captureLog()
+    let clock = 7_200_000 - 1_000
+    const store = redisStore({ limit: 2, windowSeconds: 3600 }, { url: redis.url, fallback: localStore({ limit: 100, windowSeconds: 3600 }), logger, timeoutMs: 2000, now: () => clock })
+    try {
+      expect(await store.hit('c')).toEqual({ allowed: true, remaining: 1, resetSeconds: 1 })
+      expect(await store.hit('c')).toEqual({ allowed: true, remaining: 0, resetSeconds: 1 })
+      expect(await store.hit('c')).toEqual({ allowed: false, remaining: 0, resetSeconds: 1 })
+      clock += 1_000
+      expect(await store.hit('c')).toEqual({ allowed: true, remaining: 1, resetSeconds: 3600 })
+      expect(lines).toEqual([])
+    } finally {
+      await store.close?.()
+      redis.server.kill('SIGKILL')
+      await redis.server.exited
+    }
+  })
+
+  test('the primary ignores a late report of an ended window: the current window\'s totals stand', () => {
+    const addUp = groupTotals()
+    const report = (index: number, count: number, worker: number, seq: number): RateLimitReport => ({ kind: 'rate-limit/report', index, client: 'c', count, worker, seq })
+    expect(addUp(report(2, 3, 1, 1))).toEqual({ kind: 'rate-limit/total', index: 2, client: 'c', total: 3, worker: 1, seq: 1 })
+    // Worker 2's report from window 1 arrives after window 2 began.
+    expect(addUp(report(1, 5, 2, 1))).toBeUndefined()
+    expect(addUp(report(2, 1, 2, 2))).toEqual({ kind: 'rate-limit/total', index: 2, client: 'c', total: 4, worker: 2, seq: 2 })
+  })
+})
