@@ -309,6 +309,8 @@ describe('docs', () => {
           status,
           ['RateLimit', 'RateLimit-Policy', 'X-Request-Id'],
         ])
+    // Bare, 255 characters; quoted with every one escaped, 512.
+    expect(create.parameters.find((parameter: { name: string }) => parameter.name === 'Idempotency-Key').schema).toMatchObject({ maxLength: 512, pattern: '^[\\x20-\\x7e]{1,512}$' })
     expect(createSchema.additionalProperties).toBe(false)
     expect(createSchema.properties.age).toMatchObject({ type: 'integer', minimum: 1, maximum: 120 })
     expect(createSchema.properties.name).toMatchObject({ type: 'string', minLength: 1, maxLength: 100 })

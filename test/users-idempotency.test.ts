@@ -139,6 +139,17 @@ describe('Idempotency-Key on POST /users', () => {
     expectReplayOf(first, await post(k, body))
   })
 
+  test('the longest quoted key: 255 characters, each escaped, 512 in the header; bare, the same key', async () => {
+    // Only `"` and `\`, at random: a key of this run's own, every character escaped when quoted.
+    const k = Array.from({ length: 255 }, () => (Math.random() < 0.5 ? '"' : '\\')).join('')
+    const quoted = `"${k.replace(/["\\]/g, '\\$&')}"`
+    expect(quoted.length).toBe(512)
+    const body = newUser()
+    const first = await post(quoted, body)
+    expect(first.status).toBe(201)
+    expectReplayOf(first, await post(k, body))
+  })
+
   test('ten concurrent requests with one key create one user', async () => {
     const k = key()
     const body = newUser()
