@@ -187,6 +187,22 @@ describe.skipIf(!AUTH_ON)('logging in', () => {
     expect((await login(account.email, account.password)).status).toBe(200)
   })
 
+  test('a sliding 15 minutes: once the oldest failure is older, the pair may try again, until 5 fall within it again', async () => {
+    const account = await createAccount()
+    const { sql } = await testDatabase()
+    for (let i = 0; i < 5; i++) expectProblem(await login(account.email, `wrong guess number ${i}`), 401)
+    expectProblem(await login(account.email, account.password), 429)
+    // The oldest failure 15 minutes and a second ago: four remain within the window.
+    await sql`
+      update login_failures set failed_at = clock_timestamp() - interval '15 minutes 1 second'
+      where ctid = (select ctid from login_failures where email = lower(${account.email}) order by failed_at limit 1)`
+    const wrongAgain = await login(account.email, 'wrong guess number 5')
+    expect(expectProblem(wrongAgain, 401).detail).toBe('Wrong email or password')
+    const throttled = await login(account.email, account.password)
+    expect(expectProblem(throttled, 429).detail).toBe('Too many failed logins; try again later')
+    expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(800)
+  })
+
   test('a success clears the pair: 4 failures, a success, 4 more failures: still no 429', async () => {
     const account = await createAccount()
     for (let i = 0; i < 4; i++) expectProblem(await login(account.email, `wrong guess number ${i}`), 401)
