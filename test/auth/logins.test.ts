@@ -331,6 +331,24 @@ describe('password hashing', () => {
     expect(results.filter((result) => result.status === 'fulfilled' && result.value === false).length).toBe(HASH_QUEUE_LIMIT + 1)
   }, 120_000)
 
+  test('creating users with passwords when the hash queue is full: 429 with Retry-After, nothing created; the rest 201', async () => {
+    const { sql } = await testDatabase()
+    const app = buildApp(sql, { hashConcurrency: 1 })
+    const tag = unique()
+    // 80 at once: 1 hashing and 64 waiting leave 15 or more with no place.
+    const bodies = Array.from({ length: 80 }, (_, i) => ({ ...newUser({ email: `queued-${tag}-${i}@example.com` }), password: strongPassword() }))
+    const replies = await Promise.all(bodies.map((json) => call('POST', '/users', { json }, app)))
+    const full = replies.filter((reply) => reply.status === 429)
+    expect(full.length).toBeGreaterThanOrEqual(15)
+    expect(replies.filter((reply) => reply.status !== 429).map((reply) => reply.status)).toEqual(Array(80 - full.length).fill(201))
+    for (const reply of full) {
+      expect(expectProblem(reply, 429).detail).toBe('The service is busy checking passwords; try again shortly')
+      expect(reply.headers.get('retry-after')).toBe('1')
+    }
+    const [stored] = await sql<{ count: number }[]>`select count(*)::int as count from users where email like ${`queued-${tag}-%`}`
+    expect(stored!.count).toBe(80 - full.length)
+  }, 120_000)
+
   test.skipIf(!AUTH_ON)('a login refused because the hash queue is full does not count as a failure', async () => {
     const { sql } = await testDatabase()
     const app = buildApp(sql, { hashConcurrency: 1 })
