@@ -41,18 +41,17 @@ const targetOf = (path: string): { id?: string } | undefined => {
 
 // The route reads its id as Elysia decodes the segment, in decimal digits (`/users/03`, `/users/%33`
 // are user 3): a user's own record spelled so is theirs too.
-const canonicalId = (segment: string) => {
-  let text = segment
+const namesUser = (segment: string, id: number) => {
   try {
-    text = decodeURIComponent(segment)
+    const text = decodeURIComponent(segment)
+    return /^[0-9]+$/.test(text) && Number(text) === id
   } catch {
-    return segment
+    return false
   }
-  return /^[0-9]+$/.test(text) ? text.replace(/^0+(?=[0-9])/, '') : text
 }
 
 const isOwn = (segment: string | undefined, id: number) =>
-  segment === 'me' || segment === String(id) || (segment !== undefined && canonicalId(segment) === String(id))
+  segment === 'me' || segment === String(id) || (segment !== undefined && namesUser(segment, id))
 
 /**
  * `accessGuard({ tokens, signupOpen, state })`: the users API needs a bearer token: an admin may do

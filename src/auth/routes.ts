@@ -19,7 +19,13 @@ const NO_STORE = {
 const ALWAYS_NO_STORE = ' Every answer, errors included, carries `Cache-Control: no-store`.'
 const TokenPairRef = schemaRef('TokenPair')
 const TOKEN_EXAMPLE = { access_token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl', token_type: 'Bearer', expires_in: 900, refresh_token: 'q0Zx3nW8yJ4bT1uV7cR2kL9mP5sD6fG0hA3eB8iO1nU' }
-const jsonBodyOf = (schema: TSchema, example?: unknown) => ({ required: true, content: { 'application/json': { schema, ...(example ? { example } : {}) } } })
+type Body = { schema: TSchema; example: unknown }
+/** A request body as JSON, and, where the body parser takes one (`FORM_PATHS`), as an OAuth 2.0 form. */
+const bodyOf = (json: Body, form?: Body) => ({
+  required: true,
+  content: { 'application/json': json, ...(form ? { 'application/x-www-form-urlencoded': form } : {}) },
+})
+const REFRESH_EXAMPLE = { refresh_token: TOKEN_EXAMPLE.refresh_token }
 
 /** A form's fields, when the body parser read a form (only on `FORM_PATHS`); undefined for JSON. */
 const formFields = (body: unknown) => {
@@ -73,13 +79,10 @@ export const authRoutes = ({ logins, clientOf, state }: { logins: Logins; client
             ALWAYS_NO_STORE,
           tags: ['auth'],
           security: [],
-          requestBody: {
-            required: true,
-            content: {
-              'application/json': { schema: LoginJson, example: LoginJson.example },
-              'application/x-www-form-urlencoded': { schema: LoginForm, example: { grant_type: 'password', username: 'ada@example.com', password: 'correct horse battery staple' } },
-            },
-          },
+          requestBody: bodyOf(
+            { schema: LoginJson, example: LoginJson.example },
+            { schema: LoginForm, example: { grant_type: 'password', username: 'ada@example.com', password: 'correct horse battery staple' } },
+          ),
           responses: responses({ 200: jsonResponse('Logged in.', TokenPairRef, { headers: NO_STORE, example: TOKEN_EXAMPLE }) }, 400, 401, 413, 415, 422, 503),
         },
       },
@@ -90,13 +93,7 @@ export const authRoutes = ({ logins, clientOf, state }: { logins: Logins; client
         description: 'The refresh token is single use: it is retired now. Presenting a retired one again revokes every token of its login.' + ALWAYS_NO_STORE,
         tags: ['auth'],
         security: [],
-        requestBody: {
-          required: true,
-          content: {
-            'application/json': { schema: RefreshBody, example: { refresh_token: TOKEN_EXAMPLE.refresh_token } },
-            'application/x-www-form-urlencoded': { schema: RefreshForm, example: { grant_type: 'refresh_token', refresh_token: TOKEN_EXAMPLE.refresh_token } },
-          },
-        },
+        requestBody: bodyOf({ schema: RefreshBody, example: REFRESH_EXAMPLE }, { schema: RefreshForm, example: { grant_type: 'refresh_token', ...REFRESH_EXAMPLE } }),
         responses: responses({ 200: jsonResponse('A new pair.', TokenPairRef, { headers: NO_STORE, example: TOKEN_EXAMPLE }) }, 400, 401, 413, 415, 422, 503),
       },
     })
@@ -112,7 +109,7 @@ export const authRoutes = ({ logins, clientOf, state }: { logins: Logins; client
           description: 'Revokes the refresh token and every token of its login.' + ALWAYS_NO_STORE,
           tags: ['auth'],
           security: [],
-          requestBody: jsonBodyOf(RefreshBody, { refresh_token: TOKEN_EXAMPLE.refresh_token }),
+          requestBody: bodyOf({ schema: RefreshBody, example: REFRESH_EXAMPLE }),
           responses: responses({ 204: { description: 'Logged out; no body.', headers: NO_STORE } }, 400, 401, 413, 415, 422, 503),
         },
       },

@@ -10,16 +10,13 @@ const refreshToken = strictText({ minLength: 1, maxLength: 256, description: 'A 
 
 export const LoginJson = t.Object({ email, password }, { additionalProperties: false, example: { email: 'ada@example.com', password: 'correct horse battery staple' } })
 
+// What an OAuth 2.0 client may send along with a grant, and the service does not use.
+const ignored = () => t.Optional(strictText({ minLength: 0, maxLength: 1024, description: 'Ignored.' }))
+const oauthExtras = { scope: ignored(), client_id: ignored(), client_secret: ignored() }
+
 /** The OAuth 2.0 password grant (RFC 6749 §4.3), as the docs page and OAuth clients send it. */
 export const LoginForm = t.Object(
-  {
-    grant_type: strictEnum(['password'], { description: 'Always `password`.' }),
-    username: email,
-    password,
-    scope: t.Optional(strictText({ minLength: 0, maxLength: 1024, description: 'Ignored.' })),
-    client_id: t.Optional(strictText({ minLength: 0, maxLength: 1024, description: 'Ignored.' })),
-    client_secret: t.Optional(strictText({ minLength: 0, maxLength: 1024, description: 'Ignored.' })),
-  },
+  { grant_type: strictEnum(['password'], { description: 'Always `password`.' }), username: email, password, ...oauthExtras },
   { additionalProperties: false },
 )
 
@@ -27,13 +24,7 @@ export const RefreshBody = t.Object({ refresh_token: refreshToken }, { additiona
 
 /** The OAuth 2.0 refresh grant (RFC 6749 §6), as OAuth clients send it to the flow's `refreshUrl`. */
 export const RefreshForm = t.Object(
-  {
-    grant_type: strictEnum(['refresh_token'], { description: 'Always `refresh_token`.' }),
-    refresh_token: refreshToken,
-    scope: t.Optional(strictText({ minLength: 0, maxLength: 1024, description: 'Ignored.' })),
-    client_id: t.Optional(strictText({ minLength: 0, maxLength: 1024, description: 'Ignored.' })),
-    client_secret: t.Optional(strictText({ minLength: 0, maxLength: 1024, description: 'Ignored.' })),
-  },
+  { grant_type: strictEnum(['refresh_token'], { description: 'Always `refresh_token`.' }), refresh_token: refreshToken, ...oauthExtras },
   { additionalProperties: false },
 )
 

@@ -46,23 +46,25 @@ const networkOf = (address: string) => {
   return `${new URL(`http://[${all.slice(0, 4).join(':')}::]`).hostname.slice(1, -1)}/64`
 }
 
-const asClient = (address: string) => (address.includes(':') ? networkOf(address) : address)
-
 /** `clientAddress(trustedProxies)`: a function of the request and the server giving the client's address. */
 export const clientAddress = (trustedProxies: string[]) => {
   const trusted = blockListOf(trustedProxies)
   const isTrusted = (address: string) => isIP(address) !== 0 && trusted.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4')
-  return (request: Request, server: Server): string => {
+  const addressOf = (request: Request, server: Server): string => {
     const socket = plain(server?.requestIP(request)?.address ?? 'unknown')
-    if (trustedProxies.length === 0 || !isTrusted(socket)) return asClient(socket)
+    if (trustedProxies.length === 0 || !isTrusted(socket)) return socket
     const forwarded = (request.headers.get('x-forwarded-for') ?? '').split(',').map((entry) => plain(withoutPort(entry.trim()))).filter(Boolean)
     for (let i = forwarded.length - 1; i >= 0; i--) {
       const entry = forwarded[i]!
       // What a trusted proxy wrote but is no address ends the walk: the entries left of it are the client's own.
-      if (isIP(entry) === 0) return asClient(socket)
-      if (!isTrusted(entry)) return asClient(entry)
+      if (isIP(entry) === 0) return socket
+      if (!isTrusted(entry)) return entry
     }
-    return asClient(socket)
+    return socket
+  }
+  return (request: Request, server: Server): string => {
+    const address = addressOf(request, server)
+    return address.includes(':') ? networkOf(address) : address
   }
 }
 

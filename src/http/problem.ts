@@ -7,6 +7,9 @@
 export const MAX_FIELD_ERRORS = 100
 /** Field names are echoed up to this many characters. */
 export const MAX_FIELD_NAME_LENGTH = 100
+
+/** A field name as a problem body echoes it: cut at `MAX_FIELD_NAME_LENGTH` code points. */
+export const echoedFieldName = (name: string) => [...name].slice(0, MAX_FIELD_NAME_LENGTH).join('')
 /** What a 503's `Retry-After` says. */
 export const RETRY_AFTER_SECONDS = 5
 /** The deepest nesting a JSON body may have (RFC 8259 §9 lets a parser set one). */

@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { MAX_FIELD_ERRORS, MAX_FIELD_NAME_LENGTH, type FieldError } from './problem'
+import { MAX_FIELD_ERRORS, echoedFieldName, type FieldError } from './problem'
 import { problems } from './problems'
 
 const decode = (text: string) => decodeURIComponent(text.replace(/\+/g, ' '))
@@ -21,7 +21,7 @@ const malformedQueryParameters = (url: string): FieldError[] => {
       if (split >= 0) decode(pair.slice(split + 1))
     } catch {
       // Within the problem body's limits, as every field error is.
-      errors.push({ field: [...key].slice(0, MAX_FIELD_NAME_LENGTH).join(''), message: 'is not valid percent-encoding' })
+      errors.push({ field: echoedFieldName(key), message: 'is not valid percent-encoding' })
       if (errors.length === MAX_FIELD_ERRORS) break
     }
   }

@@ -3,7 +3,7 @@ import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
 import type { TSchema } from 'elysia'
 import { breaksBusinessRule, describeBusinessRule, describeRule } from '../schema/strict-types'
 import type { ValidationFailure } from './elysia-internals'
-import { MAX_FIELD_ERRORS, MAX_FIELD_NAME_LENGTH, type FieldError } from './problem'
+import { MAX_FIELD_ERRORS, echoedFieldName, type FieldError } from './problem'
 import { problems } from './problems'
 
 // When one field breaks several rules, the most useful message wins.
@@ -38,7 +38,7 @@ const errorsAgainst = (schema: TSchema, value: unknown): Iterable<ValueError> =>
 // any of ours is junk: it is echoed, but cut short.
 const fieldName = (path: string) => {
   const segment = path.split('/')[1]
-  return segment === undefined ? 'body' : [...segment.replace(/~1/g, '/').replace(/~0/g, '~')].slice(0, MAX_FIELD_NAME_LENGTH).join('')
+  return segment === undefined ? 'body' : echoedFieldName(segment.replace(/~1/g, '/').replace(/~0/g, '~'))
 }
 
 type Found = Map<string, { rank: number; message: string }>
