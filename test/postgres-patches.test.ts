@@ -147,6 +147,36 @@ describe('postgres.js rows (patched)', () => {
   })
 })
 
+// Unpatched, every parameter of a tagged query is tested against each kind of fragment, down to
+// `value[0] instanceof Query` on a plain number: about 0.5 µs a parameter on Bun, a few per cent
+// of an authenticated read. A plain value now goes straight to the parameters.
+describe('postgres.js parameters (patched)', () => {
+  test('a number is sent without being looked into', async () => {
+    const { sql } = await testDatabase()
+    let lookedInto = 0
+    Object.defineProperty(Number.prototype, '0', { configurable: true, get: () => void lookedInto++ })
+    try {
+      const query = sql`select ${7}::int as n`
+      const [row] = await query
+      expect(row).toEqual({ n: 7 })
+    } finally {
+      delete (Number.prototype as unknown as Record<string, unknown>)['0']
+    }
+    expect(lookedInto).toBe(0) // 1 unpatched
+  })
+
+  test('every kind of value is sent as unpatched: plain values, null, bytes, dates, fragments, identifiers', async () => {
+    const { sql } = await testDatabase()
+    const fragment = sql`${'frag'}::text`
+    const [row] = await sql<Record<string, unknown>[]>`
+      select ${1}::int as n, ${'Zoë'}::text as s, ${null}::int as z, ${true}::bool as b, ${7n}::int8 as big,
+        ${Buffer.from('hi')}::bytea as bytes, ${new Date('2026-01-02T03:04:05Z')}::timestamptz = '2026-01-02 03:04:05+00' as at,
+        ${fragment} as f, ${sql('n')} from (select 5 as n) t`
+    expect(row).toEqual({ n: 5, s: 'Zoë', z: null, b: true, big: '7', bytes: Buffer.from('hi'), at: true, f: 'frag' })
+    await expect(sql`select ${undefined as never}::int`.then(() => 'sent')).rejects.toThrow('Undefined values are not allowed')
+  })
+})
+
 describe.skipIf(!serverUrl)('postgres.js connection opening (patched)', () => {
   // What the request deadline does when the database is slow to accept connections: it cancels
   // the query that made the pool open one. Unpatched, that connection never joined the pool, and
