@@ -156,8 +156,7 @@ describe('postgres.js parameters (patched)', () => {
     let lookedInto = 0
     Object.defineProperty(Number.prototype, '0', { configurable: true, get: () => void lookedInto++ })
     try {
-      const query = sql`select ${7}::int as n`
-      const [row] = await query
+      const [row] = await sql`select ${7}::int as n`
       expect(row).toEqual({ n: 7 })
     } finally {
       delete (Number.prototype as unknown as Record<string, unknown>)['0']
@@ -169,7 +168,7 @@ describe('postgres.js parameters (patched)', () => {
     const { sql } = await testDatabase()
     const fragment = sql`${'frag'}::text`
     const [row] = await sql<Record<string, unknown>[]>`
-      select ${1}::int as n, ${'Zoë'}::text as s, ${null}::int as z, ${true}::bool as b, ${7n}::int8 as big,
+      select ${1}::int as n, ${'Zoë'}::text as s, ${null}::int as z, ${true}::bool as b, ${7n as never}::int8 as big,
         ${Buffer.from('hi')}::bytea as bytes, ${new Date('2026-01-02T03:04:05Z')}::timestamptz = '2026-01-02 03:04:05+00' as at,
         ${fragment} as f, ${sql('n')} from (select 5 as n) t`
     expect(row).toEqual({ n: 5, s: 'Zoë', z: null, b: true, big: '7', bytes: Buffer.from('hi'), at: true, f: 'frag' })
