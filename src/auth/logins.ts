@@ -7,6 +7,7 @@ import type { PendingQuery, Sql } from 'postgres'
 import { beginWithin, withDeadline } from '../db/deadline'
 import { problems } from '../http/problems'
 import type { Hasher } from './passwords'
+import { loginSweeper } from './retention'
 import { newRefreshToken, refreshTokenHash, type Caller, type Role, type Tokens } from './tokens'
 
 /** Failures per (email, client) within `PAIR_WINDOW` that throttle that pair. */
@@ -45,6 +46,7 @@ export const createLogins = (
   { hasher, tokens, accessTokenTtl, refreshTokenTtl, timeoutMs }: { hasher: Hasher; tokens: Tokens; accessTokenTtl: number; refreshTokenTtl: number; timeoutMs: number },
 ) => {
   const withinDeadline = <Q extends PendingQuery<any>>(query: () => Q) => withDeadline(query, timeoutMs)
+  const sweep = loginSweeper(sql, { failureWindow: EMAIL_WINDOW })
 
   /** The pair handed out: `refresh` (already stored) and a new access token for `caller`. */
   const pairOf = async (caller: Caller, refresh: string): Promise<TokenPair> =>
@@ -67,6 +69,7 @@ export const createLogins = (
    * attempt answered 429 does not count). Unsettled, it stays a failure.
    */
   const reserve = async (email: string, client: string): Promise<Attempt> => {
+    sweep()
     const [found] = await beginWithin(sql, timeoutMs, async (tx) => {
       await tx`select pg_advisory_xact_lock(hashtextextended(lower(${email}), ${LOCK_SEED}))`
       // The waits are the seconds until the failure that makes the count reach its limit leaves the window.
@@ -146,6 +149,7 @@ export const createLogins = (
      * successor, once used, sees the revoked token before it.
      */
     async refresh(token: string): Promise<TokenPair> {
+      sweep()
       const hash = refreshTokenHash(token)
       const next = newRefreshToken()
       const [current] = await withinDeadline(() => sql<{ id: string; role: Role; token_version: number }[]>`

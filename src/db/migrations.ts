@@ -6,6 +6,7 @@ import safeRetries from '../../migrations/0003_safe_retries.sql' with { type: 't
 import nameTrigram from '../../migrations/0004_name_trigram.sql' with { type: 'text' }
 import nameStatistics from '../../migrations/0005_name_statistics.sql' with { type: 'text' }
 import idempotencyPassword from '../../migrations/0006_idempotency_password.sql' with { type: 'text' }
+import sweepIndexes from '../../migrations/0007_sweep_indexes.sql' with { type: 'text' }
 
 export interface Migration {
   version: string
@@ -19,4 +20,5 @@ export const migrations: readonly Migration[] = [
   { version: '0004_name_trigram', sql: nameTrigram },
   { version: '0005_name_statistics', sql: nameStatistics },
   { version: '0006_idempotency_password', sql: idempotencyPassword },
+  { version: '0007_sweep_indexes', sql: sweepIndexes },
 ]

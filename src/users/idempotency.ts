@@ -10,6 +10,7 @@ import { callerOf } from '../auth/guard'
 import type { Hasher } from '../auth/passwords'
 import { callerCheck, type Caller } from '../auth/tokens'
 import { beginWithin, withDeadline } from '../db/deadline'
+import { sweeper } from '../db/sweeper'
 import { entityTag } from '../http/conditional'
 import type { ServiceState } from '../http/health'
 import type { BodyRejection } from '../http/errors'
@@ -31,8 +32,6 @@ export interface Outcome {
   replayed: boolean
 }
 
-const SWEEP_INTERVAL_MS = 60_000
-
 const problemAnswer = (problem: Problem): KeptAnswer => ({ status: problem.status, body: JSON.stringify(problem), location: null, etag: null })
 
 interface KeptRow extends KeptAnswer {
@@ -42,14 +41,9 @@ interface KeptRow extends KeptAnswer {
 
 export const createIdempotentCreate = (sql: Sql, { timeoutMs, hasher, state }: { timeoutMs: number; hasher: Hasher; state: ServiceState }) => {
   const callerOk = callerCheck(sql)
-  let lastSweep = 0
   // Expired keys are already ignored; deleting them, a batch at a time, keeps the table small.
-  const sweep = () => {
-    if (performance.now() - lastSweep < SWEEP_INTERVAL_MS && lastSweep !== 0) return
-    lastSweep = performance.now()
-    sql`delete from idempotency_keys where ctid = any(array(
-          select ctid from idempotency_keys where created_at < now() - interval '24 hours' limit 1000))`.catch(() => {})
-  }
+  const sweep = sweeper(() => sql`delete from idempotency_keys where ctid = any(array(
+    select ctid from idempotency_keys where created_at < now() - interval '24 hours' limit 1000))`)
 
   /** The kept answer, replayed, if the request is the same body: else 422 (the password is checked against its hash). */
   const replayOf = async ({ fingerprint, password }: IdempotencyKey, kept: KeptRow): Promise<Outcome> => {

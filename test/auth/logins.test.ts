@@ -151,6 +151,10 @@ describe.skipIf(!AUTH_ON)('logging in', () => {
     const account = await createAccount()
     const { sql } = await testDatabase()
     await sql`update refresh_tokens set expires_at = clock_timestamp() - interval '1 second' where token_hash = ${refreshTokenHash(account.refreshToken!)}`
+    // Another token of the family still lives, so no sweep deletes the family meanwhile.
+    await sql`insert into refresh_tokens (token_hash, family, user_id, expires_at)
+              select ${Buffer.from(crypto.getRandomValues(new Uint8Array(32)))}, family, user_id, clock_timestamp() + interval '1 day'
+              from refresh_tokens where token_hash = ${refreshTokenHash(account.refreshToken!)}`
     const expired = await call('POST', '/auth/refresh', { json: { refresh_token: account.refreshToken }, token: null })
     expect(expectProblem(expired, 401).detail).toBe('The refresh token is not valid')
     expect(expired.headers.get('www-authenticate')).toBe('Bearer')
