@@ -40,7 +40,7 @@ export interface Config {
   /** This process's pool: `databasePoolMax` split evenly across the workers, at least one each. */
   databasePoolPerWorker: number
   bodyLimit: number
-  /** False behind PgBouncer in transaction mode, which cannot keep prepared statements. */
+  /** False behind PgBouncer in transaction mode, which cannot keep prepared statements or take pipelined ones. */
   databasePrepare: boolean
   /** Milliseconds a request may wait for the database (pool and statement) before a 503. */
   requestTimeout: number

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path'
 import postgres from 'postgres'
 import { serverUrl, testDatabase } from './support/database'
 
-// patches/postgres@3.4.9.patch fixes three faults of postgres.js 3.4.9 (the latest release) that
+// patches/postgres@3.4.9.patch fixes four faults of postgres.js 3.4.9 (the latest release) that
 // the service meets under load and during database outages, and decodes a row of ASCII text at
 // once; these tests fail without it.
 
@@ -220,6 +220,24 @@ describe.skipIf(!serverUrl)('postgres.js pipelined cancel (patched)', () => {
       // Cancelled in time (57014), or answered before the cancel arrived: either way its own answer.
       expect([JSON.stringify([{ tag: 'cancelled' }]), JSON.stringify('57014')]).toContain(JSON.stringify(cancelledOutcome))
       expect(nextRows).toEqual([{ tag: 'next' }])
+    } finally {
+      await sql.end({ timeout: 1 })
+    }
+  })
+})
+
+describe.skipIf(!serverUrl)('postgres.js without pipelining (patched)', () => {
+  // What the service does behind a transaction pooler (DATABASE_PREPARE=false): max_pipeline 0,
+  // nothing sent on a busy connection. Unpatched, a connection that took the BEGIN took no more,
+  // so sql.begin never reserved it: every transaction failed with UNSAFE_TRANSACTION.
+  test('transactions still run, and each sees its own statements', async () => {
+    // The driver's types leave max_pipeline out.
+    const sql = postgres(serverUrl!, { max: 2, onnotice: () => {}, ...({ max_pipeline: 0 } as object) })
+    try {
+      const answers = await Promise.all(
+        [1, 2, 3].map((n) => sql.begin(async (tx) => [await tx`select set_config('app.n', ${String(n)}, true)`, (await tx`select current_setting('app.n') as n`)[0]])),
+      )
+      expect(answers.map(([, row]) => row)).toEqual([{ n: '1' }, { n: '2' }, { n: '3' }])
     } finally {
       await sql.end({ timeout: 1 })
     }

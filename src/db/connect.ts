@@ -7,7 +7,7 @@ export interface DatabaseOptions {
   url?: string
   dataDir: string
   poolMax: number
-  /** False behind PgBouncer in transaction mode. */
+  /** False behind PgBouncer in transaction mode: no prepared statements, no pipelining. */
   prepare?: boolean
   /** The server cancels a statement running longer (SQLSTATE 57014, answered 503). */
   statementTimeoutMs?: number
@@ -48,6 +48,10 @@ export const openDatabase = async (options: DatabaseOptions): Promise<Database> 
       connection: { ...SESSION, statement_timeout: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS },
       max: options.poolMax,
       prepare: options.prepare ?? true,
+      // A transaction pooler hands the server connection back at the end of each statement: a
+      // second statement sent on the same connection before the first is answered (postgres.js
+      // pipelines when every connection is busy) gets its answer lost, and waits for its deadline.
+      ...(options.prepare === false && { max_pipeline: 0 }),
     })
     return { sql, kind: 'server', close: () => sql.end({ timeout: CLOSE_TIMEOUT_SECONDS }) }
   }

@@ -16,8 +16,16 @@ const POSTGRES_BIN = existsSync('/usr/lib/postgresql')
 
 export const privatePostgresAvailable = POSTGRES_BIN !== undefined
 
-// PostgreSQL refuses to run as root; CI runs as root.
-const asPostgres = (args: string[]) => (process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--', ...args] : args)
+// PostgreSQL (and PgBouncer) refuse to run as root; CI runs as root.
+/** `args` run as the `postgres` user when this process is root. */
+export const asPostgres = (args: string[]) => (process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--', ...args] : args)
+
+/** `dir` handed to the `postgres` user when this process is root, for a server to write in. */
+export const giveToPostgres = (dir: string) => {
+  if (process.getuid?.() !== 0) return
+  const id = (flag: string) => Number(Bun.spawnSync(['id', flag, 'postgres']).stdout.toString())
+  chownSync(dir, id('-u'), id('-g'))
+}
 
 const runPostgresTool = (args: string[]) => {
   const result = Bun.spawnSync(asPostgres(args), { stdout: 'pipe', stderr: 'pipe' })
@@ -40,10 +48,7 @@ export interface PrivatePostgres {
 /** Creates the cluster; it is not running until `start()`. */
 export const createPrivatePostgres = (): PrivatePostgres => {
   const dir = mkdtempSync(join(tmpdir(), 'users-api-pg-'))
-  if (process.getuid?.() === 0) {
-    const id = (flag: string) => Number(Bun.spawnSync(['id', flag, 'postgres']).stdout.toString())
-    chownSync(dir, id('-u'), id('-g'))
-  }
+  giveToPostgres(dir)
   const data = join(dir, 'data')
   const port = freePort()
   runPostgresTool([`${POSTGRES_BIN}/initdb`, '-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'])
