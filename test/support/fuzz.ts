@@ -7,6 +7,10 @@
  * - `FC_PATH=<path>` with the same seed jumps straight to that counter-example.
  * - `FC_RUNS=<n>` changes the number of runs of each property.
  */
+// Loading `bun:ffi` replaces `Bun.FFI`'s functions; the embedded database loads it on first use
+// (src/db/data-dir-claim.ts). Loaded here first, before the globals are captured, so that a fuzz
+// file run alone is not taken for poisoning.
+import 'bun:ffi'
 import { assertNoPoisoning, restoreGlobals } from '@fast-check/poisoning'
 import fc from 'fast-check'
 
