@@ -190,6 +190,17 @@ describe('the response check', () => {
     ).toContain('application/json')
   })
 
+  test('fails a header of the service that the response’s documentation does not name', () => {
+    const conflict = problem(409, 'Conflict')
+    contract.check('POST', '/users', reply(409, conflict, { 'idempotent-replayed': 'true' }))
+    expect(violation(() => contract.check('GET', '/users/1', reply(200, user, { ...tagged, 'idempotent-replayed': 'true' })))).toContain(
+      'idempotent-replayed is sent but not documented',
+    )
+    expect(violation(() => contract.check('GET', '/users/1', reply(404, problem(404, 'Not Found'), { etag: '"1-1"' })))).toContain('etag is sent but not documented')
+    // An HTTP header the service gives no meaning of its own is not checked.
+    contract.check('GET', '/users/1', reply(200, user, { ...tagged, 'x-powered-by': 'Bun' }))
+  })
+
   test('fails a body where the document has none, and the wrong answer off the document', () => {
     expect(violation(() => contract.check('DELETE', '/users/1', reply(204, {})))).toContain('no body')
     expect(violation(() => contract.check('PUT', '/users/1', reply(404, problem(404, 'Not Found'))))).toContain('must be 405')

@@ -156,6 +156,16 @@ export const problemWith = (problem: AnyProblem, extra: TSchema) => ({
   content: { 'application/problem+json': { schema: { allOf: [ref('schemas', 'Problem'), extra] }, example: exampleOf(problem, { bodyLimit: 0 }) } },
 })
 
+/**
+ * The problem response of `status` (every catalogue entry of it) with headers of the operation's
+ * own added, where the shared component cannot carry them.
+ */
+export const problemResponseWith = (status: ProblemStatus, headers: Record<string, unknown>) => {
+  // No problem of a status an operation adds headers to is described by the settings (413 is).
+  const response = documentedProblemResponse(status, { bodyLimit: 0 })
+  return { ...response, headers: { ...headers, ...response.headers } }
+}
+
 /** A JSON success response. */
 export const jsonResponse = (description: string, schema: TSchema, options: { headers?: Record<string, unknown>; example?: unknown } = {}) => ({
   description,
@@ -163,7 +173,7 @@ export const jsonResponse = (description: string, schema: TSchema, options: { he
   content: { 'application/json': { schema, ...(options.example === undefined ? {} : { example: options.example }) } },
 })
 
-type ResponseObject = ReturnType<typeof jsonResponse> | ReturnType<typeof problemWith> | { description: string }
+type ResponseObject = ReturnType<typeof jsonResponse> | ReturnType<typeof problemWith> | ReturnType<typeof problemResponseWith> | { description: string }
 
 /**
  * An operation's `responses`: its own, then the problem responses it can answer, by status. Every

@@ -4,7 +4,7 @@
  * and responses, with their headers.
  */
 import { t } from 'elysia'
-import { SECURED, jsonResponse, responses, schemaRef } from '../http/openapi'
+import { SECURED, jsonResponse, problemResponseWith, responses, schemaRef } from '../http/openapi'
 import type { ProblemStatus } from '../http/problem'
 import { ID_RANGE } from './fields'
 import { MAX_PAGE_SIZE } from './schemas'
@@ -82,7 +82,13 @@ export const usersDocs = ({ auth, signupOpen }: { auth: boolean; signupOpen: boo
       ...(auth && signupOpen ? { security: [...SECURED, {}] } : secured),
       parameters: [IDEMPOTENCY_KEY],
       responses: responses(
-        { 201: jsonResponse('Created: the new user.', UserRef, { headers: { ...LOCATION, ...ETAG, ...PRIVATE, ...REPLAYED }, example: USER_EXAMPLE }) },
+        {
+          201: jsonResponse('Created: the new user.', UserRef, { headers: { ...LOCATION, ...ETAG, ...PRIVATE, ...REPLAYED }, example: USER_EXAMPLE }),
+          // What an Idempotency-Key keeps besides the 201, and replays.
+          400: problemResponseWith(400, REPLAYED),
+          409: problemResponseWith(409, REPLAYED),
+          422: problemResponseWith(422, REPLAYED),
+        },
         ...guarded(400, 409, 413, 415, 422, 503),
       ),
     },
