@@ -232,8 +232,7 @@ describe.skipIf(!serverUrl)('postgres.js without pipelining (patched)', () => {
   // nothing sent on a busy connection. Unpatched, a connection that took the BEGIN took no more,
   // so sql.begin never reserved it: every transaction failed with UNSAFE_TRANSACTION.
   test('transactions still run, and each sees its own statements', async () => {
-    // The driver's types leave max_pipeline out.
-    const sql = postgres(serverUrl!, { max: 2, onnotice: () => {}, ...({ max_pipeline: 0 } as object) })
+    const sql = postgres(serverUrl!, { max: 2, onnotice: () => {}, max_pipeline: 0 })
     try {
       const answers = await Promise.all(
         [1, 2, 3].map((n) => sql.begin(async (tx) => [await tx`select set_config('app.n', ${String(n)}, true)`, (await tx`select current_setting('app.n') as n`)[0]])),
@@ -253,13 +252,13 @@ describe.skipIf(!serverUrl)('postgres.js connection closing (patched)', () => {
   test('a connection closed with a write pending opens again and answers', async () => {
     const target = new URL(serverUrl!)
     const sockets: NetSocket[] = []
-    // Each connection's socket, made here to be closed at will (the driver's types leave the option out).
+    // Each connection's socket, made here to be closed at will.
     const socket = () =>
       new Promise<NetSocket>((resolve, reject) => {
         const made = connect(Number(target.port || 5432), target.hostname, () => resolve(made)).once('error', reject)
         sockets.push(made)
       })
-    const sql = postgres(target.href, { max: 1, onnotice: () => {}, ...({ socket } as object) })
+    const sql = postgres(target.href, { max: 1, onnotice: () => {}, socket })
     try {
       expect(await sql`select 1 as n`.then((rows) => [...rows])).toEqual([{ n: 1 }])
       const lost = sql`select 2 as n`.then(
