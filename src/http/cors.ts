@@ -6,6 +6,9 @@ import { pathOf } from './request-path'
 
 const PREFLIGHT_MAX_AGE_SECONDS = 600
 
+/** The headers the service gives meaning to, which a page on an allowed origin may read. */
+export const API_RESPONSE_HEADERS = ['x-request-id', 'location', 'link', 'retry-after', 'www-authenticate', 'etag', 'idempotent-replayed', 'ratelimit', 'ratelimit-policy']
+
 /**
  * `corsPolicy({ origins })`: browsers on these origins may call the API (no credentials); with
  * none, no CORS headers at all. Register it before the rate limit: its headers go on every
@@ -19,7 +22,7 @@ export const corsPolicy = ({ origins }: { origins: string[] }) =>
         credentials: false,
         methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
         allowedHeaders: ['authorization', 'content-type', 'x-request-id', 'if-match', 'if-none-match', 'idempotency-key'],
-        exposeHeaders: ['x-request-id', 'location', 'link', 'retry-after', 'www-authenticate', 'etag', 'idempotent-replayed', 'ratelimit', 'ratelimit-policy'],
+        exposeHeaders: API_RESPONSE_HEADERS,
         // The plugin would answer every OPTIONS, on any path, before the rate limit sees it.
         preflight: false,
       })

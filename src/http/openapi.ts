@@ -158,13 +158,10 @@ export const problemWith = (problem: AnyProblem, extra: TSchema) => ({
 
 /**
  * The problem response of `status` (every catalogue entry of it) with headers of the operation's
- * own added, where the shared component cannot carry them.
+ * own, where the shared component cannot carry them; `responses` adds the usual ones. (No problem
+ * of a status an operation adds headers to is described by the settings: 413 is.)
  */
-export const problemResponseWith = (status: ProblemStatus, headers: Record<string, unknown>) => {
-  // No problem of a status an operation adds headers to is described by the settings (413 is).
-  const response = documentedProblemResponse(status, { bodyLimit: 0 })
-  return { ...response, headers: { ...headers, ...response.headers } }
-}
+export const problemResponseWith = (status: ProblemStatus, headers: Record<string, unknown>) => ({ ...documentedProblemResponse(status, { bodyLimit: 0 }), headers })
 
 /** A JSON success response. */
 export const jsonResponse = (description: string, schema: TSchema, options: { headers?: Record<string, unknown>; example?: unknown } = {}) => ({
