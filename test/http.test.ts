@@ -265,7 +265,7 @@ describe('docs', () => {
     const sorted = (...codes: string[]) => [...codes, ...guarded].sort()
     const me: Record<string, string[]> = AUTH_ON
       ? {
-          'GET /users/me': sorted('200', '304', '404', '422', '429', '500', '503'),
+          'GET /users/me': sorted('200', '304', '404', '412', '422', '429', '500', '503'),
           'PATCH /users/me': sorted('200', '400', '404', '409', '412', '413', '415', '422', '428', '429', '500', '503'),
           'DELETE /users/me': sorted('204', '404', '409', '412', '422', '428', '429', '500', '503'),
           'POST /auth/token': ['200', '400', '401', '413', '415', '422', '429', '500', '503'],
@@ -278,7 +278,7 @@ describe('docs', () => {
       'GET /readyz': ['200', '422', '429', '500', '503'],
       'POST /users': sorted('201', '400', '409', '413', '415', '422', '429', '500', '503'),
       'GET /users': sorted('200', '422', '429', '500', '503'),
-      'GET /users/{id}': sorted('200', '304', '404', '422', '429', '500', '503'),
+      'GET /users/{id}': sorted('200', '304', '404', '412', '422', '429', '500', '503'),
       'PATCH /users/{id}': sorted('200', '400', '404', '409', '412', '413', '415', '422', '428', '429', '500', '503'),
       'DELETE /users/{id}': sorted('204', '404', '409', '412', '422', '428', '429', '500', '503'),
       ...me,
@@ -325,6 +325,8 @@ describe('docs', () => {
     for (const key of ['GET /users/{id}', 'PATCH /users/{id}', 'DELETE /users/{id}']) {
       const id = op(key).parameters.find((p: any) => p.name === 'id')
       expect(id).toMatchObject({ in: 'path', required: true, schema: { type: 'integer', minimum: 1 } })
+      // Reads and changes take both conditional headers.
+      expect(op(key).parameters.filter((p: any) => p.in === 'header').map((p: any) => p.name).sort()).toEqual(['If-Match', 'If-None-Match'])
     }
   })
 })

@@ -166,6 +166,120 @@ describe('If-Match', () => {
   })
 })
 
+const STALE_DETAIL = 'The user has changed since it was read: If-Match does not match its ETag'
+const NONE_MATCH_DETAIL = 'If-None-Match names the user’s current ETag'
+
+describe('If-Match on a read (RFC 9110 §13.1.1: a failing If-Match stops any method)', () => {
+  test.each([
+    ['the current tag', (id: number) => `"${id}-1"`],
+    ['*', () => '*'],
+    ['a list holding it', (id: number) => `"${id}-7", "${id}-1"`],
+  ])('%s: 200 with the user', async (_, header) => {
+    const user = await createUser()
+    const reply = await call('GET', `/users/${user.id}`, { headers: { 'if-match': header(user.id) } })
+    expect(reply.status).toBe(200)
+    expect(reply.body).toEqual(user)
+    expect(reply.headers.get('etag')).toBe(`"${user.id}-1"`)
+  })
+
+  test.each([
+    ['a stale tag', (id: number) => `"${id}-2"`],
+    ['a weak tag (strong comparison)', (id: number) => `W/"${id}-1"`],
+    ["another user's tag", (id: number) => `"${id + 1}-1"`],
+    ['a malformed value', (id: number) => `${id}-1`],
+  ])('%s: 412, no ETag, and HEAD alike', async (_, header) => {
+    const user = await createUser()
+    const headers = { 'if-match': header(user.id) }
+    const reply = await call('GET', `/users/${user.id}`, { headers })
+    expect(expectProblem(reply, 412)).toEqual({ type: 'about:blank', title: 'Precondition Failed', status: 412, detail: STALE_DETAIL })
+    expect(reply.headers.get('etag')).toBeNull()
+    const head = await call('HEAD', `/users/${user.id}`, { headers })
+    expect(head.status).toBe(412)
+    expect(head.text).toBe('')
+  })
+
+  test('If-Match is evaluated before If-None-Match', async () => {
+    const user = await createUser()
+    const current = `"${user.id}-1"`
+    const both = await call('GET', `/users/${user.id}`, { headers: { 'if-match': current, 'if-none-match': current } })
+    expect(both.status).toBe(304)
+    expect(both.headers.get('etag')).toBe(current)
+    const stale = await call('GET', `/users/${user.id}`, { headers: { 'if-match': `"${user.id}-9"`, 'if-none-match': current } })
+    expect(expectProblem(stale, 412).detail).toBe(STALE_DETAIL)
+  })
+
+  test('a missing user is 404 whatever the header', async () => {
+    expectProblem(await call('GET', '/users/9007199254740991', { headers: { 'if-match': '"9007199254740991-1"' } }), 404)
+  })
+
+  test.skipIf(!AUTH_ON)('/users/me with a stale If-Match: 412', async () => {
+    const account = await createAccount()
+    const reply = await call('GET', '/users/me', { token: account.token, headers: { 'if-match': `"${account.id}-2"` } })
+    expect(expectProblem(reply, 412).detail).toBe(STALE_DETAIL)
+    const current = await call('GET', '/users/me', { token: account.token, headers: { 'if-match': `"${account.id}-1"` } })
+    expect(current.status).toBe(200)
+    expect(current.body.id).toBe(account.id)
+  })
+})
+
+describe('If-None-Match on a change (RFC 9110 §13.1.2: 412 when it names the current tag)', () => {
+  test.each([
+    ['the current tag', (id: number) => `"${id}-1"`],
+    ['its weak form (weak comparison)', (id: number) => `W/"${id}-1"`],
+    ['a list holding it', (id: number) => `"${id}-7", "${id}-1"`],
+    ['* (the user exists)', () => '*'],
+  ])('%s: 412 and nothing changes', async (_, header) => {
+    const user = await createUser()
+    const headers = { 'if-none-match': header(user.id) }
+    const patched = await call('PATCH', `/users/${user.id}`, { json: { age: 50 }, headers })
+    expect(expectProblem(patched, 412)).toEqual({ type: 'about:blank', title: 'Precondition Failed', status: 412, detail: NONE_MATCH_DETAIL })
+    expect(patched.headers.get('etag')).toBeNull()
+    expect(expectProblem(await call('DELETE', `/users/${user.id}`, { headers }), 412).detail).toBe(NONE_MATCH_DETAIL)
+    await expectUnchanged(user.id, `"${user.id}-1"`)
+  })
+
+  test.each([
+    ['a stale tag', (id: number) => `"${id}-2"`],
+    ["another user's tag", (id: number) => `"${id + 1}-1"`],
+    ['a malformed value', (id: number) => `${id}-1`],
+  ])('%s: the change happens', async (_, header) => {
+    const user = await createUser({ age: 20 })
+    const headers = { 'if-none-match': header(user.id) }
+    const patched = await call('PATCH', `/users/${user.id}`, { json: { age: 21 }, headers })
+    expect(patched.status).toBe(200)
+    expect(patched.body.age).toBe(21)
+    expect(etagOf(patched)).toBe(`"${user.id}-2"`)
+    // Now at version 2, which the stale tag names: the delete sends the same kind of tag for another user.
+    const deleted = await call('DELETE', `/users/${user.id}`, { headers: { 'if-none-match': header(user.id + 1) } })
+    expect(deleted.status).toBe(204)
+    expectProblem(await call('GET', `/users/${user.id}`), 404)
+  })
+
+  test('with If-Match current and If-None-Match naming it too: 412', async () => {
+    const user = await createUser()
+    const current = `"${user.id}-1"`
+    const reply = await call('PATCH', `/users/${user.id}`, { json: { age: 50 }, headers: { 'if-match': current, 'if-none-match': current } })
+    expect(expectProblem(reply, 412).detail).toBe(NONE_MATCH_DETAIL)
+    await expectUnchanged(user.id, current)
+  })
+
+  test('a missing user is 404 whatever the header', async () => {
+    expectProblem(await call('PATCH', '/users/9007199254740991', { json: { age: 5 }, headers: { 'if-none-match': '*' } }), 404)
+    expectProblem(await call('DELETE', '/users/9007199254740991', { headers: { 'if-none-match': '*' } }), 404)
+  })
+
+  test('checked in the write itself: two PATCHes refusing version 2, at once: one moves the user to it, the other gets 412', async () => {
+    for (let round = 0; round < 5; round++) {
+      const user = await createUser()
+      const send = (age: number) => call('PATCH', `/users/${user.id}`, { json: { age }, headers: { 'if-none-match': `"${user.id}-2"` } })
+      const replies = await Promise.all([send(60), send(61)])
+      expect(replies.map((reply) => reply.status).sort()).toEqual([200, 412])
+      expect(expectProblem(replies.find((reply) => reply.status === 412)!, 412).detail).toBe(NONE_MATCH_DETAIL)
+      await expectUnchanged(user.id, `"${user.id}-2"`)
+    }
+  })
+})
+
 describe('REQUIRE_IF_MATCH=true', () => {
   const strictApp = async () => buildApp((await testDatabase()).sql, { requireIfMatch: true })
 

@@ -46,19 +46,36 @@ export const noneMatchHits = (header: string | null, currentTag: string) => {
   return tags === '*' || tags.some((tag) => tag.opaque === currentTag)
 }
 
+// The versions of user `id` that `tags` name; `weak`: a weak tag names its version too.
+const versionsNamed = (tags: ListedTag[], id: number, weak: boolean) => {
+  const versions: number[] = []
+  for (const tag of tags) {
+    const parts = /^"([1-9]\d{0,15})-([1-9]\d{0,9})"$/.exec(tag.opaque)
+    if ((weak || !tag.weak) && parts && Number(parts[1]) === id && Number(parts[2]) <= 2_147_483_647) versions.push(Number(parts[2]))
+  }
+  return versions
+}
+
 /**
- * What `If-Match` allows a write on user `id` to replace: `undefined` without the header, `'*'`
- * for any version, else the versions it names (strong comparison: weak tags and other users' tags
- * name none, so an empty list never matches).
+ * What `If-Match` allows a request on user `id` to proceed with: `undefined` without the header,
+ * `'*'` for any version, else the versions it names (strong comparison: weak tags and other users'
+ * tags name none, so an empty list never matches).
  */
 export const ifMatchVersions = (header: string | null, id: number): '*' | number[] | undefined => {
   if (header === null) return undefined
   const tags = parseTags(header)
-  if (tags === '*') return '*'
-  const versions: number[] = []
-  for (const tag of tags) {
-    const parts = /^"([1-9]\d{0,15})-([1-9]\d{0,9})"$/.exec(tag.opaque)
-    if (!tag.weak && parts && Number(parts[1]) === id && Number(parts[2]) <= 2_147_483_647) versions.push(Number(parts[2]))
-  }
-  return versions
+  return tags === '*' ? '*' : versionsNamed(tags, id, false)
 }
+
+/**
+ * The versions of user `id` that `If-None-Match` names (weak comparison), for a change: `undefined`
+ * without the header, `'*'` for any (a change to an existing user is refused), else the versions.
+ */
+export const ifNoneMatchVersions = (header: string | null, id: number): '*' | number[] | undefined => {
+  if (header === null) return undefined
+  const tags = parseTags(header)
+  return tags === '*' ? '*' : versionsNamed(tags, id, true)
+}
+
+/** Whether versions from `If-Match` or `If-None-Match` (`'*'`: any) name `version`. */
+export const namesVersion = (versions: '*' | number[], version: number) => versions === '*' || versions.includes(version)

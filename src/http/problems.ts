@@ -61,9 +61,12 @@ export const problems = {
   }),
   preconditionFailed: define({
     status: 412,
-    description: '`If-Match` does not match the user’s current `ETag`: it changed since it was read. Read it again, then decide.',
-    detail: 'The user has changed since it was read: If-Match does not match its ETag',
-    example: none,
+    description:
+      '`If-Match` does not match the user’s current `ETag`: it changed since it was read. Read it again, then decide. ' +
+      'On a change, also `If-None-Match` naming the current `ETag` (or `*`: the user exists).',
+    detail: (header: 'If-Match' | 'If-None-Match') =>
+      header === 'If-Match' ? 'The user has changed since it was read: If-Match does not match its ETag' : 'If-None-Match names the user’s current ETag',
+    example: (): ['If-Match'] => ['If-Match'],
   }),
   bodyTooLarge: define({ status: 413, description: ({ bodyLimit }) => `The body is larger than ${bodyLimit} bytes.`, detail: (limit: number) => `The request body must not exceed ${limit} bytes`, example: ({ bodyLimit }): [number] => [bodyLimit] }),
   notJson: define({

@@ -1,17 +1,20 @@
 /**
- * The preconditions of a change (`If-Match`, `REQUIRE_IF_MATCH`), checked in the change's own
- * statement, so two writes with the same `If-Match` cannot both pass; and, when nothing changed,
- * which answer the client gets.
+ * The preconditions of a change (`If-Match`, `If-None-Match`, `REQUIRE_IF_MATCH`), checked in the
+ * change's own statement, so two writes with the same `If-Match` cannot both pass; and, when
+ * nothing changed, which answer the client gets.
  */
 import type { Sql } from 'postgres'
+import { namesVersion } from '../http/conditional'
 import { problems } from '../http/problems'
 
 /**
  * The preconditions of a change: `ifMatch`, the versions it may replace, `'*'` for any, or none
- * sent; `required`: a change without `If-Match` is refused (428).
+ * sent; `ifNoneMatch`, the versions it must not replace (`'*'`: any, so none); `required`: a change
+ * without `If-Match` is refused (428).
  */
 export interface WriteCondition {
   ifMatch?: '*' | number[]
+  ifNoneMatch?: '*' | number[]
   required?: boolean
 }
 
@@ -22,12 +25,17 @@ export interface Unchanged {
   last_admin: boolean
 }
 
-// A Postgres array literal of the versions `If-Match` named (none: `{}`, matching nothing).
-const versionList = (condition: WriteCondition) => `{${Array.isArray(condition.ifMatch) ? condition.ifMatch.join(',') : ''}}`
+// A Postgres array literal of versions (none: `{}`, matching nothing).
+const versionList = (versions: number[]) => `{${versions.join(',')}}`
 
-/** The condition a write's `where` adds: the row is at a version `If-Match` allows. */
-export const preconditionSql = (sql: Sql, condition: WriteCondition) =>
-  condition.ifMatch === undefined ? sql`${!condition.required}` : condition.ifMatch === '*' ? sql`true` : sql`version = any(${versionList(condition)}::int[])`
+const ifMatchSql = (sql: Sql, { ifMatch, required }: WriteCondition) =>
+  ifMatch === undefined ? sql`${!required}` : ifMatch === '*' ? sql`true` : sql`version = any(${versionList(ifMatch)}::int[])`
+
+const ifNoneMatchSql = (sql: Sql, { ifNoneMatch }: WriteCondition) =>
+  ifNoneMatch === undefined ? sql`` : ifNoneMatch === '*' ? sql`and false` : sql`and version <> all(${versionList(ifNoneMatch)}::int[])`
+
+/** The condition a write's `where` adds: the row is at a version `If-Match` allows and `If-None-Match` does not name. */
+export const preconditionSql = (sql: Sql, condition: WriteCondition) => sql`${ifMatchSql(sql, condition)} ${ifNoneMatchSql(sql, condition)}`
 
 /** The columns `found` and `current_version`: the user as the statement found it. */
 export const unchangedSql = (sql: Sql, id: number) =>
@@ -36,7 +44,8 @@ export const unchangedSql = (sql: Sql, id: number) =>
 /** The 428 or 412 a change to a user at `version` gets, if any. */
 export const preconditionRefusal = (condition: WriteCondition, version: number) => {
   if (condition.ifMatch === undefined && condition.required) return problems.preconditionRequired()
-  if (Array.isArray(condition.ifMatch) && !condition.ifMatch.includes(version)) return problems.preconditionFailed()
+  if (condition.ifMatch !== undefined && !namesVersion(condition.ifMatch, version)) return problems.preconditionFailed('If-Match')
+  if (condition.ifNoneMatch !== undefined && namesVersion(condition.ifNoneMatch, version)) return problems.preconditionFailed('If-None-Match')
   return undefined
 }
 
@@ -46,6 +55,8 @@ export const refusal = (row: Unchanged, condition: WriteCondition) => {
   const refused = preconditionRefusal(condition, row.current_version!)
   if (refused) return refused
   if (row.last_admin) return problems.lastAdmin()
-  // The user matched when the statement began but changed before its turn came: another write won.
-  return condition.ifMatch === undefined ? problems.userNotFound() : problems.preconditionFailed()
+  // The user matched when the statement began but changed before its turn came: another write won,
+  // or deleted it (which the statement cannot tell apart: it sees the user as it began).
+  if (condition.ifMatch !== undefined) return problems.preconditionFailed('If-Match')
+  return condition.ifNoneMatch !== undefined ? problems.preconditionFailed('If-None-Match') : problems.userNotFound()
 }

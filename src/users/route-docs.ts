@@ -46,12 +46,15 @@ const ID = {
   description: "The user's id, in decimal digits.",
   schema: { type: 'integer', format: 'int64', ...ID_RANGE, example: 1 },
 }
-const IF_NONE_MATCH = header('If-None-Match', 'The `ETag` you hold (or `*`): 304 without a body when it is still current (weak comparison).', text(4096, '^.*$', '"1-3"'))
+const TAGS = text(4096, '^.*$', '"1-3"')
+const IF_NONE_MATCH = header('If-None-Match', 'The `ETag` you hold (or `*`): 304 without a body when it is still current (weak comparison).', TAGS)
+const IF_MATCH_READ = header('If-Match', 'The `ETag` you expect (or `*`): 412 unless the user is still at that version (strong comparison).', TAGS)
 const IF_MATCH = header(
   'If-Match',
   'The `ETag` you read (or `*`): the change happens only if the user is still at that version, else 412 (strong comparison). Required with `REQUIRE_IF_MATCH` (428).',
-  text(4096, '^.*$', '"1-3"'),
+  TAGS,
 )
+const IF_NONE_MATCH_CHANGE = header('If-None-Match', 'ETags the change must not replace (or `*`: any, so no existing user): 412 if the current one is among them (weak comparison).', TAGS)
 const IDEMPOTENCY_KEY = header(
   'Idempotency-Key',
   'A unique key (1–255 printable ASCII, e.g. a random UUID; the quoted form `"…"` is accepted too) making a retry safe: for 24 hours the same key with the same body gets the first answer again (201, 409, or a 400/422 about the body) with `Idempotent-Replayed: true`, and creates nothing; with another body, 422; while the first runs, 409. Keys are per token user (global without a token).',
@@ -108,13 +111,13 @@ export const usersDocs = ({ auth, signupOpen }: { auth: boolean; signupOpen: boo
       ...common(target),
       summary: `Read a user${target.summary}`,
       description: `The user with this id (admins: anyone; users: themselves).${target.description}`,
-      parameters: [...idOf(target), IF_NONE_MATCH],
+      parameters: [...idOf(target), IF_NONE_MATCH, IF_MATCH_READ],
       responses: responses(
         {
           200: jsonResponse('The user.', UserRef, { headers: single(target), example: USER_EXAMPLE }),
           304: { description: '`If-None-Match` names the current `ETag`: what you hold is current. No body.', headers: single(target) },
         },
-        ...guarded(404, 422, 503),
+        ...guarded(404, 412, 422, 503),
       ),
     }),
     update: (target: Target) => ({
@@ -123,7 +126,7 @@ export const usersDocs = ({ auth, signupOpen }: { auth: boolean; signupOpen: boo
       description:
         'Any non-empty subset of the fields, under the rules of create; `updated_at` moves. Only an admin sets `role`; changing your own password needs `current_password`. ' +
         `A new password or role ends the user’s tokens; demoting the last admin is a 409.${target.description}`,
-      parameters: [...idOf(target), IF_MATCH],
+      parameters: [...idOf(target), IF_MATCH, IF_NONE_MATCH_CHANGE],
       responses: responses(
         { 200: jsonResponse('The updated user.', UserRef, { headers: single(target), example: { ...USER_EXAMPLE, age: 37, updated_at: '2026-11-24T09:30:00.000Z' } }) },
         ...guarded(400, 404, 409, 412, 413, 415, 422, 428, 503),
@@ -133,7 +136,7 @@ export const usersDocs = ({ auth, signupOpen }: { auth: boolean; signupOpen: boo
       ...common(target),
       summary: `Delete a user${target.summary}`,
       description: `Deletion is real: the email is free again. Deleting twice gives 404 the second time; the last admin cannot be deleted (409).${target.description}`,
-      parameters: [...idOf(target), IF_MATCH],
+      parameters: [...idOf(target), IF_MATCH, IF_NONE_MATCH_CHANGE],
       responses: responses({ 204: { description: 'Deleted; no body.' } }, ...guarded(404, 409, 412, 422, 428, 503)),
     }),
   }

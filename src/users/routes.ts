@@ -2,7 +2,7 @@ import { Elysia } from 'elysia'
 import type { AccountRules } from '../auth/accounts'
 import { callerOf } from '../auth/guard'
 import type { ClientAddress } from '../http/client-address'
-import { entityTag, ifMatchVersions, noneMatchHits } from '../http/conditional'
+import { entityTag, ifMatchVersions, ifNoneMatchVersions, namesVersion, noneMatchHits } from '../http/conditional'
 import { requireMigrated, type ServiceState } from '../http/health'
 import { idempotencyKeyOf, readIdempotencyKey } from '../http/idempotency-key'
 import { Problem } from '../http/problem'
@@ -78,12 +78,20 @@ export const usersRoutes = ({ users, idempotent, accounts, state, auth, clientOf
     if (me) headers.vary = headers.vary ? `${headers.vary}, Authorization` : 'Authorization'
     return user
   }
-  // Undefined when `If-None-Match` names the current version: a 304.
+  // RFC 9110 §13.2.2: `If-Match` first (412 unless it names the current version), then
+  // `If-None-Match` (undefined when it names it: a 304).
   const read = async (id: number, request: Request, headers: Headers, me = false) => {
-    const user = represent(await users.get(id, callerFor(request)), headers, me)
+    const found = await users.get(id, callerFor(request))
+    const ifMatch = ifMatchVersions(request.headers.get('if-match'), found.user.id)
+    if (ifMatch !== undefined && !namesVersion(ifMatch, found.version)) throw problems.preconditionFailed('If-Match')
+    const user = represent(found, headers, me)
     return noneMatchHits(request.headers.get('if-none-match'), headers.etag as string) ? undefined : user
   }
-  const conditionOf = (id: number, request: Request) => ({ ifMatch: ifMatchVersions(request.headers.get('if-match'), id), required: requireIfMatch })
+  const conditionOf = (id: number, request: Request) => ({
+    ifMatch: ifMatchVersions(request.headers.get('if-match'), id),
+    ifNoneMatch: ifNoneMatchVersions(request.headers.get('if-none-match'), id),
+    required: requireIfMatch,
+  })
   const update = async (id: number, body: UpdateUserInput, request: Request, server: Parameters<ClientAddress>[1], headers: Headers, me = false) => {
     const caller = callerFor(request)
     const condition = conditionOf(id, request)
