@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { AUTH_ON, accountIn, buildApp, call, createAccount, createUser, expectProblem, type Reply } from './support/http'
-import { openFreshDatabase, testDatabase } from './support/database'
+import { openFreshDatabase, serverUrl, testDatabase } from './support/database'
 
 const etagOf = (reply: Reply) => reply.headers.get('etag')!
 const expectUnchanged = async (id: number, etag: string) => {
@@ -239,18 +239,17 @@ describe('If-None-Match on a change (RFC 9110 §13.1.2: 412 when it names the cu
   })
 
   test.each([
-    ['a stale tag', (id: number) => `"${id}-2"`],
+    ['a tag of another version', (id: number) => `"${id}-2"`],
     ["another user's tag", (id: number) => `"${id + 1}-1"`],
     ['a malformed value', (id: number) => `${id}-1`],
   ])('%s: the change happens', async (_, header) => {
     const user = await createUser({ age: 20 })
-    const headers = { 'if-none-match': header(user.id) }
-    const patched = await call('PATCH', `/users/${user.id}`, { json: { age: 21 }, headers })
+    const patched = await call('PATCH', `/users/${user.id}`, { json: { age: 21 }, headers: { 'if-none-match': header(user.id) } })
     expect(patched.status).toBe(200)
     expect(patched.body.age).toBe(21)
     expect(etagOf(patched)).toBe(`"${user.id}-2"`)
-    // Now at version 2, which the stale tag names: the delete sends the same kind of tag for another user.
-    const deleted = await call('DELETE', `/users/${user.id}`, { headers: { 'if-none-match': header(user.id + 1) } })
+    // Now at version 2: the tags of versions it has left name nothing current.
+    const deleted = await call('DELETE', `/users/${user.id}`, { headers: { 'if-none-match': `"${user.id}-1", W/"${user.id}-3"` } })
     expect(deleted.status).toBe(204)
     expectProblem(await call('GET', `/users/${user.id}`), 404)
   })
@@ -280,6 +279,53 @@ describe('If-None-Match on a change (RFC 9110 §13.1.2: 412 when it names the cu
   })
 })
 
+// A write of another transaction holds the user's row; the request waits for it, and sees what it
+// committed only then: the change's statement, which began before, sees the user as it was.
+const sentWhileHeld = async (hold: (tx: any, id: number) => Promise<unknown>, id: number, send: () => Promise<Reply>) => {
+  const { sql } = await testDatabase()
+  const tx = await sql.reserve()
+  try {
+    await tx`begin`
+    await hold(tx, id)
+    const reply = send()
+    // (Inside a transaction PostgreSQL keeps its first view of pg_stat_activity: cleared each time.)
+    const waiting = async () => {
+      await tx`select pg_stat_clear_snapshot()`
+      return tx`select 1 from pg_stat_activity where wait_event = 'transactionid' and datname = current_database()`
+    }
+    while ((await waiting()).length === 0) await Bun.sleep(5)
+    await tx`commit`
+    return await reply
+  } catch (error) {
+    await tx`rollback`.catch(() => {})
+    throw error
+  } finally {
+    tx.release()
+  }
+}
+
+describe.skipIf(!serverUrl)('on PostgreSQL: a change that waited for another write on the same user', () => {
+  const deleteIt = (tx: any, id: number) => tx`delete from users where id = ${id}`
+  const changeIt = (tx: any, id: number) => tx`update users set age = 99, version = version + 1 where id = ${id}`
+  test.each([
+    ['deleted meanwhile, PATCH without preconditions', deleteIt, 'PATCH', {}, 404, 'User not found'],
+    ['deleted meanwhile, PATCH with an If-None-Match it passed', deleteIt, 'PATCH', { 'if-none-match': '"ID-9"' }, 404, 'User not found'],
+    ['deleted meanwhile, DELETE with the If-Match it read', deleteIt, 'DELETE', { 'if-match': '"ID-1"' }, 404, 'User not found'],
+    ['changed meanwhile, PATCH with the If-Match it read', changeIt, 'PATCH', { 'if-match': '"ID-1"' }, 412, STALE_DETAIL],
+    ['changed meanwhile to the version If-None-Match names', changeIt, 'PATCH', { 'if-none-match': '"ID-2"' }, 412, NONE_MATCH_DETAIL],
+    ['changed meanwhile to the version If-None-Match names, DELETE', changeIt, 'DELETE', { 'if-none-match': 'W/"ID-2"' }, 412, NONE_MATCH_DETAIL],
+  ] as const)('%s', async (_, hold, method, headers, status, detail) => {
+    const user = await createUser({ age: 20 })
+    const withId = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, value.replace('ID', String(user.id))]))
+    const reply = await sentWhileHeld(hold, user.id, () => call(method, `/users/${user.id}`, { json: method === 'PATCH' ? { age: 21 } : undefined, headers: withId }))
+    expect(expectProblem(reply, status).detail).toBe(detail)
+    // What the other write committed stands; this one changed nothing.
+    const read = await call('GET', `/users/${user.id}`)
+    if (hold === deleteIt) expectProblem(read, 404)
+    else expect([read.status, read.body.age, etagOf(read)]).toEqual([200, 99, `"${user.id}-2"`])
+  })
+})
+
 describe('REQUIRE_IF_MATCH=true', () => {
   const strictApp = async () => buildApp((await testDatabase()).sql, { requireIfMatch: true })
 
@@ -294,6 +340,8 @@ describe('REQUIRE_IF_MATCH=true', () => {
       detail: 'This request needs an If-Match header with the user’s ETag',
     })
     expectProblem(await call('DELETE', `/users/${user.id}`, {}, app), 428)
+    // If-None-Match is no If-Match.
+    expectProblem(await call('PATCH', `/users/${user.id}`, { json: { age: 44 }, headers: { 'if-none-match': '*' } }, app), 428)
     await expectUnchanged(user.id, `"${user.id}-1"`)
     expect((await call('PATCH', `/users/${user.id}`, { json: { age: 44 }, headers: { 'if-match': `"${user.id}-1"` } }, app)).status).toBe(200)
     expect((await call('DELETE', `/users/${user.id}`, { headers: { 'if-match': `"${user.id}-2"` } }, app)).status).toBe(204)
@@ -319,6 +367,9 @@ describe.skipIf(!AUTH_ON)('preconditions come before the last-admin rule', () =>
       expect(expectProblem(deleted, 412).detail).toBe('The user has changed since it was read: If-Match does not match its ETag')
       const demoted = await call('PATCH', `/users/${admin.id}`, { token: admin.token, json: { role: 'user' }, headers: stale }, app)
       expect(expectProblem(demoted, 412).detail).toBe('The user has changed since it was read: If-Match does not match its ETag')
+      const named = { 'if-none-match': `"${admin.id}-1"` }
+      expect(expectProblem(await call('DELETE', '/users/me', { token: admin.token, headers: named }, app), 412).detail).toBe(NONE_MATCH_DETAIL)
+      expect(expectProblem(await call('PATCH', '/users/me', { token: admin.token, json: { role: 'user' }, headers: named }, app), 412).detail).toBe(NONE_MATCH_DETAIL)
       const strict = buildApp(database.sql, { requireIfMatch: true })
       const required = await call('DELETE', `/users/${admin.id}`, { token: admin.token }, strict)
       expect(expectProblem(required, 428).detail).toBe('This request needs an If-Match header with the user’s ETag')

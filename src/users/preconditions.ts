@@ -49,14 +49,22 @@ export const preconditionRefusal = (condition: WriteCondition, version: number) 
   return undefined
 }
 
-/** Why a change did not happen, in the documented order: 404 → 428/412 → 409. */
+/**
+ * Why a change did not happen, in the documented order: 404 → 428/412 → 409; undefined when the
+ * user as `row` found it allowed the change.
+ */
 export const refusal = (row: Unchanged, condition: WriteCondition) => {
   if (!row.found) return problems.userNotFound()
-  const refused = preconditionRefusal(condition, row.current_version!)
-  if (refused) return refused
-  if (row.last_admin) return problems.lastAdmin()
-  // The user matched when the statement began but changed before its turn came: another write won,
-  // or deleted it (which the statement cannot tell apart: it sees the user as it began).
-  if (condition.ifMatch !== undefined) return problems.preconditionFailed('If-Match')
-  return condition.ifNoneMatch !== undefined ? problems.preconditionFailed('If-None-Match') : problems.userNotFound()
+  return preconditionRefusal(condition, row.current_version!) ?? (row.last_admin ? problems.lastAdmin() : undefined)
 }
+
+/**
+ * The last word when even a fresh look at the user finds nothing to refuse: a write that came
+ * between changed the user again (a 412 for the header that was sent), else it is gone (404).
+ */
+export const changedMeanwhile = (condition: WriteCondition) =>
+  condition.ifMatch !== undefined
+    ? problems.preconditionFailed('If-Match')
+    : condition.ifNoneMatch !== undefined
+      ? problems.preconditionFailed('If-None-Match')
+      : problems.userNotFound()

@@ -54,7 +54,7 @@ const IF_MATCH = header(
   'The `ETag` you read (or `*`): the change happens only if the user is still at that version, else 412 (strong comparison). Required with `REQUIRE_IF_MATCH` (428).',
   TAGS,
 )
-const IF_NONE_MATCH_CHANGE = header('If-None-Match', 'ETags the change must not replace (or `*`: any, so no existing user): 412 if the current one is among them (weak comparison).', TAGS)
+const IF_NONE_MATCH_CHANGE = header('If-None-Match', 'ETags the change must not replace: 412 if the current one is among them (weak comparison); `*`: 412 whenever the user exists.', TAGS)
 const IDEMPOTENCY_KEY = header(
   'Idempotency-Key',
   'A unique key (1–255 printable ASCII, e.g. a random UUID; the quoted form `"…"` is accepted too) making a retry safe: for 24 hours the same key with the same body gets the first answer again (201, 409, or a 400/422 about the body) with `Idempotent-Replayed: true`, and creates nothing; with another body, 422; while the first runs, 409. Keys are per token user (global without a token).',

@@ -72,6 +72,8 @@ describe.skipIf(!AUTH_ON)('access tokens', () => {
     const change = { password: strongPassword(), current_password: 'not my password at all' }
     const stale = await call('PATCH', '/users/me', { token: account.token, json: change, headers: { 'if-match': '"0-0"' } })
     expect(expectProblem(stale, 412).detail).toBe('The user has changed since it was read: If-Match does not match its ETag')
+    const named = await call('PATCH', '/users/me', { token: account.token, json: change, headers: { 'if-none-match': `"${account.id}-1"` } })
+    expect(expectProblem(named, 412).detail).toBe('If-None-Match names the user’s current ETag')
     const admin = await suiteAdminToken()
     const weak = await call('PATCH', '/users/2147483646', { token: admin, json: { password: 'passwordpassword' } })
     expect(expectProblem(weak, 422).errors).toEqual([{ field: 'password', message: 'is too easy to guess: use a longer phrase of unrelated words' }])
