@@ -1,9 +1,10 @@
 /**
  * The rules on the fields only some callers may write, applied after the request is validated
- * (the guard has already decided who may make the call): only an admin sets `role` (403); a new
- * password must be strong (422) and is hashed here, so the service never sees it; changing one's
- * own password needs `current_password` (422; checked like a login: a wrong one counts as a failed
- * login, and a throttled pair gets 429).
+ * (the guard has already decided who may make the call): a new password must be strong (422) and
+ * is hashed here, so the service never sees it; changing one's own password needs
+ * `current_password` (422; checked like a login: a wrong one counts as a failed login, and a
+ * throttled pair gets 429); only an admin sets `role` (403, after those 422s: the request's faults
+ * come first).
  */
 import type { Sql } from 'postgres'
 import { withDeadline } from '../db/deadline'
@@ -19,20 +20,20 @@ const invalid = (field: string, message: string) => problems.invalidRequest([{ f
 
 export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { sql: Sql; hasher: Hasher; logins: Logins; auth: boolean; timeoutMs: number }) => {
   const callerOk = callerCheck(sql)
-  const strongHash = async (password: string, owner: { email?: string; name?: string }) => {
+  const refuseWeak = async (password: string, owner: { email?: string; name?: string }) => {
     const weakness = await passwordWeakness(password, owner)
     if (weakness) throw invalid('password', weakness)
-    return hasher.hash(password)
   }
 
   return {
     /** A new user from a create body; without a caller under access control, it is a sign-up. */
     async forCreate({ password, ...fields }: CreateUserInput, caller: Caller | undefined): Promise<NewUser> {
-      if (auth && !caller) {
-        if (fields.role !== undefined) throw problems.forbidden('role')
-        if (password === undefined) throw invalid('password', 'is required to sign up')
-      }
-      return { ...fields, ...(password === undefined ? {} : { passwordHash: await strongHash(password, fields) }) }
+      const signup = auth && !caller
+      // Faults of the request (422) before a field the caller may not set (403).
+      if (signup && password === undefined) throw invalid('password', 'is required to sign up')
+      if (password !== undefined) await refuseWeak(password, fields)
+      if (signup && fields.role !== undefined) throw problems.forbidden('role')
+      return { ...fields, ...(password === undefined ? {} : { passwordHash: await hasher.hash(password) }) }
     },
 
     /**
@@ -40,10 +41,12 @@ export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { s
      * `condition`: a refused precondition is reported before a wrong `current_password`.
      */
     async forUpdate(id: number, { password, current_password, ...fields }: UpdateUserInput, caller: Caller | undefined, client: string, condition: WriteCondition): Promise<UserChanges> {
-      if (auth && fields.role !== undefined && caller?.role !== 'admin') throw problems.forbidden('role')
+      // Checked after the faults of the request (422), before the missing user (404).
+      const roleRefused = auth && fields.role !== undefined && caller?.role !== 'admin'
       if (password === undefined) {
         // Alone it would change nothing, yet move the version (and every client's If-Match).
         if (current_password !== undefined) throw invalid('current_password', 'is only accepted with password')
+        if (roleRefused) throw problems.forbidden('role')
         return fields
       }
       // The caller is checked here too (a stale token is a 401, not a verdict on the password).
@@ -61,6 +64,7 @@ export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { s
         ...(own && current_password === undefined ? [{ field: 'current_password', message: 'is required to change your own password' }] : []),
       ]
       if (faults.length > 0) throw problems.invalidRequest(faults)
+      if (roleRefused) throw problems.forbidden('role')
       if (target.email === null) throw problems.userNotFound()
       const refused = preconditionRefusal(condition, target.version)
       if (refused) throw refused

@@ -118,6 +118,22 @@ describe.skipIf(!AUTH_ON)('who may do what', () => {
     // Their own record: the request is judged before the field rule.
     const invalid = await call('PATCH', '/users/me', { token: self.token, json: { role: 'admin', age: 'old' } })
     expect(expectProblem(invalid, 422).errors).toEqual([{ field: 'age', message: 'must be a JSON integer' }])
+    // The business rule on age (400), then a weak password and a missing current_password (422), then the field (403).
+    expect(expectProblem(await call('PATCH', '/users/me', { token: self.token, json: { role: 'admin', age: 500 } }), 400).errors).toEqual([
+      { field: 'age', message: 'must be between 1 and 120' },
+    ])
+    const weak = await call('PATCH', '/users/me', { token: self.token, json: { role: 'admin', password: 'passwordpassword' } })
+    expect(expectProblem(weak, 422).errors).toEqual([
+      { field: 'password', message: 'is too easy to guess: use a longer phrase of unrelated words' },
+      { field: 'current_password', message: 'is required to change your own password' },
+    ])
+    const stray = await call('PATCH', '/users/me', { token: self.token, json: { role: 'admin', current_password: self.password } })
+    expect(expectProblem(stray, 422).errors).toEqual([{ field: 'current_password', message: 'is only accepted with password' }])
+    // With the request right, the field is what is refused; nothing changed.
+    const refused = await call('PATCH', '/users/me', { token: self.token, json: { role: 'admin', password: strongPassword(), current_password: self.password } })
+    expect(expectProblem(refused, 403).errors).toEqual([{ field: 'role', message: 'may only be set by an admin' }])
+    const login = await call('POST', '/auth/token', { json: { email: self.email, password: self.password }, token: null })
+    expect(login.status).toBe(200)
   })
 
   test('before the migrations (an upgrade under way, the tables not there): /auth/* and a token not seen before get 503, not 500', async () => {

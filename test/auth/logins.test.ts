@@ -283,6 +283,11 @@ describe.skipIf(!AUTH_ON)('sign-up', () => {
     expect(expectProblem(await call('POST', '/users', { json: newUser({ password, role: 'admin' }), token: null }, app), 403).errors).toEqual([
       { field: 'role', message: 'may only be set by an admin' },
     ])
+    // The request's faults (422) come before the field (403).
+    expect(expectProblem(await call('POST', '/users', { json: newUser({ role: 'admin' }), token: null }, app), 422).errors).toEqual([{ field: 'password', message: 'is required to sign up' }])
+    expect(expectProblem(await call('POST', '/users', { json: newUser({ password: 'passwordpassword', role: 'admin' }), token: null }, app), 422).errors).toEqual([
+      { field: 'password', message: 'is too easy to guess: use a longer phrase of unrelated words' },
+    ])
     // Everything else still needs a token.
     expectProblem(await call('GET', '/users', { token: null }, app), 401)
     // Closed (the default): 401.
