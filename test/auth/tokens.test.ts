@@ -42,9 +42,10 @@ describe.skipIf(!AUTH_ON)('access tokens', () => {
         expect(reply.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"')
       }
     }
-    // A scheme other than Bearer is no token of ours either.
+    // A scheme other than Bearer is no bearer token: a 401 without an error code (RFC 6750 §3.1).
     const basic = await call('GET', '/users/me', { headers: { authorization: 'Basic dXNlcjpwYXNz' } })
-    expect(expectProblem(basic, 401).detail).toBe('The bearer token is not valid')
+    expect(expectProblem(basic, 401).detail).toBe('A bearer token is required')
+    expect(basic.headers.get('www-authenticate')).toBe('Bearer')
     expect((await call('GET', '/users/me', { token: account.token })).status).toBe(200)
   })
 
@@ -59,10 +60,16 @@ describe.skipIf(!AUTH_ON)('access tokens', () => {
         expect(reply.status).toBe(200)
         expect(reply.body).toMatchObject({ id: account.id, email: account.email })
       }
-      for (const header of [`Bearer ${token} extra`, `Bearer ${token}x`, `Bearer\t${token}`, `Token ${token}`, token]) {
+      for (const header of [`Bearer ${token} extra`, `Bearer ${token}x`, `Bearer\t${token}`, `Bearer`, `Bearer  `]) {
         const reply = await read(header)
         expect(expectProblem(reply, 401).detail).toBe('The bearer token is not valid')
         expect(reply.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"')
+      }
+      // Another scheme, or none: no bearer token was sent.
+      for (const header of [`Token ${token}`, token, `Bearer${token}`, `Basic ${token}`]) {
+        const reply = await read(header)
+        expect(expectProblem(reply, 401).detail).toBe('A bearer token is required')
+        expect(reply.headers.get('www-authenticate')).toBe('Bearer')
       }
     }
   })
