@@ -44,6 +44,8 @@ export const loadSigningKeys = async (sql: Sql, secrets: string[]): Promise<Sign
 }
 
 const DECIMAL_ID = /^[1-9][0-9]{0,15}$/
+// `users.token_version` is an `integer`, from 1.
+const MAX_TOKEN_VERSION = 2_147_483_647
 const VERIFIED_CACHE_SIZE = 10_000
 
 /** `createTokens(keys, ttl)`: signs and verifies access tokens with `keys` (a loader, cached once it succeeds). */
@@ -82,7 +84,9 @@ export const createTokens = (loadKeys: () => Promise<SigningKey[]>, { accessToke
         if (!key || alg !== ALGORITHM) return undefined
         const { payload } = await jwtVerify(token, key.key, { algorithms: [ALGORITHM], requiredClaims: ['sub', 'exp', 'iat'] })
         const { sub, role, ver } = payload
-        if (typeof sub !== 'string' || !DECIMAL_ID.test(sub) || (role !== 'user' && role !== 'admin') || !Number.isSafeInteger(ver)) return undefined
+        // Only values a user can have: whoever else holds the key must not reach the database with others.
+        if (typeof sub !== 'string' || !DECIMAL_ID.test(sub) || Number(sub) > Number.MAX_SAFE_INTEGER) return undefined
+        if ((role !== 'user' && role !== 'admin') || !Number.isInteger(ver) || (ver as number) < 1 || (ver as number) > MAX_TOKEN_VERSION) return undefined
         const caller: Caller = { id: Number(sub), role, ver: ver as number }
         if (verified.size >= VERIFIED_CACHE_SIZE) verified.clear()
         verified.set(token, { caller, exp: payload.exp! })

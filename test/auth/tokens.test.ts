@@ -34,6 +34,18 @@ describe.skipIf(!AUTH_ON)('access tokens', () => {
       // Signed with the right key, but without `exp` (it would never expire) or without `iat`.
       await new SignJWT({ role: 'user', ver: 1 }).setProtectedHeader({ alg: 'HS256', kid: key!.kid }).setSubject(String(account.id)).setIssuedAt().sign(key!.key),
       await new SignJWT({ role: 'user', ver: 1 }).setProtectedHeader({ alg: 'HS256', kid: key!.kid }).setSubject(String(account.id)).setExpirationTime('1h').sign(key!.key),
+      // Signed with the right key (by whoever holds it), with claims no user can have: a version
+      // beyond the column's range, a fractional or negative one, an id beyond the API's.
+      ...(await Promise.all(
+        [
+          { sub: String(account.id), ver: 99_999_999_999 },
+          { sub: String(account.id), ver: 1.5 },
+          { sub: String(account.id), ver: -1 },
+          { sub: '9999999999999999', ver: 1 },
+        ].map(({ sub, ver }) =>
+          new SignJWT({ role: 'admin', ver }).setProtectedHeader({ alg: 'HS256', kid: key!.kid }).setSubject(sub).setIssuedAt().setExpirationTime('1h').sign(key!.key),
+        ),
+      )),
     ]
     for (const token of forged) {
       for (const path of ['/users/me', `/users/${account.id}`]) {
