@@ -17,7 +17,12 @@ const retryAfter = (seconds: number) => ({ 'retry-after': String(seconds) })
 const retryLater = () => retryAfter(RETRY_AFTER_SECONDS)
 
 export const problems = {
-  invalidForm: define({ status: 400, description: 'A form body (at `/auth/token` and `/auth/refresh`) is not UTF-8.', detail: 'The request body is not a valid form', example: none }),
+  invalidForm: define({
+    status: 400,
+    description: 'A form body (at `/auth/token` and `/auth/refresh`) is not UTF-8 (its `%` escapes included), has a malformed `%` escape, or sends a parameter twice.',
+    detail: 'The request body is not a valid form',
+    example: none,
+  }),
   invalidJson: define({ status: 400, description: 'The body is not parseable JSON.', detail: 'The request body is not valid JSON', example: none }),
   tooDeep: define({ status: 400, description: `The body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep.`, detail: `The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep`, example: none }),
   businessRule: define({

@@ -35,6 +35,25 @@ describe.skipIf(!AUTH_ON)('logging in', () => {
     expect([plain.headers.get('cache-control'), broken.headers.get('cache-control')]).toEqual(['no-store', 'no-store'])
   })
 
+  test('a form that is not one: 400, and no failed login counted (a malformed or non-UTF-8 escape, a parameter twice)', async () => {
+    const account = await createAccount()
+    const raw = (body: string) => call('POST', '/auth/token', { body, headers: { 'content-type': 'application/x-www-form-urlencoded' }, token: null })
+    const user = `grant_type=password&username=${encodeURIComponent(account.email)}`
+    for (const body of [`${user}&password=%ZZ`, `${user}&password=%FF%FE`, `${user}&password=abc%`, `${user}&password=%ED%A0%80`, `grant_type=password&${user}&password=x`, `${user}&password=x&password=y`]) {
+      const reply = await raw(body)
+      expect([body, expectProblem(reply, 400).detail]).toEqual([body, 'The request body is not a valid form'])
+    }
+    // Escapes, `+` for a space, an empty pair and a name without `=` are read as ever.
+    const password = encodeURIComponent(account.password).replaceAll('%20', '+')
+    const ok = await raw(`&${user}&&password=${password}&scope`)
+    expect(ok.status).toBe(200)
+    expect(ok.body.token_type).toBe('Bearer')
+    // None of the refused bodies counted as a failed login: five would throttle the pair.
+    const wrong = await raw(`${user}&password=not+the+password+at+all`)
+    expect(expectProblem(wrong, 401).detail).toBe('Wrong email or password')
+    expect((await login(account.email, account.password)).status).toBe(200)
+  })
+
   test('a wrong password, an unknown email and an account without a password get the same 401', async () => {
     const account = await createAccount()
     const { sql } = await testDatabase()
