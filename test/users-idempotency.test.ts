@@ -165,6 +165,42 @@ describe('Idempotency-Key on POST /users', () => {
     expect((await post(k, body)).headers.get('idempotent-replayed')).toBe('true')
   })
 
+  test('a key another request holds: 409 and nothing created, whatever the body; a claim left for a minute is taken over', async () => {
+    const { sql } = await testDatabase()
+    const k = key()
+    expect((await post(k, newUser())).status).toBe(201)
+    // As a request that claimed the key and is still at work (hashing its password, say) leaves it.
+    await sql`update idempotency_keys set status = 0, body = 'another request', created_at = now() where key = ${k}`
+    const body = newUser()
+    for (const json of [body, { ...body, age: 41 }]) {
+      const busy = await post(k, json)
+      expect(expectProblem(busy, 409).detail).toBe('A request with this Idempotency-Key is still in progress')
+      expect(busy.headers.get('idempotent-replayed')).toBeNull()
+    }
+    expect(await usersWithEmail(body.email)).toHaveLength(0)
+    // Its request can no longer finish (its process died): the next one runs.
+    await sql`update idempotency_keys set created_at = now() - interval '61 seconds' where key = ${k}`
+    const taken = await post(k, body)
+    expect(taken.status).toBe(201)
+    expect(taken.headers.get('idempotent-replayed')).toBeNull()
+    expectReplayOf(taken, await post(k, body))
+  })
+
+  test('concurrent requests with one key and a password: one runs, the others get 409 while it hashes', async () => {
+    const k = key()
+    const body = { ...newUser(), password: strongPassword() }
+    const replies = await Promise.all(Array.from({ length: 4 }, () => post(k, body)))
+    const fresh = replies.filter((reply) => reply.status === 201 && reply.headers.get('idempotent-replayed') === null)
+    expect(fresh).toHaveLength(1)
+    const busy = replies.filter((reply) => reply.status === 409)
+    // The others come while the first is hashing (tens of milliseconds), not after it has answered.
+    expect(busy.length).toBeGreaterThanOrEqual(1)
+    for (const reply of busy) expect(expectProblem(reply, 409).detail).toBe('A request with this Idempotency-Key is still in progress')
+    expect(busy.length + fresh.length + replies.filter((reply) => reply.headers.get('idempotent-replayed') === 'true').length).toBe(4)
+    expect(await usersWithEmail(body.email)).toHaveLength(1)
+    expectReplayOf(fresh[0]!, await post(k, body))
+  })
+
   test.skipIf(!AUTH_ON)("two callers' keys do not collide", async () => {
     const [one, two] = [await createAccount('admin'), await createAccount('admin')]
     const k = key()

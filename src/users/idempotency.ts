@@ -1,11 +1,11 @@
 /**
  * `POST /users` with `Idempotency-Key`: the first request with a key runs and its answer is kept
- * for 24 hours; a retry with the same body gets that answer again and creates nothing. The key's
- * row and the user are written in one transaction, under a lock on the key, so a retry that comes
- * while the first still runs gets a 409 (on a server; the embedded database's one connection runs
- * them one after the other, and the retry is a replay).
+ * for 24 hours; a retry with the same body gets that answer again and creates nothing. The first
+ * request claims the key (a row marked in progress) before any work, so a retry that comes while
+ * it still runs, hashing its password included, gets a 409, on any database and from any process.
+ * The user and the answer replacing the claim are written in one transaction.
  */
-import type { Sql, TransactionSql } from 'postgres'
+import type { Sql } from 'postgres'
 import { callerOf } from '../auth/guard'
 import type { Hasher } from '../auth/passwords'
 import { callerCheck, type Caller } from '../auth/tokens'
@@ -32,15 +32,31 @@ export interface Outcome {
   replayed: boolean
 }
 
+/** A key this request holds: its row is in progress, marked with `token`, until the answer replaces it. */
+export interface Claim {
+  owner: number
+  key: IdempotencyKey
+  token: string
+}
+
 const problemAnswer = (problem: Problem): KeptAnswer => ({ status: problem.status, body: JSON.stringify(problem), location: null, etag: null })
+
+// The status of a claimed key whose answer is not there yet (the body holds the claim's token).
+const IN_PROGRESS = 0
 
 interface KeptRow extends KeptAnswer {
   fingerprint: string
   password_hash: string | null
 }
 
+const isKeptForBody = (problem: unknown): problem is Problem => problem instanceof Problem && (problem.status === 400 || problem.status === 422)
+
 export const createIdempotentCreate = (sql: Sql, { timeoutMs, hasher, state }: { timeoutMs: number; hasher: Hasher; state: ServiceState }) => {
   const callerOk = callerCheck(sql)
+  // A claim this old belongs to a request that can no longer finish (its process died, say): the
+  // next request with the key takes it over. Longer than any request runs (each statement has
+  // `timeoutMs`, a password waits in a bounded queue).
+  const abandonedAfterMs = Math.max(60_000, 4 * timeoutMs)
   // Expired keys are already ignored; deleting them, a batch at a time, keeps the table small.
   const sweep = sweeper(() => sql`delete from idempotency_keys where ctid = any(array(
     select ctid from idempotency_keys where created_at < now() - interval '24 hours' limit 1000))`)
@@ -53,82 +69,132 @@ export const createIdempotentCreate = (sql: Sql, { timeoutMs, hasher, state }: {
   }
 
   /**
-   * The answer kept under `key` for `caller`, replayed (another body: 422); undefined when none is
-   * kept. Looked up before any work, so a retry costs no hash but the password's check. A dead
-   * token replays nothing (401).
+   * The answer kept under `key` for `caller`, replayed (another body: 422); 409 while a claim on it
+   * is in progress; undefined when nothing is kept. A dead token replays nothing (401).
    */
   const replay = async (key: IdempotencyKey, caller: Caller | undefined): Promise<Outcome | undefined> => {
     const [found] = await withDeadline(
-      () => sql<(KeptRow & { caller_ok: boolean })[]>`
-        select ${callerOk(caller)} as caller_ok, k.fingerprint, k.password_hash, k.status, k.body, k.location, k.etag
+      () => sql<(KeptRow & { caller_ok: boolean; abandoned: boolean })[]>`
+        select ${callerOk(caller)} as caller_ok, k.fingerprint, k.password_hash, k.status, k.body, k.location, k.etag,
+          k.created_at < now() - ${abandonedAfterMs} * interval '1 millisecond' as abandoned
         from (select 1) one left join idempotency_keys k
           on k.owner = ${caller?.id ?? 0} and k.key = ${key.key} and k.created_at > now() - interval '24 hours'`,
       timeoutMs,
     )
     if (!found!.caller_ok) throw problems.unauthorized('invalid')
-    return found!.fingerprint === null ? undefined : replayOf(key, found!)
+    if (found!.fingerprint === null) return undefined
+    if (found!.status === IN_PROGRESS) {
+      if (found!.abandoned) return undefined
+      throw problems.idempotencyInProgress()
+    }
+    return replayOf(key, found!)
   }
 
-  /**
-   * Runs `answer` once per key of `caller`'s, in a transaction holding the key's lock: a kept
-   * answer (one that came meanwhile) is replayed, else `answer` runs and what it answers is kept,
-   * with `passwordHash`, the argon2id hash of the password's exact form.
-   */
-  const once = async (caller: Caller | undefined, key: IdempotencyKey, passwordHash: string | undefined, answer: (tx: TransactionSql) => Promise<KeptAnswer>) => {
+  /** Claims `key` for this request; undefined if another request claimed or answered it first. */
+  const claim = async (key: IdempotencyKey, caller: Caller | undefined): Promise<Claim | undefined> => {
     const owner = caller?.id ?? 0
-    const run = beginWithin(sql, timeoutMs, async (tx): Promise<{ fresh: KeptAnswer } | { kept: KeptRow }> => {
-      const [lock] = await tx<{ locked: boolean; caller_ok: boolean }[]>`
-        select pg_try_advisory_xact_lock(hashtextextended(${`${owner}:${key.key}`}, 0)) as locked, ${callerOk(caller)} as caller_ok`
-      if (!lock!.caller_ok) throw problems.unauthorized('invalid')
-      if (!lock!.locked) throw problems.idempotencyInProgress()
-      const [kept] = await tx<KeptRow[]>`
-        select fingerprint, password_hash, status, body, location, etag from idempotency_keys
-        where owner = ${owner} and key = ${key.key} and created_at > now() - interval '24 hours'`
-      if (kept) return { kept }
-      const fresh = await answer(tx)
-      await tx`
-        insert into idempotency_keys (owner, key, fingerprint, password_hash, status, body, location, etag)
-        values (${owner}, ${key.key}, ${key.fingerprint}, ${passwordHash ?? null}, ${fresh.status}, ${fresh.body}, ${fresh.location}, ${fresh.etag})
-        on conflict (owner, key) do update set fingerprint = excluded.fingerprint, password_hash = excluded.password_hash,
-          status = excluded.status, body = excluded.body, location = excluded.location, etag = excluded.etag, created_at = now()`
-      return { fresh }
-    })
+    const token = crypto.randomUUID()
+    const claimed = await withDeadline(
+      () => sql`
+        insert into idempotency_keys (owner, key, fingerprint, status, body)
+        values (${owner}, ${key.key}, ${key.fingerprint}, ${IN_PROGRESS}, ${token})
+        on conflict (owner, key) do update set fingerprint = excluded.fingerprint, password_hash = null, status = excluded.status,
+          body = excluded.body, location = null, etag = null, created_at = now()
+        where idempotency_keys.created_at <= now() - interval '24 hours'
+          or (idempotency_keys.status = ${IN_PROGRESS} and idempotency_keys.created_at < now() - ${abandonedAfterMs} * interval '1 millisecond')
+        returning 1`,
+      timeoutMs,
+    )
     sweep()
-    const done = await run
-    // Checked after the transaction: a hash takes tens of milliseconds, which no connection should wait for.
-    return 'kept' in done ? replayOf(key, done.kept) : { answer: done.fresh, replayed: false }
+    return claimed.length > 0 ? { owner, key, token } : undefined
+  }
+
+  /** Gives a claim back (its request failed with an answer that is not kept): a retry runs again. */
+  const release = async ({ owner, key, token }: Claim) => {
+    await withDeadline(() => sql`delete from idempotency_keys where owner = ${owner} and key = ${key.key} and status = ${IN_PROGRESS} and body = ${token}`, timeoutMs).catch(
+      () => undefined,
+    )
+  }
+
+  /** Replaces the claim with `answer` (in `tx`, beside the user it created); 409 if the claim was taken over. */
+  const keep = async (tx: Sql, { owner, key, token }: Claim, answer: KeptAnswer, passwordHash: string | undefined) => {
+    const kept = await tx`
+      update idempotency_keys set password_hash = ${passwordHash ?? null}, status = ${answer.status}, body = ${answer.body},
+        location = ${answer.location}, etag = ${answer.etag}, created_at = now()
+      where owner = ${owner} and key = ${key.key} and status = ${IN_PROGRESS} and body = ${token}
+      returning 1`
+    if (kept.length === 0) throw problems.idempotencyInProgress()
+    return { answer, replayed: false }
   }
 
   /** The hash to keep for the key's password: the new user's own when the password was sent in its exact form. */
   const keptHash = async ({ password }: IdempotencyKey, userHash?: string) =>
     password && (password.asSent && userHash ? userHash : await hasher.hash(password.exact))
 
-  return {
-    replay,
+  /** Runs `work` under `claim`; any failure gives the claim back. */
+  const holding = async <T>(claim: Claim, work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work()
+    } catch (error) {
+      await release(claim)
+      throw error
+    }
+  }
 
-    /** Creates the user once per key (`replay` first); a 409 (email taken) is an answer too, and kept. */
-    create: async (key: IdempotencyKey, input: NewUser, caller?: Caller) =>
-      once(caller, key, await keptHash(key, input.passwordHash), async (tx) => {
+  /** A 400/422 about the body, kept under the claim. */
+  const keepRefusal = (claim: Claim, problem: Problem) => holding(claim, async () => keep(sql, claim, problemAnswer(problem), await keptHash(claim.key)))
+
+  return {
+    /** The answer kept under `key` (replayed), or a claim on it for this request; 409 while another holds it. */
+    async start(key: IdempotencyKey, caller: Caller | undefined): Promise<Outcome | Claim> {
+      // Twice at most: a claim lost to another request finds its answer, or its claim (409).
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const kept = await replay(key, caller)
+        if (kept) return kept
+        const claimed = await claim(key, caller)
+        if (claimed) return claimed
+      }
+      throw problems.idempotencyInProgress()
+    },
+
+    /**
+     * Creates the user once under `claim`, from what `prepare` makes of the body (the password's
+     * rules and hash): a 400/422 from it is kept as the answer, as is a 409 (email taken); any other
+     * failure gives the claim back.
+     */
+    create: (claim: Claim, prepare: () => Promise<NewUser>, caller?: Caller): Promise<Outcome> =>
+      holding(claim, async () => {
+        let input: NewUser
         try {
-          const { user, version } = await tx.savepoint((inner) => createUserService(inner as unknown as Sql, { timeoutMs }).create(input, caller))
-          return { status: 201, body: JSON.stringify(user), location: `/users/${user.id}`, etag: entityTag(user.id, version) }
+          input = await prepare()
         } catch (error) {
-          if (error instanceof Problem && error.status === 409) return problemAnswer(error)
+          if (isKeptForBody(error)) return keepRefusal(claim, error)
           throw error
         }
+        const passwordHash = await keptHash(claim.key, input.passwordHash)
+        return beginWithin(sql, timeoutMs, async (tx) => {
+          let answer: KeptAnswer
+          try {
+            const { user, version } = await tx.savepoint((inner) => createUserService(inner as unknown as Sql, { timeoutMs }).create(input, caller))
+            answer = { status: 201, body: JSON.stringify(user), location: `/users/${user.id}`, etag: entityTag(user.id, version) }
+          } catch (error) {
+            if (!(error instanceof Problem && error.status === 409)) throw error
+            answer = problemAnswer(error)
+          }
+          return keep(tx as unknown as Sql, claim, answer, passwordHash)
+        })
       }),
 
     /**
-     * A create refused for its body (400 or 422): that answer is kept under the key, or the one
-     * kept is replayed; anything else (401, 403, 429, ...) is not kept. `lookedUp`: the caller has
-     * already found no kept answer with `replay` (one that came since is still found).
+     * A create refused for its body by the schema (400 or 422): that answer is kept under the key,
+     * or the one kept is replayed; anything else (401, 403, 429, ...) is not kept.
      */
-    refuse: async (key: IdempotencyKey, problem: Problem, caller?: Caller, lookedUp = false): Promise<Problem> => {
-      if (problem.status !== 400 && problem.status !== 422) return problem
+    async refuse(key: IdempotencyKey, problem: Problem, caller?: Caller): Promise<Problem> {
+      if (!isKeptForBody(problem)) return problem
       // Refused by the schema, the request reaches no route's check: the table may not be there yet.
       if (!state.migrated) throw problems.notMigrated()
-      const { answer, replayed } =
-        (lookedUp ? undefined : await replay(key, caller)) ?? (await once(caller, key, await keptHash(key), async () => problemAnswer(problem)))
+      const started = await this.start(key, caller)
+      const { answer, replayed } = 'answer' in started ? started : await keepRefusal(started, problem)
       // A body refused now cannot be one that was accepted.
       if (answer.status !== 400 && answer.status !== 422) throw problems.idempotencyKeyReused()
       return keptProblem(answer, replayed)

@@ -5,7 +5,6 @@ import type { ClientAddress } from '../http/client-address'
 import { entityTag, ifMatchVersions, ifNoneMatchVersions, namesVersion, noneMatchHits } from '../http/conditional'
 import { requireMigrated, type ServiceState } from '../http/health'
 import { idempotencyKeyOf, readIdempotencyKey } from '../http/idempotency-key'
-import { Problem } from '../http/problem'
 import { problems } from '../http/problems'
 import { keptProblem, type IdempotentCreate } from './idempotency'
 import { usersDocs } from './route-docs'
@@ -123,16 +122,9 @@ export const usersRoutes = ({ users, idempotent, accounts, state, auth, clientOf
           set.headers.location = `/users/${created.user.id}`
           return represent(created, set.headers)
         }
-        const { answer, replayed } =
-          (await idempotent.replay(key, caller)) ??
-          (await idempotent.create(
-            key,
-            // A weak or missing password is refused for the body too: kept under the key like a schema's 422.
-            await accounts.forCreate(body, caller).catch(async (error: unknown) => {
-              throw error instanceof Problem ? await idempotent.refuse(key, error, caller, true) : error
-            }),
-            caller,
-          ))
+        const started = await idempotent.start(key, caller)
+        // A weak or missing password (422) is an answer about the body: kept under the key like a schema's.
+        const { answer, replayed } = 'answer' in started ? started : await idempotent.create(started, () => accounts.forCreate(body, caller), caller)
         if (answer.status !== 201) throw keptProblem(answer, replayed)
         if (replayed) set.headers['idempotent-replayed'] = 'true'
         Object.assign(set.headers, { location: answer.location, etag: answer.etag, 'cache-control': 'private' })
