@@ -1,6 +1,7 @@
 import { Value } from '@sinclair/typebox/value'
 import { isIP } from 'node:net'
 import type { Static } from 'elysia'
+import { plainRuleBreach } from './auth/password-rules'
 import { DEFAULTS, EnvSchema, RULE_TEXT, SECRET_VARIABLES } from './environment'
 import { describeRule } from './schema/strict-types'
 import type { LogLevel } from './logger'
@@ -114,6 +115,12 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
     problems.set('METRICS_PORT', problemLine('METRICS_PORT', given.METRICS_PORT, 'must differ from PORT: metrics are never served on the API port'))
   if ((given.ADMIN_EMAIL === undefined) !== (given.ADMIN_PASSWORD === undefined) && !problems.has('ADMIN_EMAIL') && !problems.has('ADMIN_PASSWORD'))
     problems.set('ADMIN_EMAIL', 'invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD go together: set both, or neither')
+  // The password rules that need no dictionary, before anything starts (the dictionary's verdict
+  // comes when the admin is made: loading it would slow every start).
+  if (given.ADMIN_EMAIL !== undefined && given.ADMIN_PASSWORD !== undefined && given.AUTH !== 'off' && !problems.has('ADMIN_EMAIL') && !problems.has('ADMIN_PASSWORD')) {
+    const breach = plainRuleBreach(given.ADMIN_PASSWORD, { email: given.ADMIN_EMAIL.trim() })
+    if (breach) problems.set('ADMIN_PASSWORD', problemLine('ADMIN_PASSWORD', undefined, breach))
+  }
   if (problems.size > 0) throw new ConfigError([...problems.values()])
   const parsed: Static<typeof EnvSchema> = Value.Decode(EnvSchema, given)
   const workers = parsed.DATABASE_URL === undefined ? 1 : (parsed.WORKERS ?? unsetWorkers)

@@ -5,6 +5,7 @@
 import { t } from 'elysia'
 import { LOG_LEVELS } from './logger'
 import { decimalInteger, strictText } from './schema/strict-types'
+import { LENGTH_RULE } from './auth/password-rules'
 
 /** The largest `BODY_LIMIT` allowed, in bytes. */
 const MAX_BODY_LIMIT = 16 * 1024 * 1024
@@ -101,7 +102,7 @@ export const RULE_TEXT: Record<string, string> = {
   SIGNUP: 'must be open or closed',
   REQUIRE_IF_MATCH: 'must be true or false',
   ADMIN_EMAIL: 'must be a valid email address (local@domain.tld, as the API accepts)',
-  ADMIN_PASSWORD: 'must not be empty or longer than 512 characters',
+  ADMIN_PASSWORD: LENGTH_RULE,
 }
 
 // Values that may hold a password are named, never echoed.

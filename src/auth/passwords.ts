@@ -4,17 +4,15 @@
  */
 import type { ZxcvbnFactory } from '@zxcvbn-ts/core'
 import { problems } from '../http/problems'
+import { normalizePassword, plainRuleBreach } from './password-rules'
 
-/** Code points, after NFKC (NIST SP 800-63B-4 for a single factor). */
-export const PASSWORD_LENGTH = { minLength: 15, maxLength: 128 } as const
+export { PASSWORD_LENGTH, normalizePassword } from './password-rules'
 /** The zxcvbn score a password must reach. */
 const MIN_SCORE = 3
 /** Hashes that may wait for a free slot, beyond which a request gets 429. */
 export const HASH_QUEUE_LIMIT = 64
 /** What a full queue's `Retry-After` says. */
 const HASH_RETRY_AFTER_SECONDS = 1
-
-export const normalizePassword = (password: string) => password.normalize('NFKC')
 
 let estimator: Promise<ZxcvbnFactory> | undefined
 // The dictionaries are megabytes: loaded on the first check, not at start.
@@ -29,12 +27,9 @@ const loadEstimator = () =>
  * undefined when it is acceptable. The message never contains the password.
  */
 export const passwordWeakness = async (password: string, { email, name }: { email?: string; name?: string }) => {
+  const breach = plainRuleBreach(password, { email, name })
+  if (breach) return breach
   const normalized = normalizePassword(password)
-  const length = [...normalized].length
-  if (length < PASSWORD_LENGTH.minLength || length > PASSWORD_LENGTH.maxLength)
-    return `must be ${PASSWORD_LENGTH.minLength} to ${PASSWORD_LENGTH.maxLength} characters long`
-  const lower = normalized.toLowerCase()
-  if ((email && lower === email.toLowerCase()) || (name && lower === name.toLowerCase())) return 'must not be the email or the name'
   const zxcvbn = await loadEstimator()
   const inputs = [email, name].filter((value): value is string => Boolean(value))
   if (zxcvbn.check(normalized, inputs).score < MIN_SCORE) return 'is too easy to guess: use a longer phrase of unrelated words'
