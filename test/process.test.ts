@@ -128,7 +128,7 @@ describe(`the service process (${underTest})`, () => {
       const env = { DATABASE_URL: created.url, DATABASE_PREPARE: String(serverPrepare), LOG_LEVEL: 'info', WORKERS: '1', DATABASE_POOL_MAX: '10', ...ADMIN }
       const migrated = await runMain(['migrate'], env)
       expect(migrated.code).toBe(0)
-      expect(JSON.parse(migrated.stdout)).toMatchObject({ database: 'server', applied: ['0001_create_users', '0002_accounts', '0003_safe_retries', '0004_name_trigram', '0005_name_statistics', '0006_idempotency_password', '0007_sweep_indexes'] })
+      expect(JSON.parse(migrated.stdout)).toMatchObject({ database: 'server', applied: ['0001_create_users', '0002_accounts', '0003_safe_retries', '0004_name_trigram', '0005_name_statistics', '0006_idempotency_password', '0007_sweep_indexes', '0008_idempotency_claims'] })
       const service = await startService(env)
       try {
         expect(JSON.parse(service.lines[0]!)).toMatchObject({ message: 'listening', database: 'server', pool: 10 })
@@ -210,7 +210,7 @@ describe(`the service process (${underTest})`, () => {
         expect(listening.map((event) => event.pool)).toEqual([5, 5])
         // Each worker migrates; the advisory lock lets exactly one of them apply the migration.
         const applied = events().filter((event) => event.message === 'migrations applied').flatMap((event) => event.applied)
-        expect(applied).toEqual(['0001_create_users', '0002_accounts', '0003_safe_retries', '0004_name_trigram', '0005_name_statistics', '0006_idempotency_password', '0007_sweep_indexes'])
+        expect(applied).toEqual(['0001_create_users', '0002_accounts', '0003_safe_retries', '0004_name_trigram', '0005_name_statistics', '0006_idempotency_password', '0007_sweep_indexes', '0008_idempotency_claims'])
         await exerciseUsers(service.url, 'workers-smoke@example.com')
         const replies = await Promise.all(Array.from({ length: 20 }, () => fetch(`${service.url}/`)))
         expect(replies.map((reply) => reply.status)).toEqual(Array(20).fill(200))
@@ -360,7 +360,7 @@ describe(`the service process (${underTest})`, () => {
       const env = { DATABASE_URL: server.url, DATABASE_PREPARE: String(serverPrepare), LOG_LEVEL: 'info' }
       const first = await runMain(['migrate'], env)
       expect(first.code).toBe(0)
-      expect(JSON.parse(first.stdout)).toMatchObject({ level: 'info', message: 'migrations applied', database: 'server', applied: ['0001_create_users', '0002_accounts', '0003_safe_retries', '0004_name_trigram', '0005_name_statistics', '0006_idempotency_password', '0007_sweep_indexes'] })
+      expect(JSON.parse(first.stdout)).toMatchObject({ level: 'info', message: 'migrations applied', database: 'server', applied: ['0001_create_users', '0002_accounts', '0003_safe_retries', '0004_name_trigram', '0005_name_statistics', '0006_idempotency_password', '0007_sweep_indexes', '0008_idempotency_claims'] })
       const second = await runMain(['migrate'], env)
       expect(second.code).toBe(0)
       expect(JSON.parse(second.stdout)).toMatchObject({ applied: [] })

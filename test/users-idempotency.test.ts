@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { AUTH_ON, buildApp, call, createAccount, createUser, expectProblem, newUser, strongPassword, type CallOptions, type Reply } from './support/http'
-import { testDatabase } from './support/database'
+import { serverUrl, testDatabase } from './support/database'
 
 const key = () => crypto.randomUUID()
 const post = (idempotencyKey: string, json: unknown, options: CallOptions = {}, target?: Parameters<typeof call>[3]) =>
@@ -170,7 +170,7 @@ describe('Idempotency-Key on POST /users', () => {
     const k = key()
     expect((await post(k, newUser())).status).toBe(201)
     // As a request that claimed the key and is still at work (hashing its password, say) leaves it.
-    await sql`update idempotency_keys set status = 0, body = 'another request', created_at = now() where key = ${k}`
+    await sql`update idempotency_keys set claim_token = 'another request', created_at = now() where key = ${k}`
     const body = newUser()
     for (const json of [body, { ...body, age: 41 }]) {
       const busy = await post(k, json)
@@ -185,6 +185,72 @@ describe('Idempotency-Key on POST /users', () => {
     expect(taken.headers.get('idempotent-replayed')).toBeNull()
     expectReplayOf(taken, await post(k, body))
   })
+
+  test('a claim taken over while its request hashes: that request keeps nothing, creates no user, and gets 409', async () => {
+    const { sql } = await testDatabase()
+    const k = key()
+    const body = { ...newUser(), password: strongPassword() }
+    const reply = post(k, body)
+    let takenOver = false
+    for (let tries = 0; tries < 2000 && !takenOver; tries++) {
+      // As another request taking the claim over leaves it (a claim of its own).
+      takenOver = (await sql`update idempotency_keys set claim_token = 'taker', created_at = now() where key = ${k} and claim_token <> 'taker' returning 1`).length > 0
+      if (!takenOver) await Bun.sleep(1)
+    }
+    expect(takenOver).toBe(true)
+    expect(expectProblem(await reply, 409).detail).toBe('A request with this Idempotency-Key is still in progress')
+    const rows = await sql<{ claim_token: string; status: number }[]>`select claim_token, status from idempotency_keys where key = ${k}`
+    expect(rows.map((row) => [row.claim_token, row.status])).toEqual([['taker', 409]])
+    expect(await usersWithEmail(body.email)).toHaveLength(0)
+  })
+
+  test('a claim reads as a kept 409 "still in progress" to a process that does not know claims', async () => {
+    const { sql } = await testDatabase()
+    const k = key()
+    const body = { ...newUser(), password: strongPassword() }
+    const reply = post(k, body)
+    let row: { status: number; body: string; location: string | null; etag: string | null } | undefined
+    for (let tries = 0; tries < 2000 && !row; tries++) {
+      ;[row] = await sql<NonNullable<typeof row>[]>`select status, body, location, etag from idempotency_keys where key = ${k} and claim_token is not null`
+      if (!row) await Bun.sleep(1)
+    }
+    expect(row).toBeDefined()
+    expect({ ...row!, body: JSON.parse(row!.body) }).toEqual({
+      status: 409,
+      body: { type: 'about:blank', title: 'Conflict', status: 409, detail: 'A request with this Idempotency-Key is still in progress', errors: [{ field: 'Idempotency-Key', message: 'is in use by a request still in progress' }] },
+      location: null,
+      etag: null,
+    })
+    expect((await reply).status).toBe(201)
+  })
+
+  // The embedded database has one connection: holding it stalls the service as a database away would.
+  test.skipIf(serverUrl !== undefined)('a request the database failed (503) gives its claim back once the database answers again: a retry runs', async () => {
+    const { sql } = await testDatabase()
+    const app = buildApp(sql, { requestTimeout: 300 })
+    const k = key()
+    const body = { ...newUser(), password: strongPassword() }
+    const reply = post(k, body, {}, app)
+    let claimed = false
+    for (let tries = 0; tries < 2000 && !claimed; tries++) {
+      claimed = (await sql`select 1 from idempotency_keys where key = ${k} and claim_token is not null`).length > 0
+      if (!claimed) await Bun.sleep(1)
+    }
+    expect(claimed).toBe(true)
+    // While it hashes, the connection is taken for 2 s: its statements, and the first try to give the claim back, time out.
+    const held = sql.begin(() => Bun.sleep(2000))
+    expectProblem(await reply, 503)
+    await held
+    let released = false
+    for (let tries = 0; tries < 50 && !released; tries++) {
+      released = (await sql`select 1 from idempotency_keys where key = ${k}`).length === 0
+      if (!released) await Bun.sleep(100)
+    }
+    expect(released).toBe(true)
+    const retried = await post(k, body, {}, app)
+    expect(retried.status).toBe(201)
+    expect(retried.headers.get('idempotent-replayed')).toBeNull()
+  }, 20_000)
 
   test('concurrent requests with one key and a password: one runs, the others get 409 while it hashes', async () => {
     const k = key()

@@ -7,6 +7,7 @@ import nameTrigram from '../../migrations/0004_name_trigram.sql' with { type: 't
 import nameStatistics from '../../migrations/0005_name_statistics.sql' with { type: 'text' }
 import idempotencyPassword from '../../migrations/0006_idempotency_password.sql' with { type: 'text' }
 import sweepIndexes from '../../migrations/0007_sweep_indexes.sql' with { type: 'text' }
+import idempotencyClaims from '../../migrations/0008_idempotency_claims.sql' with { type: 'text' }
 
 export interface Migration {
   version: string
@@ -21,4 +22,5 @@ export const migrations: readonly Migration[] = [
   { version: '0005_name_statistics', sql: nameStatistics },
   { version: '0006_idempotency_password', sql: idempotencyPassword },
   { version: '0007_sweep_indexes', sql: sweepIndexes },
+  { version: '0008_idempotency_claims', sql: idempotencyClaims },
 ]

@@ -1,11 +1,12 @@
 /**
  * `POST /users` with `Idempotency-Key`: the first request with a key runs and its answer is kept
  * for 24 hours; a retry with the same body gets that answer again and creates nothing. The first
- * request claims the key (a row marked in progress) before any work, so a retry that comes while
+ * request claims the key before any work: its row holds the request's token (`claim_token`) and
+ * reads as a kept 409 "still in progress" until the answer replaces it, so a retry that comes while
  * it still runs, hashing its password included, gets a 409, on any database and from any process.
  * The user and the answer replacing the claim are written in one transaction.
  */
-import type { Sql } from 'postgres'
+import type { Sql, TransactionSql } from 'postgres'
 import { callerOf } from '../auth/guard'
 import type { Hasher } from '../auth/passwords'
 import { callerCheck, type Caller } from '../auth/tokens'
@@ -32,7 +33,7 @@ export interface Outcome {
   replayed: boolean
 }
 
-/** A key this request holds: its row is in progress, marked with `token`, until the answer replaces it. */
+/** A key this request holds: its row carries `token` until the answer replaces it. */
 export interface Claim {
   owner: number
   key: IdempotencyKey
@@ -41,13 +42,17 @@ export interface Claim {
 
 const problemAnswer = (problem: Problem): KeptAnswer => ({ status: problem.status, body: JSON.stringify(problem), location: null, etag: null })
 
-// The status of a claimed key whose answer is not there yet (the body holds the claim's token).
-const IN_PROGRESS = 0
+// What a claimed key's row says until its answer replaces it: a process that does not know claims
+// (an earlier version, during a rolling upgrade) replays it as it is.
+const IN_PROGRESS = problemAnswer(problems.idempotencyInProgress())
 
 interface KeptRow extends KeptAnswer {
   fingerprint: string
   password_hash: string | null
 }
+
+// How long a failed release waits before it tries again.
+const RELEASE_RETRY_MS = 1000
 
 const isKeptForBody = (problem: unknown): problem is Problem => problem instanceof Problem && (problem.status === 400 || problem.status === 422)
 
@@ -74,54 +79,65 @@ export const createIdempotentCreate = (sql: Sql, { timeoutMs, hasher, state }: {
    */
   const replay = async (key: IdempotencyKey, caller: Caller | undefined): Promise<Outcome | undefined> => {
     const [found] = await withDeadline(
-      () => sql<(KeptRow & { caller_ok: boolean; abandoned: boolean })[]>`
+      () => sql<(KeptRow & { caller_ok: boolean; claimed: boolean; abandoned: boolean })[]>`
         select ${callerOk(caller)} as caller_ok, k.fingerprint, k.password_hash, k.status, k.body, k.location, k.etag,
-          k.created_at < now() - ${abandonedAfterMs} * interval '1 millisecond' as abandoned
+          k.claim_token is not null as claimed, k.created_at < now() - ${abandonedAfterMs} * interval '1 millisecond' as abandoned
         from (select 1) one left join idempotency_keys k
           on k.owner = ${caller?.id ?? 0} and k.key = ${key.key} and k.created_at > now() - interval '24 hours'`,
       timeoutMs,
     )
     if (!found!.caller_ok) throw problems.unauthorized('invalid')
     if (found!.fingerprint === null) return undefined
-    if (found!.status === IN_PROGRESS) {
+    if (found!.claimed) {
       if (found!.abandoned) return undefined
       throw problems.idempotencyInProgress()
     }
     return replayOf(key, found!)
   }
 
-  /** Claims `key` for this request; undefined if another request claimed or answered it first. */
-  const claim = async (key: IdempotencyKey, caller: Caller | undefined): Promise<Claim | undefined> => {
-    const owner = caller?.id ?? 0
-    const token = crypto.randomUUID()
-    const claimed = await withDeadline(
-      () => sql`
-        insert into idempotency_keys (owner, key, fingerprint, status, body)
-        values (${owner}, ${key.key}, ${key.fingerprint}, ${IN_PROGRESS}, ${token})
-        on conflict (owner, key) do update set fingerprint = excluded.fingerprint, password_hash = null, status = excluded.status,
-          body = excluded.body, location = null, etag = null, created_at = now()
-        where idempotency_keys.created_at <= now() - interval '24 hours'
-          or (idempotency_keys.status = ${IN_PROGRESS} and idempotency_keys.created_at < now() - ${abandonedAfterMs} * interval '1 millisecond')
-        returning 1`,
-      timeoutMs,
-    )
-    sweep()
-    return claimed.length > 0 ? { owner, key, token } : undefined
+  /**
+   * Gives a claim back (its request failed with an answer that is not kept), so that a retry runs
+   * again: once while the request waits, then, if the database did not answer (the likely cause
+   * of the failure), in the background until it does or the claim counts as abandoned anyway.
+   */
+  const release = async ({ owner, key, token }: Claim) => {
+    const giveUpAt = Date.now() + abandonedAfterMs
+    const attempt = () => withDeadline(() => sql`delete from idempotency_keys where owner = ${owner} and key = ${key.key} and claim_token = ${token}`, timeoutMs)
+    const retryLater = () => {
+      if (Date.now() + RELEASE_RETRY_MS >= giveUpAt) return
+      setTimeout(() => void attempt().catch(retryLater), RELEASE_RETRY_MS).unref()
+    }
+    await attempt().catch(retryLater)
   }
 
-  /** Gives a claim back (its request failed with an answer that is not kept): a retry runs again. */
-  const release = async ({ owner, key, token }: Claim) => {
-    await withDeadline(() => sql`delete from idempotency_keys where owner = ${owner} and key = ${key.key} and status = ${IN_PROGRESS} and body = ${token}`, timeoutMs).catch(
-      () => undefined,
-    )
+  /** Claims `key` for this request; undefined if another request claimed or answered it first. */
+  const claim = async (key: IdempotencyKey, caller: Caller | undefined): Promise<Claim | undefined> => {
+    const claimed: Claim = { owner: caller?.id ?? 0, key, token: crypto.randomUUID() }
+    const rows = await withDeadline(
+      () => sql`
+        insert into idempotency_keys (owner, key, fingerprint, status, body, claim_token)
+        values (${claimed.owner}, ${key.key}, ${key.fingerprint}, ${IN_PROGRESS.status}, ${IN_PROGRESS.body}, ${claimed.token})
+        on conflict (owner, key) do update set fingerprint = excluded.fingerprint, password_hash = null, status = excluded.status,
+          body = excluded.body, location = null, etag = null, claim_token = excluded.claim_token, created_at = now()
+        where idempotency_keys.created_at <= now() - interval '24 hours'
+          or (idempotency_keys.claim_token is not null and idempotency_keys.created_at < now() - ${abandonedAfterMs} * interval '1 millisecond')
+        returning 1`,
+      timeoutMs,
+    ).catch(async (error: unknown) => {
+      // Given up on, the statement may still have claimed the key.
+      await release(claimed)
+      throw error
+    })
+    sweep()
+    return rows.length > 0 ? claimed : undefined
   }
 
   /** Replaces the claim with `answer` (in `tx`, beside the user it created); 409 if the claim was taken over. */
-  const keep = async (tx: Sql, { owner, key, token }: Claim, answer: KeptAnswer, passwordHash: string | undefined) => {
+  const keep = async (tx: TransactionSql, { owner, key, token }: Claim, answer: KeptAnswer, passwordHash: string | undefined) => {
     const kept = await tx`
       update idempotency_keys set password_hash = ${passwordHash ?? null}, status = ${answer.status}, body = ${answer.body},
-        location = ${answer.location}, etag = ${answer.etag}, created_at = now()
-      where owner = ${owner} and key = ${key.key} and status = ${IN_PROGRESS} and body = ${token}
+        location = ${answer.location}, etag = ${answer.etag}, claim_token = null, created_at = now()
+      where owner = ${owner} and key = ${key.key} and claim_token = ${token}
       returning 1`
     if (kept.length === 0) throw problems.idempotencyInProgress()
     return { answer, replayed: false }
@@ -142,7 +158,11 @@ export const createIdempotentCreate = (sql: Sql, { timeoutMs, hasher, state }: {
   }
 
   /** A 400/422 about the body, kept under the claim. */
-  const keepRefusal = (claim: Claim, problem: Problem) => holding(claim, async () => keep(sql, claim, problemAnswer(problem), await keptHash(claim.key)))
+  const keepRefusal = (claim: Claim, problem: Problem) =>
+    holding(claim, async () => {
+      const passwordHash = await keptHash(claim.key)
+      return beginWithin(sql, timeoutMs, (tx) => keep(tx, claim, problemAnswer(problem), passwordHash))
+    })
 
   return {
     /** The answer kept under `key` (replayed), or a claim on it for this request; 409 while another holds it. */
@@ -181,7 +201,7 @@ export const createIdempotentCreate = (sql: Sql, { timeoutMs, hasher, state }: {
             if (!(error instanceof Problem && error.status === 409)) throw error
             answer = problemAnswer(error)
           }
-          return keep(tx as unknown as Sql, claim, answer, passwordHash)
+          return keep(tx, claim, answer, passwordHash)
         })
       }),
 
