@@ -3,7 +3,7 @@ import type { Socket } from 'bun'
 import { connect, type Socket as NetSocket } from 'node:net'
 import { dirname, join } from 'node:path'
 import postgres from 'postgres'
-import { serverUrl, testDatabase } from './support/database'
+import { serverPrepare, serverUrl, testDatabase } from './support/database'
 
 // patches/postgres@3.4.9.patch fixes five faults of postgres.js 3.4.9 (the latest release) that
 // the service meets under load and during database outages, and decodes a row of ASCII text at
@@ -207,7 +207,7 @@ describe.skipIf(!serverUrl)('postgres.js pipelined cancel (patched)', () => {
   // answer went to the next query: another request's rows (a leak), and the cancelled query
   // never settled.
   test('a query cancelled behind a slow one never hands its rows to the next query', async () => {
-    const sql = postgres(serverUrl!, { max: 1, onnotice: () => {} })
+    const sql = postgres(serverUrl!, { max: 1, onnotice: () => {}, prepare: serverPrepare })
     try {
       await sql`select 1`
       const slow = sql`select pg_sleep(0.3), 'slow' as tag`
@@ -232,7 +232,8 @@ describe.skipIf(!serverUrl)('postgres.js without pipelining (patched)', () => {
   // nothing sent on a busy connection. Unpatched, a connection that took the BEGIN took no more,
   // so sql.begin never reserved it: every transaction failed with UNSAFE_TRANSACTION.
   test('transactions still run, and each sees its own statements', async () => {
-    const sql = postgres(serverUrl!, { max: 2, onnotice: () => {}, max_pipeline: 0 })
+    // Through PgBouncer in transaction mode, as CI runs it too, without prepared statements.
+    const sql = postgres(serverUrl!, { max: 2, onnotice: () => {}, max_pipeline: 0, prepare: serverPrepare })
     try {
       const answers = await Promise.all(
         [1, 2, 3].map((n) => sql.begin(async (tx) => [await tx`select set_config('app.n', ${String(n)}, true)`, (await tx`select current_setting('app.n') as n`)[0]])),

@@ -212,6 +212,18 @@ describe('If-Match on a read (RFC 9110 §13.1.1: a failing If-Match stops any me
     expectProblem(await call('GET', '/users/9007199254740991', { headers: { 'if-match': '"9007199254740991-1"' } }), 404)
   })
 
+  test('a header sent empty (a field left blank in an API tool) is as good as none', async () => {
+    const user = await createUser()
+    for (const headers of [{ 'if-match': '' }, { 'if-none-match': ' ' }] as Record<string, string>[]) {
+      const read = await call('GET', `/users/${user.id}`, { headers })
+      expect([read.status, read.body]).toEqual([200, user])
+    }
+    const patched = await call('PATCH', `/users/${user.id}`, { json: { age: 50 }, headers: { 'if-match': '', 'if-none-match': '' } })
+    expect([patched.status, etagOf(patched)]).toEqual([200, `"${user.id}-2"`])
+    const strict = buildApp((await testDatabase()).sql, { requireIfMatch: true })
+    expectProblem(await call('DELETE', `/users/${user.id}`, { headers: { 'if-match': '' } }, strict), 428)
+  })
+
   test.skipIf(!AUTH_ON)('/users/me with a stale If-Match: 412', async () => {
     const account = await createAccount()
     const reply = await call('GET', '/users/me', { token: account.token, headers: { 'if-match': `"${account.id}-2"` } })

@@ -39,9 +39,12 @@ const parseTags = (header: string): '*' | ListedTag[] => {
   return tags
 }
 
+// A header sent empty (as forms and API tools do with a field left blank) is as good as none.
+const isAbsent = (header: string | null): header is null => header === null || header.trim() === ''
+
 /** Whether `If-None-Match` matches the current tag (weak comparison, `*` matching any user). */
 export const noneMatchHits = (header: string | null, currentTag: string) => {
-  if (header === null) return false
+  if (isAbsent(header)) return false
   const tags = parseTags(header)
   return tags === '*' || tags.some((tag) => tag.opaque === currentTag)
 }
@@ -57,12 +60,12 @@ const versionsNamed = (tags: ListedTag[], id: number, weak: boolean) => {
 }
 
 /**
- * What `If-Match` allows a request on user `id` to proceed with: `undefined` without the header,
+ * What `If-Match` allows a request on user `id` to proceed with: `undefined` without the header (or an empty one),
  * `'*'` for any version, else the versions it names (strong comparison: weak tags and other users'
  * tags name none, so an empty list never matches).
  */
 export const ifMatchVersions = (header: string | null, id: number): '*' | number[] | undefined => {
-  if (header === null) return undefined
+  if (isAbsent(header)) return undefined
   const tags = parseTags(header)
   return tags === '*' ? '*' : versionsNamed(tags, id, false)
 }
@@ -72,7 +75,7 @@ export const ifMatchVersions = (header: string | null, id: number): '*' | number
  * without the header, `'*'` for any (a change to an existing user is refused), else the versions.
  */
 export const ifNoneMatchVersions = (header: string | null, id: number): '*' | number[] | undefined => {
-  if (header === null) return undefined
+  if (isAbsent(header)) return undefined
   const tags = parseTags(header)
   return tags === '*' ? '*' : versionsNamed(tags, id, true)
 }

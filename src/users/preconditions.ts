@@ -53,18 +53,20 @@ export const preconditionRefusal = (condition: WriteCondition, version: number) 
  * Why a change did not happen, in the documented order: 404 → 428/412 → 409; undefined when the
  * user as `row` found it allowed the change.
  */
-export const refusal = (row: Unchanged, condition: WriteCondition) => {
+const refusal = (row: Unchanged, condition: WriteCondition) => {
   if (!row.found) return problems.userNotFound()
   return preconditionRefusal(condition, row.current_version!) ?? (row.last_admin ? problems.lastAdmin() : undefined)
 }
 
 /**
- * The last word when even a fresh look at the user finds nothing to refuse: a write that came
- * between changed the user again (a 412 for the header that was sent), else it is gone (404).
+ * Why a change did not happen. Its statement saw the user as the statement began (`row`); when
+ * that allowed the change, another write changed or deleted the user before this one's turn came,
+ * and `lookAgain` (a statement of its own, a fresh view) tells which: 404 for a user now gone,
+ * else 412 for the header that was sent.
  */
-export const changedMeanwhile = (condition: WriteCondition) =>
-  condition.ifMatch !== undefined
-    ? problems.preconditionFailed('If-Match')
-    : condition.ifNoneMatch !== undefined
-      ? problems.preconditionFailed('If-None-Match')
-      : problems.userNotFound()
+export const whyUnchanged = async (row: Unchanged, condition: WriteCondition, lookAgain: () => Promise<Unchanged>) => {
+  const refused = refusal(row, condition) ?? refusal(await lookAgain(), condition)
+  if (refused) return refused
+  if (condition.ifMatch !== undefined) return problems.preconditionFailed('If-Match')
+  return condition.ifNoneMatch !== undefined ? problems.preconditionFailed('If-None-Match') : problems.userNotFound()
+}

@@ -3,7 +3,7 @@ import { callerCheck, type Caller, type Role } from '../auth/tokens'
 import { withDeadline } from '../db/deadline'
 import { isUniqueViolation } from '../db/errors'
 import { problems } from '../http/problems'
-import { changedMeanwhile, preconditionSql, refusal, unchangedSql, type Unchanged, type WriteCondition } from './preconditions'
+import { preconditionSql, unchangedSql, whyUnchanged, type Unchanged, type WriteCondition } from './preconditions'
 import { DEFAULT_PAGE_SIZE, type ListUsersFilters, type User } from './schemas'
 import { apiTimestamp } from './timestamp-text'
 
@@ -83,15 +83,8 @@ export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }
   const checkCaller = async (caller: Caller) => {
     refuseStale((await withinDeadline(() => sql<Checked[]>`select ${callerOk(caller)} as caller_ok`))[0])
   }
-  // Why a change did not happen. Its statement sees the user as the statement began; when that
-  // allowed the change, another write changed or deleted the user before this one's turn came, and
-  // a statement of its own (a fresh view) tells which: 404 for a user now gone, else 412.
-  const whyUnchanged = async (row: Unchanged, id: number, condition: WriteCondition) => {
-    const refused = refusal(row, condition)
-    if (refused) return refused
-    const [now] = await withinDeadline(() => sql<Unchanged[]>`select ${unchangedSql(sql, id)}, false as last_admin`)
-    return refusal(now!, condition) ?? changedMeanwhile(condition)
-  }
+  // User `id` as it is now, by a statement of its own (see whyUnchanged).
+  const lookAgain = (id: number) => async () => (await withinDeadline(() => sql<Unchanged[]>`select ${unchangedSql(sql, id)}, false as last_admin`))[0]!
 
   return {
     async create(input: NewUser, caller?: Caller): Promise<VersionedUser> {
@@ -178,7 +171,7 @@ export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }
           select checked.caller_ok, blocked.last_admin, ${unchangedSql(sql, id)}, updated.*
           from checked cross join blocked left join updated on true`)
         if (refuseStale(row).id) return versioned(row!)
-        throw await whyUnchanged(row!, id, condition)
+        throw await whyUnchanged(row!, condition, lookAgain(id))
       } catch (error) {
         throw conflictIfEmailTaken(error)
       }
@@ -197,7 +190,7 @@ export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }
         select checked.caller_ok, blocked.last_admin, ${unchangedSql(sql, id)}, exists (select 1 from deleted) as deleted
         from checked cross join blocked`)
       if (refuseStale(row).deleted) return
-      throw await whyUnchanged(row!, id, condition)
+      throw await whyUnchanged(row!, condition, lookAgain(id))
     },
   }
 }
