@@ -204,6 +204,24 @@ describe('Idempotency-Key on POST /users', () => {
     expect(await usersWithEmail(body.email)).toHaveLength(0)
   })
 
+  test('an answer a process of the previous version wrote over a claim stays: the claiming request gets 409 and creates no user', async () => {
+    const { sql } = await testDatabase()
+    const k = key()
+    const body = { ...newUser(), password: strongPassword() }
+    const reply = post(k, body)
+    let overwritten = false
+    for (let tries = 0; tries < 2000 && !overwritten; tries++) {
+      // As that process's upsert leaves it: its own answer, the column it does not know untouched.
+      overwritten = (await sql`update idempotency_keys set status = 201, body = '{"id":1}' where key = ${k} and claim_token is not null and status = 409 returning 1`).length > 0
+      if (!overwritten) await Bun.sleep(1)
+    }
+    expect(overwritten).toBe(true)
+    expect(expectProblem(await reply, 409).detail).toBe('A request with this Idempotency-Key is still in progress')
+    const rows = await sql<{ status: number; body: string }[]>`select status, body from idempotency_keys where key = ${k}`
+    expect(rows.map((row) => [row.status, row.body])).toEqual([[201, '{"id":1}']])
+    expect(await usersWithEmail(body.email)).toHaveLength(0)
+  })
+
   test('a claim reads as a kept 409 "still in progress" to a process that does not know claims', async () => {
     const { sql } = await testDatabase()
     const k = key()

@@ -2,7 +2,8 @@
  * The table behind `Idempotency-Key` (`idempotency_keys`): the answers kept for 24 hours and the
  * claims of requests still running. A claim is the key's row holding the request's token
  * (`claim_token`); until the answer replaces it, the row reads as a kept 409 "still in progress",
- * which is also what a process of an earlier version (during a rolling upgrade) replays from it.
+ * so that a process of the previous version (during a rolling upgrade) answers a retry with a 4xx
+ * rather than a 500: that 409 for the same body without a password, else a 422.
  */
 import type { Sql, TransactionSql } from 'postgres'
 import type { Hasher } from '../auth/passwords'
@@ -42,6 +43,11 @@ interface KeptRow extends KeptAnswer {
   fingerprint: string
   password_hash: string | null
 }
+
+// The row is this request's claim, as it wrote it (a process of the previous version, which knows
+// no claims, may have written an answer over it: that answer stays).
+const stillClaimed = (sql: Sql | TransactionSql, token: string) =>
+  sql`claim_token = ${token} and status = ${IN_PROGRESS.status} and body = ${IN_PROGRESS.body}`
 
 // How long a failed release waits before it tries again.
 const RELEASE_RETRY_MS = 1000
@@ -92,7 +98,7 @@ export const createIdempotencyKeys = (sql: Sql, { timeoutMs, hasher }: { timeout
    */
   const release = async ({ owner, key, token }: Claim) => {
     const giveUpAt = Date.now() + abandonedAfterMs
-    const attempt = () => withDeadline(() => sql`delete from idempotency_keys where owner = ${owner} and key = ${key.key} and claim_token = ${token}`, timeoutMs)
+    const attempt = () => withDeadline(() => sql`delete from idempotency_keys where owner = ${owner} and key = ${key.key} and ${stillClaimed(sql, token)}`, timeoutMs)
     const retryLater = () => {
       if (Date.now() + RELEASE_RETRY_MS >= giveUpAt) return
       setTimeout(() => void attempt().catch(retryLater), RELEASE_RETRY_MS).unref()
@@ -127,7 +133,7 @@ export const createIdempotencyKeys = (sql: Sql, { timeoutMs, hasher }: { timeout
     const kept = await tx`
       update idempotency_keys set password_hash = ${passwordHash ?? null}, status = ${answer.status}, body = ${answer.body},
         location = ${answer.location}, etag = ${answer.etag}, claim_token = null, created_at = now()
-      where owner = ${owner} and key = ${key.key} and claim_token = ${token}
+      where owner = ${owner} and key = ${key.key} and ${stillClaimed(tx, token)}
       returning 1`
     if (kept.length === 0) throw problems.idempotencyInProgress()
     return { answer, replayed: false }

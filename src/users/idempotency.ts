@@ -38,12 +38,11 @@ export const createIdempotentCreate = (sql: Sql, { timeoutMs, hasher, state }: {
     }
   }
 
-  /** A 400/422 about the body, kept under the claim. */
-  const keepRefusal = (claim: Claim, problem: Problem) =>
-    holding(claim, async () => {
-      const passwordHash = await keptHash(claim.key)
-      return beginWithin(sql, timeoutMs, (tx) => keep(tx, claim, problemAnswer(problem), passwordHash))
-    })
+  /** A 400/422 about the body, kept under the claim (by a caller that holds it: see `holding`). */
+  const keepRefusal = async (claim: Claim, problem: Problem) => {
+    const passwordHash = await keptHash(claim.key)
+    return beginWithin(sql, timeoutMs, (tx) => keep(tx, claim, problemAnswer(problem), passwordHash))
+  }
 
   return {
     /** The answer kept under `key` (replayed), or a claim on it for this request; 409 while another holds it. */
@@ -95,7 +94,7 @@ export const createIdempotentCreate = (sql: Sql, { timeoutMs, hasher, state }: {
       // Refused by the schema, the request reaches no route's check: the table may not be there yet.
       if (!state.migrated) throw problems.notMigrated()
       const started = await this.start(key, caller)
-      const { answer, replayed } = 'answer' in started ? started : await keepRefusal(started, problem)
+      const { answer, replayed } = 'answer' in started ? started : await holding(started, () => keepRefusal(started, problem))
       // A body refused now cannot be one that was accepted.
       if (answer.status !== 400 && answer.status !== 422) throw problems.idempotencyKeyReused()
       return keptProblem(answer, replayed)
