@@ -77,6 +77,12 @@ afterAll(async () => {
 
 const hex = (bytes: number) => Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString('hex')
 const requestLine = (requestId: string) => service.lines.map((line) => JSON.parse(line)).find((event) => event.message === 'request' && event.request_id === requestId)
+// The log goes out in batches (every 20 ms): a line may come after the spans, on a busy machine.
+const awaitRequestLine = async (requestId: string) => {
+  let line = requestLine(requestId)
+  for (let tries = 0; tries < 100 && line === undefined; tries++, line = requestLine(requestId)) await Bun.sleep(20)
+  return line
+}
 
 describe(`traces of ${underTest}`, () => {
   test('an incoming traceparent is continued: the request span, its query spans, and the log line carry its trace id', async () => {
@@ -115,7 +121,7 @@ describe(`traces of ${underTest}`, () => {
     const resource = Object.fromEntries(exported.body.resourceSpans[0]!.resource.attributes.map(({ key, value }) => [key, value.stringValue]))
     expect(resource['service.name']).toBe('users-api-under-test')
 
-    expect(requestLine('traced-1')).toMatchObject({ route: '/users/:id', status: 200, trace_id: traceId, span_id: server.spanId })
+    expect(await awaitRequestLine('traced-1')).toMatchObject({ route: '/users/:id', status: 200, trace_id: traceId, span_id: server.spanId })
   })
 
   test('a caller that did not sample its trace is followed (the default sampler is parent-based); the log line still links', async () => {
@@ -127,14 +133,13 @@ describe(`traces of ${underTest}`, () => {
     expect((await fetch(`${service.url}/`, { headers: { traceparent: `00-${sampled}-${hex(8)}-01` } })).status).toBe(200)
     expect(await spansOf(sampled, 1)).toHaveLength(1)
     expect(spans().filter((span) => span.traceId === unsampled)).toEqual([])
-    expect(requestLine('traced-unsampled')).toMatchObject({ route: '/', status: 200, trace_id: unsampled })
+    expect(await awaitRequestLine('traced-unsampled')).toMatchObject({ route: '/', status: 200, trace_id: unsampled })
   })
 
   test('without a traceparent a new trace starts; an unmatched path is a span named by its method alone', async () => {
     const reply = await fetch(`${service.url}/no/such/thing`, { headers: { 'x-request-id': 'traced-2' } })
     expect(reply.status).toBe(404)
-    let line = requestLine('traced-2')
-    for (let i = 0; i < 100 && line === undefined; i++, line = requestLine('traced-2')) await Bun.sleep(20)
+    const line = await awaitRequestLine('traced-2')
     expect(line.trace_id).toMatch(/^[0-9a-f]{32}$/)
     const [span] = await spansOf(line.trace_id, 1)
     expect(span!.name).toBe('GET')
@@ -146,8 +151,7 @@ describe(`traces of ${underTest}`, () => {
   test('a method HTTP does not name is `_OTHER`, in a span named `HTTP`; the original is kept apart', async () => {
     const reply = await fetch(`${service.url}/users`, { method: 'PURGE', headers: { 'x-request-id': 'traced-3' } })
     expect(reply.status).toBe(405)
-    let line = requestLine('traced-3')
-    for (let i = 0; i < 100 && line === undefined; i++, line = requestLine('traced-3')) await Bun.sleep(20)
+    const line = await awaitRequestLine('traced-3')
     const [span] = await spansOf(line.trace_id, 1)
     expect(span!.name).toBe('HTTP')
     expect(attributes(span!)).toMatchObject({ 'http.request.method': '_OTHER', 'http.request.method_original': 'PURGE', 'http.response.status_code': 405 })
