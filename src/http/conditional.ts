@@ -42,13 +42,6 @@ const parseTags = (header: string): '*' | ListedTag[] => {
 // A header sent empty (as forms and API tools do with a field left blank) is as good as none.
 const isAbsent = (header: string | null): header is null => header === null || header.trim() === ''
 
-/** Whether `If-None-Match` matches the current tag (weak comparison, `*` matching any user). */
-export const noneMatchHits = (header: string | null, currentTag: string) => {
-  if (isAbsent(header)) return false
-  const tags = parseTags(header)
-  return tags === '*' || tags.some((tag) => tag.opaque === currentTag)
-}
-
 // The versions of user `id` that `tags` name; `weak`: a weak tag names its version too.
 const versionsNamed = (tags: ListedTag[], id: number, weak: boolean) => {
   const versions: number[] = []
@@ -60,9 +53,9 @@ const versionsNamed = (tags: ListedTag[], id: number, weak: boolean) => {
 }
 
 /**
- * What `If-Match` allows a request on user `id` to proceed with: `undefined` without the header (or an empty one),
- * `'*'` for any version, else the versions it names (strong comparison: weak tags and other users'
- * tags name none, so an empty list never matches).
+ * What `If-Match` allows a request on user `id` to proceed with: `undefined` without the header
+ * (or an empty one), `'*'` for any version, else the versions it names (strong comparison: weak
+ * tags and other users' tags name none, so an empty list never matches).
  */
 export const ifMatchVersions = (header: string | null, id: number): '*' | number[] | undefined => {
   if (isAbsent(header)) return undefined
@@ -71,8 +64,8 @@ export const ifMatchVersions = (header: string | null, id: number): '*' | number
 }
 
 /**
- * The versions of user `id` that `If-None-Match` names (weak comparison), for a change: `undefined`
- * without the header, `'*'` for any (a change to an existing user is refused), else the versions.
+ * The versions of user `id` that `If-None-Match` names (weak comparison): `undefined` without the
+ * header, `'*'` for any, else the versions. Named current, a read is a 304 and a change a 412.
  */
 export const ifNoneMatchVersions = (header: string | null, id: number): '*' | number[] | undefined => {
   if (isAbsent(header)) return undefined

@@ -58,6 +58,7 @@ export const createIdempotencyKeys = (sql: Sql, { timeoutMs, hasher }: { timeout
   // next request with the key takes it over. Longer than any request runs (each statement has
   // `timeoutMs`, a password waits in a bounded queue).
   const abandonedAfterMs = Math.max(60_000, 4 * timeoutMs)
+  const abandonedBefore = sql`now() - ${abandonedAfterMs} * interval '1 millisecond'`
   // Expired keys are already ignored; deleting them, a batch at a time, keeps the table small.
   const sweep = sweeper(() => sql`delete from idempotency_keys where ctid = any(array(
     select ctid from idempotency_keys where created_at < now() - interval '24 hours' limit 1000))`)
@@ -77,7 +78,7 @@ export const createIdempotencyKeys = (sql: Sql, { timeoutMs, hasher }: { timeout
     const [found] = await withDeadline(
       () => sql<(KeptRow & { caller_ok: boolean; claimed: boolean; abandoned: boolean })[]>`
         select ${callerOk(caller)} as caller_ok, k.fingerprint, k.password_hash, k.status, k.body, k.location, k.etag,
-          k.claim_token is not null as claimed, k.created_at < now() - ${abandonedAfterMs} * interval '1 millisecond' as abandoned
+          k.claim_token is not null as claimed, k.created_at < ${abandonedBefore} as abandoned
         from (select 1) one left join idempotency_keys k
           on k.owner = ${caller?.id ?? 0} and k.key = ${key.key} and k.created_at > now() - interval '24 hours'`,
       timeoutMs,
@@ -116,7 +117,7 @@ export const createIdempotencyKeys = (sql: Sql, { timeoutMs, hasher }: { timeout
         on conflict (owner, key) do update set fingerprint = excluded.fingerprint, password_hash = null, status = excluded.status,
           body = excluded.body, location = null, etag = null, claim_token = excluded.claim_token, created_at = now()
         where idempotency_keys.created_at <= now() - interval '24 hours'
-          or (idempotency_keys.claim_token is not null and idempotency_keys.created_at < now() - ${abandonedAfterMs} * interval '1 millisecond')
+          or (idempotency_keys.claim_token is not null and idempotency_keys.created_at < ${abandonedBefore})
         returning 1`,
       timeoutMs,
     ).catch(async (error: unknown) => {

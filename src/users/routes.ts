@@ -2,11 +2,12 @@ import { Elysia } from 'elysia'
 import type { AccountRules } from '../auth/accounts'
 import { callerOf } from '../auth/guard'
 import type { ClientAddress } from '../http/client-address'
-import { entityTag, ifMatchVersions, ifNoneMatchVersions, namesVersion, noneMatchHits } from '../http/conditional'
+import { entityTag, ifMatchVersions, ifNoneMatchVersions, namesVersion } from '../http/conditional'
 import { requireMigrated, type ServiceState } from '../http/health'
 import { idempotencyKeyOf, readIdempotencyKey } from '../http/idempotency-key'
 import { problems } from '../http/problems'
 import { keptProblem, type IdempotentCreate } from './idempotency'
+import { preconditionRefusal } from './preconditions'
 import { usersDocs } from './route-docs'
 import { CreateUserBody, ListUsersQuery, UpdateUserBody, User, UserIdParams, type ListUsersFilters, type UpdateUserInput } from './schemas'
 import type { UserService, VersionedUser } from './service'
@@ -77,20 +78,22 @@ export const usersRoutes = ({ users, idempotent, accounts, state, auth, clientOf
     if (me) headers.vary = headers.vary ? `${headers.vary}, Authorization` : 'Authorization'
     return user
   }
-  // RFC 9110 §13.2.2: `If-Match` first (412 unless it names the current version), then
-  // `If-None-Match` (undefined when it names it: a 304).
-  const read = async (id: number, request: Request, headers: Headers, me = false) => {
-    const found = await users.get(id, callerFor(request))
-    const ifMatch = ifMatchVersions(request.headers.get('if-match'), found.user.id)
-    if (ifMatch !== undefined && !namesVersion(ifMatch, found.version)) throw problems.preconditionFailed('If-Match')
-    const user = represent(found, headers, me)
-    return noneMatchHits(request.headers.get('if-none-match'), headers.etag as string) ? undefined : user
-  }
   const conditionOf = (id: number, request: Request) => ({
     ifMatch: ifMatchVersions(request.headers.get('if-match'), id),
     ifNoneMatch: ifNoneMatchVersions(request.headers.get('if-none-match'), id),
     required: requireIfMatch,
   })
+  // RFC 9110 §13.2.2: `If-Match` first (412 unless it names the current version, as for a change),
+  // then `If-None-Match` (undefined when it names it: a 304).
+  const read = async (id: number, request: Request, headers: Headers, me = false) => {
+    const found = await users.get(id, callerFor(request))
+    const ifMatch = ifMatchVersions(request.headers.get('if-match'), id)
+    const refused = ifMatch === undefined ? undefined : preconditionRefusal({ ifMatch }, found.version)
+    if (refused) throw refused
+    const user = represent(found, headers, me)
+    const ifNoneMatch = ifNoneMatchVersions(request.headers.get('if-none-match'), id)
+    return ifNoneMatch !== undefined && namesVersion(ifNoneMatch, found.version) ? undefined : user
+  }
   const update = async (id: number, body: UpdateUserInput, request: Request, server: Parameters<ClientAddress>[1], headers: Headers, me = false) => {
     const caller = callerFor(request)
     const condition = conditionOf(id, request)
