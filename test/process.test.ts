@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
-import { createServerDatabase, serverPrepare, serverUrl } from './support/database'
+import { createServerDatabase, serverPrepare, serverUrl, untilSomeoneWaitsOn } from './support/database'
 import { readLines } from './support/lines'
 import { binaryDir, checkedFetch, logIn, runMain, serviceCommand, startService, underTest, waitReady } from './support/process'
 import pkg from '../package.json'
@@ -158,12 +158,7 @@ describe(`the service process (${underTest})`, () => {
       await tx`insert into users (name, email, age) values ('Not Yet', ${ADMIN.ADMIN_EMAIL}, 30)`
       const service = await startService(env)
       // Waiting for this transaction: the admin's insert, the one statement that can.
-      // (Inside a transaction PostgreSQL keeps its first view of pg_stat_activity: cleared each time.)
-      const waiting = async () => {
-        await tx`select pg_stat_clear_snapshot()`
-        return tx`select 1 from pg_stat_activity where wait_event = 'transactionid' and datname = current_database()`
-      }
-      while ((await waiting()).length === 0) await Bun.sleep(10)
+      await untilSomeoneWaitsOn(tx, 10)
       const code = await service.stop('SIGTERM')
       await tx`rollback`
       tx.release()

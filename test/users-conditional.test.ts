@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
+import type { ReservedSql } from 'postgres'
 import { AUTH_ON, accountIn, buildApp, call, createAccount, createUser, expectProblem, type Reply } from './support/http'
-import { openFreshDatabase, serverUrl, testDatabase } from './support/database'
+import { openFreshDatabase, serverUrl, testDatabase, untilSomeoneWaitsOn } from './support/database'
 
 const etagOf = (reply: Reply) => reply.headers.get('etag')!
 const expectUnchanged = async (id: number, etag: string) => {
@@ -293,19 +294,14 @@ describe('If-None-Match on a change (RFC 9110 §13.1.2: 412 when it names the cu
 
 // A write of another transaction holds the user's row; the request waits for it, and sees what it
 // committed only then: the change's statement, which began before, sees the user as it was.
-const sentWhileHeld = async (hold: (tx: any, id: number) => Promise<unknown>, id: number, send: () => Promise<Reply>) => {
+const sentWhileHeld = async (hold: (tx: ReservedSql, id: number) => Promise<unknown>, id: number, send: () => Promise<Reply>) => {
   const { sql } = await testDatabase()
   const tx = await sql.reserve()
   try {
     await tx`begin`
     await hold(tx, id)
     const reply = send()
-    // (Inside a transaction PostgreSQL keeps its first view of pg_stat_activity: cleared each time.)
-    const waiting = async () => {
-      await tx`select pg_stat_clear_snapshot()`
-      return tx`select 1 from pg_stat_activity where wait_event = 'transactionid' and datname = current_database()`
-    }
-    while ((await waiting()).length === 0) await Bun.sleep(5)
+    await untilSomeoneWaitsOn(tx)
     await tx`commit`
     return await reply
   } catch (error) {
@@ -317,8 +313,8 @@ const sentWhileHeld = async (hold: (tx: any, id: number) => Promise<unknown>, id
 }
 
 describe.skipIf(!serverUrl)('on PostgreSQL: a change that waited for another write on the same user', () => {
-  const deleteIt = (tx: any, id: number) => tx`delete from users where id = ${id}`
-  const changeIt = (tx: any, id: number) => tx`update users set age = 99, version = version + 1 where id = ${id}`
+  const deleteIt = (tx: ReservedSql, id: number) => tx`delete from users where id = ${id}`
+  const changeIt = (tx: ReservedSql, id: number) => tx`update users set age = 99, version = version + 1 where id = ${id}`
   test.each([
     ['deleted meanwhile, PATCH without preconditions', deleteIt, 'PATCH', {}, 404, 'User not found'],
     ['deleted meanwhile, PATCH with an If-None-Match it passed', deleteIt, 'PATCH', { 'if-none-match': '"ID-9"' }, 404, 'User not found'],

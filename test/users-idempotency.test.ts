@@ -6,6 +6,15 @@ const key = () => crypto.randomUUID()
 const post = (idempotencyKey: string, json: unknown, options: CallOptions = {}, target?: Parameters<typeof call>[3]) =>
   call('POST', '/users', { ...options, json, headers: { ...options.headers, 'idempotency-key': idempotencyKey } }, target)
 const usersWithEmail = async (email: string) => (await call('GET', `/users?email=${encodeURIComponent(email)}`)).body as unknown[]
+/** Asks `check` until it gives something (at most `tries` times, `everyMs` apart): what it gave, or undefined. */
+const eventually = async <T>(check: () => Promise<T | undefined>, { tries = 2000, everyMs = 1 } = {}) => {
+  for (let tried = 0; tried < tries; tried++) {
+    const found = await check()
+    if (found !== undefined) return found
+    await Bun.sleep(everyMs)
+  }
+  return undefined
+}
 const REUSED = [{ field: 'Idempotency-Key', message: 'was already used with a different request body' }]
 
 const expectReplayOf = (first: Reply, again: Reply) => {
@@ -191,13 +200,9 @@ describe('Idempotency-Key on POST /users', () => {
     const k = key()
     const body = { ...newUser(), password: strongPassword() }
     const reply = post(k, body)
-    let takenOver = false
-    for (let tries = 0; tries < 2000 && !takenOver; tries++) {
-      // As another request taking the claim over leaves it (a claim of its own).
-      takenOver = (await sql`update idempotency_keys set claim_token = 'taker', created_at = now() where key = ${k} and claim_token <> 'taker' returning 1`).length > 0
-      if (!takenOver) await Bun.sleep(1)
-    }
-    expect(takenOver).toBe(true)
+    // As another request taking the claim over leaves it (a claim of its own).
+    const takenOver = await eventually(async () => (await sql`update idempotency_keys set claim_token = 'taker', created_at = now() where key = ${k} and claim_token <> 'taker' returning 1`)[0])
+    expect(takenOver).toBeDefined()
     expect(expectProblem(await reply, 409).detail).toBe('A request with this Idempotency-Key is still in progress')
     const rows = await sql<{ claim_token: string; status: number }[]>`select claim_token, status from idempotency_keys where key = ${k}`
     expect(rows.map((row) => [row.claim_token, row.status])).toEqual([['taker', 409]])
@@ -209,13 +214,9 @@ describe('Idempotency-Key on POST /users', () => {
     const k = key()
     const body = { ...newUser(), password: strongPassword() }
     const reply = post(k, body)
-    let overwritten = false
-    for (let tries = 0; tries < 2000 && !overwritten; tries++) {
-      // As that process's upsert leaves it: its own answer, the column it does not know untouched.
-      overwritten = (await sql`update idempotency_keys set status = 201, body = '{"id":1}' where key = ${k} and claim_token is not null and status = 409 returning 1`).length > 0
-      if (!overwritten) await Bun.sleep(1)
-    }
-    expect(overwritten).toBe(true)
+    // As that process's upsert leaves it: its own answer, the column it does not know untouched.
+    const overwritten = await eventually(async () => (await sql`update idempotency_keys set status = 201, body = '{"id":1}' where key = ${k} and claim_token is not null and status = 409 returning 1`)[0])
+    expect(overwritten).toBeDefined()
     expect(expectProblem(await reply, 409).detail).toBe('A request with this Idempotency-Key is still in progress')
     const rows = await sql<{ status: number; body: string }[]>`select status, body from idempotency_keys where key = ${k}`
     expect(rows.map((row) => [row.status, row.body])).toEqual([[201, '{"id":1}']])
@@ -227,11 +228,9 @@ describe('Idempotency-Key on POST /users', () => {
     const k = key()
     const body = { ...newUser(), password: strongPassword() }
     const reply = post(k, body)
-    let row: { status: number; body: string; location: string | null; etag: string | null } | undefined
-    for (let tries = 0; tries < 2000 && !row; tries++) {
-      ;[row] = await sql<NonNullable<typeof row>[]>`select status, body, location, etag from idempotency_keys where key = ${k} and claim_token is not null`
-      if (!row) await Bun.sleep(1)
-    }
+    const row = await eventually(
+      async () => (await sql<{ status: number; body: string; location: string | null; etag: string | null }[]>`select status, body, location, etag from idempotency_keys where key = ${k} and claim_token is not null`)[0],
+    )
     expect(row).toBeDefined()
     expect({ ...row!, body: JSON.parse(row!.body) }).toEqual({
       status: 409,
@@ -249,21 +248,13 @@ describe('Idempotency-Key on POST /users', () => {
     const k = key()
     const body = { ...newUser(), password: strongPassword() }
     const reply = post(k, body, {}, app)
-    let claimed = false
-    for (let tries = 0; tries < 2000 && !claimed; tries++) {
-      claimed = (await sql`select 1 from idempotency_keys where key = ${k} and claim_token is not null`).length > 0
-      if (!claimed) await Bun.sleep(1)
-    }
-    expect(claimed).toBe(true)
+    const claimed = await eventually(async () => (await sql`select 1 from idempotency_keys where key = ${k} and claim_token is not null`)[0])
+    expect(claimed).toBeDefined()
     // While it hashes, the connection is taken for 2 s: its statements, and the first try to give the claim back, time out.
     const held = sql.begin(() => Bun.sleep(2000))
     expectProblem(await reply, 503)
     await held
-    let released = false
-    for (let tries = 0; tries < 50 && !released; tries++) {
-      released = (await sql`select 1 from idempotency_keys where key = ${k}`).length === 0
-      if (!released) await Bun.sleep(100)
-    }
+    const released = await eventually(async () => ((await sql`select 1 from idempotency_keys where key = ${k}`).length === 0 ? true : undefined), { tries: 50, everyMs: 100 })
     expect(released).toBe(true)
     const retried = await post(k, body, {}, app)
     expect(retried.status).toBe(201)

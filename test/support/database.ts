@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import postgres, { type Sql } from 'postgres'
+import postgres, { type ReservedSql, type Sql } from 'postgres'
 import { openDatabase, type Database } from '../../src/db/connect'
 import { migrate } from '../../src/db/migrate'
 
@@ -94,4 +94,17 @@ export const openFreshDatabase = async ({ migrated = true } = {}) => {
 
 export const closeTestDatabase = async () => {
   if (opened) await (await opened).close()
+}
+
+/**
+ * Resolves once another session of this database waits for the transaction open on `tx` (a row
+ * it holds), asking every `everyMs`. Inside a transaction PostgreSQL keeps its first view of
+ * `pg_stat_activity`: it is cleared before each look.
+ */
+export const untilSomeoneWaitsOn = async (tx: ReservedSql, everyMs = 5) => {
+  const waiting = async () => {
+    await tx`select pg_stat_clear_snapshot()`
+    return tx`select 1 from pg_stat_activity where wait_event = 'transactionid' and datname = current_database()`
+  }
+  while ((await waiting()).length === 0) await Bun.sleep(everyMs)
 }
