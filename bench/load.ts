@@ -29,8 +29,12 @@ const runAutocannon = (url: string, scenario: Scenario, connections: number, dur
     requests: [{ setupRequest: (request) => ({ ...request, ...scenario.next() }) }],
   })
 
-/** The middle value (the upper of the two middle ones for an even count). */
-export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+/** The middle value; for an even count, the mean of the two middle ones (never the kinder of them). */
+export const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
+}
 
 /** Several measurements of one server as one: throughput over all, the median of p50 and p99. */
 export const combine = (results: LoadResult[]): LoadResult => {

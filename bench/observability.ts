@@ -5,7 +5,7 @@
  * sink in this process that accepts and drops every export). The rounds rotate the order of the
  * servers, so drift and neighbours hit all alike; each figure is the median of the rounds.
  */
-import { measure, type LoadOptions } from './load'
+import { measure, median, type LoadOptions } from './load'
 import type { Server } from './processes'
 import type { Table } from './report'
 import type { Scenario } from './scenarios'
@@ -20,12 +20,6 @@ export interface ObservabilityOptions {
   load: LoadOptions
   rounds: number
   log: (line: string) => void
-}
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
 }
 
 const percent = (value: number) => `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)}%`
