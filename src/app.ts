@@ -19,7 +19,7 @@ import type { Logger } from './logger'
 import type { Telemetry } from './metrics/setup'
 import type { RateLimitStore } from './rate-limit/window'
 import { createIdempotentCreate, keepBodyRejections } from './users/idempotency'
-import { usersRoutes, userSchemas } from './users/routes'
+import { usersRoutes, userSchemas, withAccountFaults } from './users/routes'
 import { createUserService } from './users/service'
 
 export interface AppDependencies {
@@ -48,7 +48,7 @@ export const createApp = ({ config, sql, logger, state = { migrated: true, drain
     .use(access.guard())
     .use(jsonBody({ limit: config.bodyLimit, formPaths: FORM_PATHS }))
     .use(strictQueryEncoding())
-    .use(problemResponses({ logger, routes: () => routeTable(app), bodyRejected: keepBodyRejections(idempotent), fields: telemetry?.logFields }))
+    .use(problemResponses({ logger, routes: () => routeTable(app), bodyRejected: withAccountFaults(access.accounts, keepBodyRejections(idempotent)), fields: telemetry?.logFields }))
     .use(corsPreflight({ origins: config.corsOrigins, routes: () => routeTable(app) }))
     .use(apiDocs({ settings: { bodyLimit: config.bodyLimit }, schemas: { ...userSchemas, ...access.schemas }, auth: config.auth }))
     .use(health({ sql, state, timeoutMs: config.requestTimeout }))

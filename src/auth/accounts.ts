@@ -4,10 +4,12 @@
  * is hashed here, so the service never sees it; changing one's own password needs
  * `current_password` (422; checked like a login: a wrong one counts as a failed login, and a
  * throttled pair gets 429); only an admin sets `role` (403, after those 422s: the request's faults
- * come first).
+ * come first). A body its schema refuses gets these faults listed with the schema's
+ * (`faultsBeside`): one 422 names every violation.
  */
 import type { Sql } from 'postgres'
 import { withDeadline } from '../db/deadline'
+import type { FieldError } from '../http/problem'
 import { problems } from '../http/problems'
 import type { CreateUserInput, UpdateUserInput } from '../users/schemas'
 import { preconditionRefusal, type WriteCondition } from '../users/preconditions'
@@ -16,22 +18,55 @@ import type { Logins } from './logins'
 import { passwordWeakness, type Hasher } from './passwords'
 import { callerCheck, type Caller } from './tokens'
 
-const invalid = (field: string, message: string) => problems.invalidRequest([{ field, message }])
+const fault = (field: string, message: string): FieldError => ({ field, message })
+
+interface AccountFields {
+  password?: string
+  current_password?: string
+}
+
+/**
+ * Every fault of a body's account fields, their form already checked: a sign-up without a
+ * password, a weak one (judged against `owner`'s email and name), one's own password changed
+ * without `current_password`, or `current_password` alone.
+ */
+const accountFaults = async ({ password, current_password }: AccountFields, { signup = false, own = false, owner }: { signup?: boolean; own?: boolean; owner: { email?: string; name?: string } }) => {
+  if (password === undefined) {
+    if (signup) return [fault('password', 'is required to sign up')]
+    // Alone it would change nothing, yet move the version (and every client's If-Match).
+    return current_password === undefined ? [] : [fault('current_password', 'is only accepted with password')]
+  }
+  const weakness = await passwordWeakness(password, owner)
+  return [
+    ...(weakness ? [fault('password', weakness)] : []),
+    ...(own && current_password === undefined ? [fault('current_password', 'is required to change your own password')] : []),
+  ]
+}
+
+const refuseFaults = (faults: FieldError[]) => {
+  if (faults.length > 0) throw problems.invalidRequest(faults)
+}
+
+const textOf = (value: unknown) => (typeof value === 'string' ? value : undefined)
 
 export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { sql: Sql; hasher: Hasher; logins: Logins; auth: boolean; timeoutMs: number }) => {
   const callerOk = callerCheck(sql)
-  const refuseWeak = async (password: string, owner: { email?: string; name?: string }) => {
-    const weakness = await passwordWeakness(password, owner)
-    if (weakness) throw invalid('password', weakness)
-  }
+  // User `id` as the caller may see it: the caller is checked too (a stale token is a 401, not a
+  // verdict on the password); no email: no such user.
+  const targetOf = async (id: number, caller: Caller | undefined) =>
+    (
+      await withDeadline(() => sql<{ caller_ok: boolean; email: string | null; name: string; version: number }[]>`
+        select ${callerOk(caller)} as caller_ok,
+          u.email, u.name, u.version
+        from (select 1) one left join users u on u.id = ${id}`, timeoutMs)
+    )[0]
 
   return {
     /** A new user from a create body; without a caller under access control, it is a sign-up. */
     async forCreate({ password, ...fields }: CreateUserInput, caller: Caller | undefined): Promise<NewUser> {
       const signup = auth && !caller
       // Faults of the request (422) before a field the caller may not set (403).
-      if (signup && password === undefined) throw invalid('password', 'is required to sign up')
-      if (password !== undefined) await refuseWeak(password, fields)
+      refuseFaults(await accountFaults({ password }, { signup, owner: fields }))
       if (signup && fields.role !== undefined) throw problems.forbidden('role')
       return { ...fields, ...(password === undefined ? {} : { passwordHash: await hasher.hash(password) }) }
     },
@@ -44,26 +79,16 @@ export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { s
       // Checked after the faults of the request (422), before the missing user (404).
       const roleRefused = auth && fields.role !== undefined && caller?.role !== 'admin'
       if (password === undefined) {
-        // Alone it would change nothing, yet move the version (and every client's If-Match).
-        if (current_password !== undefined) throw invalid('current_password', 'is only accepted with password')
+        refuseFaults(await accountFaults({ current_password }, { owner: fields }))
         if (roleRefused) throw problems.forbidden('role')
         return fields
       }
-      // The caller is checked here too (a stale token is a 401, not a verdict on the password).
-      const [target] = await withDeadline(() => sql<{ caller_ok: boolean; email: string | null; name: string; version: number }[]>`
-        select ${callerOk(caller)} as caller_ok,
-          u.email, u.name, u.version
-        from (select 1) one left join users u on u.id = ${id}`, timeoutMs)
+      const target = await targetOf(id, caller)
       if (!target?.caller_ok) throw problems.unauthorized('invalid')
       // Faults of the request (422), all of them, before the missing user (404) and the preconditions.
       const owner = target.email === null ? fields : { email: fields.email ?? target.email, name: fields.name ?? target.name }
-      const weakness = await passwordWeakness(password, owner)
       const own = auth && caller?.id === id
-      const faults = [
-        ...(weakness ? [{ field: 'password', message: weakness }] : []),
-        ...(own && current_password === undefined ? [{ field: 'current_password', message: 'is required to change your own password' }] : []),
-      ]
-      if (faults.length > 0) throw problems.invalidRequest(faults)
+      refuseFaults(await accountFaults({ password, current_password }, { own, owner }))
       if (roleRefused) throw problems.forbidden('role')
       if (target.email === null) throw problems.userNotFound()
       const refused = preconditionRefusal(condition, target.version)
@@ -71,9 +96,27 @@ export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { s
       const passwordHash = await hasher.hash(password)
       // Counted like a login, and throttled like one: a stolen token cannot guess without limit.
       if (own && !(await logins.checkPassword(target.email, client, current_password!))) {
-        throw invalid('current_password', 'is not your current password')
+        throw problems.invalidRequest([fault('current_password', 'is not your current password')])
       }
       return { ...fields, passwordHash }
+    },
+
+    /**
+     * The faults of the account fields of a body its schema refused too (those rules run once the
+     * schema holds), so that one 422 lists every violation. `change`: the user a change is to
+     * (`id` undefined when the path names none), or undefined for a create. Only fields of the
+     * right type are judged: the schema speaks for the others.
+     */
+    async faultsBeside(body: Record<string, unknown>, change: { id?: number } | undefined, caller: Caller | undefined): Promise<FieldError[]> {
+      const [password, current_password, email, name] = [body.password, body.current_password, body.email, body.name].map(textOf)
+      if ((body.password !== undefined && password === undefined) || (body.current_password !== undefined && current_password === undefined)) return []
+      if (!change) return accountFaults({ password }, { signup: auth && !caller, owner: { email, name } })
+      const { id } = change
+      // The stored email and name count when the body leaves them out, as for a valid body.
+      const target = password === undefined || id === undefined ? undefined : await targetOf(id, caller).catch(() => undefined)
+      const stored = target?.caller_ok && target.email !== null ? { email: target.email, name: target.name } : {}
+      const own = auth && id !== undefined && caller?.id === id
+      return accountFaults({ password, current_password }, { own, owner: { email: email ?? stored.email, name: name ?? stored.name } })
     },
   }
 }

@@ -56,11 +56,18 @@ const problemResponse = (problem: Problem, gathered: Record<string, unknown>) =>
   })
 }
 
+/** A request refused by its schema: the route it reached and its parsed body. */
+export interface RefusedRequest {
+  route?: string
+  path: string
+  body: unknown
+}
+
 /**
- * A second look at a request refused for its body (a 400 or 422 after parsing): the problem to
- * send, e.g. the one kept for its `Idempotency-Key`.
+ * A second look at a request refused by its schema (a 400 or 422 after parsing): the problem to
+ * send, e.g. with the faults the schema cannot see, or the one kept for its `Idempotency-Key`.
  */
-export type BodyRejection = (request: Request, problem: Problem) => Promise<Problem>
+export type BodyRejection = (request: Request, problem: Problem, refused: RefusedRequest) => Promise<Problem>
 
 /**
  * The one place where errors become responses: every error of the app, as its problem+json.
@@ -98,7 +105,7 @@ export const problemResponses = ({
         problem = toProblem(context, routes())
         if (problem && bodyRejected && error instanceof ValidationError) {
           const refused: Problem = problem
-          problem = await bodyRejected(request, refused).catch((rejection: unknown) => {
+          problem = await bodyRejected(request, refused, { route, path, body }).catch((rejection: unknown) => {
             failure = rejection
             return toProblem({ ...context, error: rejection }, routes())
           })

@@ -14,6 +14,8 @@ import type { UserService, VersionedUser } from './service'
 
 /** The schemas the routes reference by name, for the document's `components`. */
 export const userSchemas = { User }
+/** What a body refused by its schema is answered with (the app's error handler asks). */
+export { withAccountFaults } from './account-faults'
 
 const FILTERS = ['limit', 'email', 'name', 'min_age', 'max_age'] as const
 const ME_URL = /^[a-z]+:\/\/[^/?#]*\/users\/me\/?(?:[?#]|$)/i

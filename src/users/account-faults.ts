@@ -1,0 +1,45 @@
+/**
+ * The account rules (a missing or weak password, `current_password`) run once a body fits its
+ * schema; a body that does not gets their faults listed with the schema's, so that one 422 names
+ * every violation and a client does not learn of a weak password only after fixing the rest.
+ */
+import type { AccountRules } from '../auth/accounts'
+import { callerOf } from '../auth/guard'
+import type { BodyRejection, RefusedRequest } from '../http/errors'
+import { MAX_FIELD_ERRORS, type Problem } from '../http/problem'
+import { problems } from '../http/problems'
+
+// The user a change's path names, as the route reads it (`/users/03` and `/users/%33` are user 3).
+const userIdIn = (path: string) => {
+  try {
+    const segment = decodeURIComponent(path.split('/')[2] ?? '')
+    const id = /^[0-9]{1,16}$/.test(segment) ? Number(segment) : 0
+    return id > 0 && Number.isSafeInteger(id) ? id : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const withFaults = async (accounts: AccountRules, request: Request, problem: Problem, { route, path, body }: RefusedRequest) => {
+  const create = request.method === 'POST' && route === '/users'
+  const change = request.method === 'PATCH' && (route === '/users/:id' || route === '/users/me')
+  if (!(create || change) || typeof body !== 'object' || body === null || Array.isArray(body)) return problem
+  const caller = callerOf(request)
+  const id = route === '/users/me' ? caller?.id : userIdIn(path)
+  // A field the schema refused is the schema's to describe.
+  const listed = new Set(problem.errors?.map(({ field }) => field))
+  const faults = (await accounts.faultsBeside(body as Record<string, unknown>, change ? { id } : undefined, caller)).filter(({ field }) => !listed.has(field))
+  if (faults.length === 0) return problem
+  // A 400 lists business rules alone; with any other violation the answer is a 422 listing those.
+  const errors = problem.status === 422 ? [...(problem.errors ?? []), ...faults] : faults
+  return problems.invalidRequest(errors.slice(0, MAX_FIELD_ERRORS))
+}
+
+/**
+ * `POST /users` and `PATCH /users/{id}`, `/users/me`: a refused body's account faults, added to its
+ * problem, which then goes to `next` (e.g. to be kept for an `Idempotency-Key`).
+ */
+export const withAccountFaults =
+  (accounts: AccountRules, next: BodyRejection): BodyRejection =>
+  async (request, problem, refused) =>
+    next(request, await withFaults(accounts, request, problem, refused), refused)
