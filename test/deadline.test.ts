@@ -50,6 +50,21 @@ describe.skipIf(!serverUrl || !serverPrepare)('request deadline on a PostgreSQL 
       expect(outcome).toBe('57014')
     }))
 
+  test('inTransaction: a cancelled statement is not run again (its transaction is aborted); the 57014 is passed on', () =>
+    onOneConnection(async (sql, pid) => {
+      let attempts = 0
+      const cancelled = cancelBackendSoon(serverUrl!, pid, 100)
+      const outcome = await sql
+        .begin((tx) => withDeadline(() => (attempts++, tx`select pg_sleep(0.3)`), 5000, { inTransaction: true }))
+        .then(
+          () => 'answered',
+          (error: { code?: string }) => error.code,
+        )
+      await cancelled
+      expect(attempts).toBe(1)
+      expect(outcome).toBe('57014')
+    }))
+
   test('past the deadline: DatabaseTimeout, and the query is cancelled on the server', () =>
     onOneConnection(async (sql) => {
       const started = performance.now()

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { AUTH_ON, buildApp, call, createAccount, createUser, expectProblem, newUser, strongPassword, type CallOptions, type Reply } from './support/http'
-import { serverUrl, testDatabase } from './support/database'
+import { serverUrl, testDatabase, untilSomeoneWaitsOn } from './support/database'
 
 const key = () => crypto.randomUUID()
 const post = (idempotencyKey: string, json: unknown, options: CallOptions = {}, target?: Parameters<typeof call>[3]) =>
@@ -260,6 +260,32 @@ describe('Idempotency-Key on POST /users', () => {
     expect(retried.status).toBe(201)
     expect(retried.headers.get('idempotent-replayed')).toBeNull()
   }, 20_000)
+
+  // Another session cancels the insert while it waits for a row held by a transaction of the test,
+  // as a late cancel aimed at an earlier query of that connection would: the transaction is then
+  // aborted, so the create is not run again in it (see withDeadline's inTransaction) but answers
+  // 503 and gives its claim back.
+  test.skipIf(!serverUrl)('a create cancelled by the database inside its transaction: 503, the claim given back, a retry runs', async () => {
+    const { sql } = await testDatabase()
+    const k = key()
+    const body = newUser()
+    const tx = await sql.reserve()
+    let reply: Promise<Reply>
+    try {
+      await tx`begin`
+      await tx`insert into users (name, email, age) values ('Held', ${body.email}, 30)`
+      reply = post(k, body)
+      await untilSomeoneWaitsOn(tx)
+      await tx`select pg_cancel_backend(pid) from pg_stat_activity where wait_event = 'transactionid' and datname = current_database()`
+      expect(expectProblem(await reply, 503).detail).toBe('The database is unavailable; try again shortly')
+    } finally {
+      await tx`rollback`
+      tx.release()
+    }
+    const retried = await post(k, body)
+    expect(retried.status).toBe(201)
+    expect(retried.headers.get('idempotent-replayed')).toBeNull()
+  })
 
   test('concurrent requests with one key and a password: one runs, the others get 409 while it hashes', async () => {
     const k = key()

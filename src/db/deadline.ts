@@ -40,14 +40,16 @@ const attemptWithin = <Q extends PendingQuery<any>>(query: Q, ms: number, budget
  *
  * A cancel that reaches the server after its query has finished stops whatever that connection
  * runs next (PostgreSQL cancels by connection, not by query): an innocent query then fails with
- * 57014. Such a statement had no effect, so it is run once more within what is left of `ms`.
+ * 57014. Such a statement had no effect, so it is run once more within what is left of `ms`; but
+ * not `inTransaction`: there the cancel aborted the whole transaction, which can only fail (a 503).
  */
-export const withDeadline = async <Q extends PendingQuery<any>>(start: () => Q, ms: number): Promise<Awaited<Q>> => {
+export const withDeadline = async <Q extends PendingQuery<any>>(start: () => Q, ms: number, { inTransaction = false } = {}): Promise<Awaited<Q>> => {
   const first = start()
+  const retry = inTransaction ? undefined : start
   const ended = queryStarted(first)
-  if (ended === undefined) return runWithin(first, start, ms)
+  if (ended === undefined) return runWithin(first, retry, ms)
   try {
-    const rows = await runWithin(first, start, ms)
+    const rows = await runWithin(first, retry, ms)
     ended()
     return rows
   } catch (error) {
@@ -56,14 +58,14 @@ export const withDeadline = async <Q extends PendingQuery<any>>(start: () => Q, 
   }
 }
 
-const runWithin = async <Q extends PendingQuery<any>>(first: Q, start: () => Q, ms: number): Promise<Awaited<Q>> => {
+const runWithin = async <Q extends PendingQuery<any>>(first: Q, again: (() => Q) | undefined, ms: number): Promise<Awaited<Q>> => {
   const began = performance.now()
   try {
     return await attemptWithin(first, ms, ms)
   } catch (error) {
     const left = ms - (performance.now() - began)
-    if (!(error instanceof postgres.PostgresError && error.code === '57014') || left < MIN_RETRY_MS) throw error
-    return attemptWithin(start(), left, ms)
+    if (!again || !(error instanceof postgres.PostgresError && error.code === '57014') || left < MIN_RETRY_MS) throw error
+    return attemptWithin(again(), left, ms)
   }
 }
 

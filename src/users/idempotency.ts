@@ -75,7 +75,7 @@ export const createIdempotentCreate = (sql: Sql, { timeoutMs, hasher, state }: {
         return beginWithin(sql, timeoutMs, async (tx) => {
           let answer: KeptAnswer
           try {
-            const { user, version } = await tx.savepoint((inner) => createUserService(inner as unknown as Sql, { timeoutMs }).create(input, caller))
+            const { user, version } = await tx.savepoint((inner) => createUserService(inner as unknown as Sql, { timeoutMs, inTransaction: true }).create(input, caller))
             answer = { status: 201, body: JSON.stringify(user), location: `/users/${user.id}`, etag: entityTag(user.id, version) }
           } catch (error) {
             if (!(error instanceof Problem && error.status === 409)) throw error

@@ -71,13 +71,14 @@ const refuseStale = <R extends Checked>(row: R | undefined): R => {
  * unique email, a user that exists, the last admin) are checked here. With a `caller`, every
  * statement also checks that the caller still exists with the token's version: in the same
  * statement, so that costs no extra round trip. Every query gives up after `timeoutMs` (a 503).
+ * `inTransaction`: `sql` is a transaction's (see `withDeadline`).
  */
-export const createUserService = (sql: Sql, { timeoutMs }: { timeoutMs: number }) => {
+export const createUserService = (sql: Sql, { timeoutMs, inTransaction = false }: { timeoutMs: number; inTransaction?: boolean }) => {
   // The timestamps come as the server's text, reshaped by toUser (see ./timestamp-text); a page
   // leaves out the version, which only a single user's ETag needs.
   const fields = sql`id, name, email, age, role, created_at::text as created_at, updated_at::text as updated_at`
   const columns = sql`${fields}, version`
-  const withinDeadline = <Q extends PendingQuery<any>>(query: () => Q) => withDeadline(query, timeoutMs)
+  const withinDeadline = <Q extends PendingQuery<any>>(query: () => Q) => withDeadline(query, timeoutMs, { inTransaction })
   const callerOk = callerCheck(sql)
   // After a read that found nothing: a stale token is a 401, not an empty answer.
   const checkCaller = async (caller: Caller) => {
