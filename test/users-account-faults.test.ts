@@ -56,6 +56,18 @@ describe('a body refused by its schema: its account faults listed too', () => {
     expect(again.text).toBe(first.text)
   })
 
+  test("a malformed Idempotency-Key: the body's violations, the password rules' too, then the header; at most 100 in all", async () => {
+    const BAD_KEY = { field: 'Idempotency-Key', message: 'must be 1–255 printable ASCII characters, bare or in double quotes' }
+    const send = (json: unknown) => call('POST', '/users', { json, headers: { 'idempotency-key': 'bad key é' } })
+    expect(expectProblem(await send(newUser({ age: 'old', password: 'passwordpassword' })), 422).errors).toEqual([AGE_TYPE, WEAK, BAD_KEY])
+    // A body that fits, but for its password.
+    expect(expectProblem(await send(newUser({ password: 'passwordpassword' })), 422).errors).toEqual([WEAK, BAD_KEY])
+    const unknown = Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`extra${i}`, i]))
+    const many = expectProblem(await send({ ...unknown, ...newUser({ password: 'passwordpassword' }) }), 422).errors!
+    expect(many).toHaveLength(100)
+    expect(many.at(-1)).toEqual(BAD_KEY)
+  })
+
   test('change: judged against the stored email and name the body leaves out; a bad id too', async () => {
     const user = await createUser()
     const sameAsName = await call('PATCH', `/users/${user.id}`, { json: { age: 'old', password: user.name.toUpperCase() } })

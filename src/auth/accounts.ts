@@ -105,9 +105,11 @@ export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { s
      * The faults of the account fields of a body its schema refused too (those rules run once the
      * schema holds), so that one 422 lists every violation. `change`: the user a change is to
      * (`id` undefined when the path names none), or undefined for a create. Only fields of the
-     * right type are judged: the schema speaks for the others.
+     * right type are judged: the schema speaks for the others (and for a body that is no object).
      */
-    async faultsBeside(body: Record<string, unknown>, change: { id?: number } | undefined, caller: Caller | undefined): Promise<FieldError[]> {
+    async faultsBeside(sent: unknown, change: { id?: number } | undefined, caller: Caller | undefined): Promise<FieldError[]> {
+      if (typeof sent !== 'object' || sent === null || Array.isArray(sent)) return []
+      const body = sent as Record<string, unknown>
       const [password, current_password, email, name] = [body.password, body.current_password, body.email, body.name].map(textOf)
       if ((body.password !== undefined && password === undefined) || (body.current_password !== undefined && current_password === undefined)) return []
       if (!change) return accountFaults({ password }, { signup: auth && !caller, owner: { email, name } })

@@ -23,12 +23,12 @@ const userIdIn = (path: string) => {
 const withFaults = async (accounts: AccountRules, request: Request, problem: Problem, { route, path, body }: RefusedRequest) => {
   const create = request.method === 'POST' && route === '/users'
   const change = request.method === 'PATCH' && (route === '/users/:id' || route === '/users/me')
-  if (!(create || change) || typeof body !== 'object' || body === null || Array.isArray(body)) return problem
+  if (!(create || change)) return problem
   const caller = callerOf(request)
   const id = route === '/users/me' ? caller?.id : userIdIn(path)
   // A field the schema refused is the schema's to describe.
   const listed = new Set(problem.errors?.map(({ field }) => field))
-  const faults = (await accounts.faultsBeside(body as Record<string, unknown>, change ? { id } : undefined, caller)).filter(({ field }) => !listed.has(field))
+  const faults = (await accounts.faultsBeside(body, change ? { id } : undefined, caller)).filter(({ field }) => !listed.has(field))
   if (faults.length === 0) return problem
   // A 400 lists business rules alone; with any other violation the answer is a 422 listing those.
   const errors = problem.status === 422 ? [...(problem.errors ?? []), ...faults] : faults

@@ -135,7 +135,13 @@ export const usersRoutes = ({ users, idempotent, accounts, state, auth, clientOf
         Object.assign(set.headers, { location: answer.location, etag: answer.etag, 'cache-control': 'private' })
         return JSON.parse(answer.body) as User
       },
-      { parse: 'json', transform: ({ request, body }) => readIdempotencyKey(request, body, CreateUserBody), body: CreateUserBody, detail: docs.create },
+      {
+        parse: 'json',
+        // A malformed key is a 422 that lists the body's faults too, the password rules' among them.
+        transform: ({ request, body }) => readIdempotencyKey(request, body, CreateUserBody, (sent) => accounts.faultsBeside(sent, undefined, callerOf(request))),
+        body: CreateUserBody,
+        detail: docs.create,
+      },
     )
     .get(
       '',
