@@ -3,8 +3,9 @@
  * are listed with the schema's when the schema refuses the body too, not only once it is fixed.
  */
 import { describe, expect, test } from 'bun:test'
+import postgres from 'postgres'
 import { testDatabase } from './support/database'
-import { AUTH_ON, buildApp, call, createAccount, createUser, expectProblem, newUser, strongPassword, unique } from './support/http'
+import { AUTH_ON, STATIC_KEY_CONFIG, buildApp, call, createAccount, createUser, expectProblem, newUser, staticKeyToken, strongPassword, unique } from './support/http'
 
 const WEAK = { field: 'password', message: 'is too easy to guess: use a longer phrase of unrelated words' }
 const SAME_AS_OWNER = { field: 'password', message: 'must not be the email or the name' }
@@ -92,6 +93,12 @@ describe.skipIf(!AUTH_ON)('a body refused by its schema, under access control', 
     ])
     const both = await call('PATCH', `/users/${account.id}`, { token: account.token, json: { age: 'old', password: account.email } })
     expect(expectProblem(both, 422).errors).toEqual([AGE_TYPE, SAME_AS_OWNER, { field: 'current_password', message: 'is required to change your own password' }])
+    // A password of the wrong type is the schema's to describe, but it was sent: current_password is missing.
+    const typed = await call('PATCH', '/users/me', { token: account.token, json: { password: 12345 } })
+    expect(expectProblem(typed, 422).errors).toEqual([
+      { field: 'password', message: expect.any(String) },
+      { field: 'current_password', message: 'is required to change your own password' },
+    ])
     const lone = await call('PATCH', '/users/me', { token: account.token, json: { age: 'old', current_password: account.password } })
     expect(expectProblem(lone, 422).errors).toEqual([AGE_TYPE, { field: 'current_password', message: 'is only accepted with password' }])
     // The password is unchanged.
@@ -105,5 +112,62 @@ describe.skipIf(!AUTH_ON)('a body refused by its schema, under access control', 
       { field: 'email', message: expect.any(String) },
       { field: 'password', message: 'is required to sign up' },
     ])
+  })
+})
+
+describe('a refused body: what counts as sent, and as stored', () => {
+  test('a field of the wrong type is the schema’s to describe, but counts as sent', async () => {
+    const user = await createUser()
+    const typed = await call('PATCH', `/users/${user.id}`, { json: { age: 'old', password: 'passwordpassword', current_password: 5 } })
+    expect(expectProblem(typed, 422).errors).toEqual([AGE_TYPE, { field: 'current_password', message: expect.any(String) }, WEAK])
+    const unknown = await call('POST', '/users', { json: newUser({ password: 'passwordpassword', current_password: 5 }) })
+    expect(expectProblem(unknown, 422).errors).toEqual([{ field: 'current_password', message: 'is not allowed' }, WEAK])
+  })
+
+  test('the name and email are compared trimmed, as the schema stores them', async () => {
+    const phrase = `violet ${unique()} harbour lantern`
+    const reply = await call('POST', '/users', { json: { name: `  ${phrase}  `, email: `x-${unique()}@example.com`, age: 'old', password: phrase } })
+    expect(expectProblem(reply, 422).errors).toEqual([AGE_TYPE, SAME_AS_OWNER])
+  })
+
+  test('an id of any length, zeros in front, names its user; an age out of range with a weak password: the 422', async () => {
+    const user = await createUser()
+    const padded = await call('PATCH', `/users/${String(user.id).padStart(24, '0')}`, { json: { age: 'old', password: user.name.toUpperCase() } })
+    expect(expectProblem(padded, 422).errors).toEqual([AGE_TYPE, SAME_AS_OWNER])
+    const business = await call('PATCH', `/users/${user.id}`, { json: { age: 500, password: 'passwordpassword' } })
+    expect(expectProblem(business, 422).errors).toEqual([WEAK])
+  })
+})
+
+describe('a refused body while the database is away', () => {
+  // User 2, by the token's admin (user 1): not one's own change.
+  const withToken = async (json: unknown) => ({ json, token: await staticKeyToken() })
+
+  test('unreachable: the change’s password is judged against the body alone', async () => {
+    const unreachable = postgres('postgres://postgres@127.0.0.1:9/none', { max: 1, connect_timeout: 1, onnotice: () => {} })
+    try {
+      const reply = await call('PATCH', '/users/2', await withToken({ age: 'old', password: 'passwordpassword' }), buildApp(unreachable, STATIC_KEY_CONFIG))
+      expect(expectProblem(reply, 422).errors).toEqual([AGE_TYPE, WEAK])
+    } finally {
+      await unreachable.end({ timeout: 1 })
+    }
+  })
+
+  // A server that accepts connections and never answers: a read would wait out the deadline.
+  test('stalled: no read when the body gives the email and name, or the schema refused the password', async () => {
+    const silent = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
+    const stalled = postgres(`postgres://postgres@127.0.0.1:${silent.port}/none`, { max: 1, onnotice: () => {} })
+    const app = buildApp(stalled, { ...STATIC_KEY_CONFIG, requestTimeout: 10_000 })
+    try {
+      const started = performance.now()
+      const given = await call('PATCH', '/users/2', await withToken({ age: 'old', name: 'Some Name', email: 'some@example.com', password: 'passwordpassword' }), app)
+      expect(expectProblem(given, 422).errors).toEqual([AGE_TYPE, WEAK])
+      const short = await call('PATCH', '/users/2', await withToken({ age: 'old', password: 'short' }), app)
+      expect(expectProblem(short, 422).errors).toEqual([AGE_TYPE, { field: 'password', message: expect.any(String) }])
+      expect(performance.now() - started).toBeLessThan(5_000)
+    } finally {
+      await stalled.end({ timeout: 0 })
+      silent.stop(true)
+    }
   })
 })

@@ -262,9 +262,10 @@ describe('Idempotency-Key on POST /users', () => {
   }, 20_000)
 
   // Another session cancels the insert while it waits for a row held by a transaction of the test,
-  // as a late cancel aimed at an earlier query of that connection would: the transaction is then
-  // aborted, so the create is not run again in it (see withDeadline's inTransaction) but answers
-  // 503 and gives its claim back.
+  // as a late cancel aimed at an earlier query of that connection would: its transaction is then
+  // aborted, and the create answers 503 and gives its claim back. (That the statement is not tried
+  // again in the aborted transaction is test/deadline.test.ts's: postgres.js reports the first
+  // error of a transaction, so the answer here is the same either way.)
   test.skipIf(!serverUrl)('a create cancelled by the database inside its transaction: 503, the claim given back, a retry runs', async () => {
     const { sql } = await testDatabase()
     const k = key()

@@ -25,18 +25,31 @@ interface AccountFields {
   current_password?: string
 }
 
+interface Owner {
+  email?: string
+  name?: string
+}
+
+interface Judged {
+  signup?: boolean
+  own?: boolean
+  /** Whose email and name a new password must not be; asked only when its strength is judged. */
+  owner: () => Owner | Promise<Owner>
+  /** Whether the password's strength is judged (not when the schema has refused its form). */
+  strength?: boolean
+}
+
 /**
- * Every fault of a body's account fields, their form already checked: a sign-up without a
- * password, a weak one (judged against `owner`'s email and name), one's own password changed
- * without `current_password`, or `current_password` alone.
+ * Every fault of a body's account fields: a sign-up without a password, a weak one, one's own
+ * password changed without `current_password`, or `current_password` alone.
  */
-const accountFaults = async ({ password, current_password }: AccountFields, { signup = false, own = false, owner }: { signup?: boolean; own?: boolean; owner: { email?: string; name?: string } }) => {
+const accountFaults = async ({ password, current_password }: AccountFields, { signup = false, own = false, owner, strength = true }: Judged) => {
   if (password === undefined) {
     if (signup) return [fault('password', 'is required to sign up')]
     // Alone it would change nothing, yet move the version (and every client's If-Match).
     return current_password === undefined ? [] : [fault('current_password', 'is only accepted with password')]
   }
-  const weakness = await passwordWeakness(password, owner)
+  const weakness = strength ? await passwordWeakness(password, await owner()) : undefined
   return [
     ...(weakness ? [fault('password', weakness)] : []),
     ...(own && current_password === undefined ? [fault('current_password', 'is required to change your own password')] : []),
@@ -46,8 +59,6 @@ const accountFaults = async ({ password, current_password }: AccountFields, { si
 const refuseFaults = (faults: FieldError[]) => {
   if (faults.length > 0) throw problems.invalidRequest(faults)
 }
-
-const textOf = (value: unknown) => (typeof value === 'string' ? value : undefined)
 
 export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { sql: Sql; hasher: Hasher; logins: Logins; auth: boolean; timeoutMs: number }) => {
   const callerOk = callerCheck(sql)
@@ -66,7 +77,7 @@ export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { s
     async forCreate({ password, ...fields }: CreateUserInput, caller: Caller | undefined): Promise<NewUser> {
       const signup = auth && !caller
       // Faults of the request (422) before a field the caller may not set (403).
-      refuseFaults(await accountFaults({ password }, { signup, owner: fields }))
+      refuseFaults(await accountFaults({ password }, { signup, owner: () => fields }))
       if (signup && fields.role !== undefined) throw problems.forbidden('role')
       return { ...fields, ...(password === undefined ? {} : { passwordHash: await hasher.hash(password) }) }
     },
@@ -79,7 +90,7 @@ export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { s
       // Checked after the faults of the request (422), before the missing user (404).
       const roleRefused = auth && fields.role !== undefined && caller?.role !== 'admin'
       if (password === undefined) {
-        refuseFaults(await accountFaults({ current_password }, { owner: fields }))
+        refuseFaults(await accountFaults({ current_password }, { owner: () => fields }))
         if (roleRefused) throw problems.forbidden('role')
         return fields
       }
@@ -88,7 +99,7 @@ export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { s
       // Faults of the request (422), all of them, before the missing user (404) and the preconditions.
       const owner = target.email === null ? fields : { email: fields.email ?? target.email, name: fields.name ?? target.name }
       const own = auth && caller?.id === id
-      refuseFaults(await accountFaults({ password, current_password }, { own, owner }))
+      refuseFaults(await accountFaults({ password, current_password }, { own, owner: () => owner }))
       if (roleRefused) throw problems.forbidden('role')
       if (target.email === null) throw problems.userNotFound()
       const refused = preconditionRefusal(condition, target.version)
@@ -104,21 +115,30 @@ export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { s
     /**
      * The faults of the account fields of a body its schema refused too (those rules run once the
      * schema holds), so that one 422 lists every violation. `change`: the user a change is to
-     * (`id` undefined when the path names none), or undefined for a create. Only fields of the
-     * right type are judged: the schema speaks for the others (and for a body that is no object).
+     * (`id` undefined when the path names none), or undefined for a create. The schema speaks for
+     * the fields it `described` (and for a body that is no object); a field sent counts as sent
+     * whatever its type.
      */
-    async faultsBeside(sent: unknown, change: { id?: number } | undefined, caller: Caller | undefined): Promise<FieldError[]> {
+    async faultsBeside(sent: unknown, change: { id?: number } | undefined, caller: Caller | undefined, described: ReadonlySet<string>): Promise<FieldError[]> {
       if (typeof sent !== 'object' || sent === null || Array.isArray(sent)) return []
       const body = sent as Record<string, unknown>
-      const [password, current_password, email, name] = [body.password, body.current_password, body.email, body.name].map(textOf)
-      if ((body.password !== undefined && password === undefined) || (body.current_password !== undefined && current_password === undefined)) return []
-      if (!change) return accountFaults({ password }, { signup: auth && !caller, owner: { email, name } })
+      const text = (field: string) => (typeof body[field] === 'string' ? (body[field] as string) : undefined)
+      const given = (field: string) => (body[field] === undefined ? undefined : (text(field) ?? ''))
+      const password = given('password')
+      const strength = text('password') !== undefined && !described.has('password')
+      // As the schema would have them: trimmed.
+      const [email, name] = [text('email')?.trim(), text('name')?.trim()]
+      if (!change) return accountFaults({ password }, { signup: auth && !caller, strength, owner: () => ({ email, name }) })
       const { id } = change
-      // The stored email and name count when the body leaves them out, as for a valid body.
-      const target = password === undefined || id === undefined ? undefined : await targetOf(id, caller).catch(() => undefined)
-      const stored = target?.caller_ok && target.email !== null ? { email: target.email, name: target.name } : {}
-      const own = auth && id !== undefined && caller?.id === id
-      return accountFaults({ password, current_password }, { own, owner: { email: email ?? stored.email, name: name ?? stored.name } })
+      // The stored email and name count where the body leaves them out, as for a valid body; when
+      // the user cannot be read (or the caller's token is stale), the body's alone.
+      const owner = async (): Promise<Owner> => {
+        if (id === undefined || (email !== undefined && name !== undefined)) return { email, name }
+        const target = await targetOf(id, caller).catch(() => undefined)
+        const stored = target?.caller_ok && target.email !== null ? { email: target.email, name: target.name } : {}
+        return { email: email ?? stored.email, name: name ?? stored.name }
+      }
+      return accountFaults({ password, current_password: given('current_password') }, { own: auth && id !== undefined && caller?.id === id, strength, owner })
     },
   }
 }

@@ -41,7 +41,8 @@ const attemptWithin = <Q extends PendingQuery<any>>(query: Q, ms: number, budget
  * A cancel that reaches the server after its query has finished stops whatever that connection
  * runs next (PostgreSQL cancels by connection, not by query): an innocent query then fails with
  * 57014. Such a statement had no effect, so it is run once more within what is left of `ms`; but
- * not `inTransaction`: there the cancel aborted the whole transaction, which can only fail (a 503).
+ * not `inTransaction`: there the cancel has aborted the transaction (or its savepoint), in which a
+ * second try could only fail too. The 57014 is passed on (a 503).
  */
 export const withDeadline = async <Q extends PendingQuery<any>>(start: () => Q, ms: number, { inTransaction = false } = {}): Promise<Awaited<Q>> => {
   const first = start()

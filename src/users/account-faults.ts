@@ -13,7 +13,7 @@ import { problems } from '../http/problems'
 const userIdIn = (path: string) => {
   try {
     const segment = decodeURIComponent(path.split('/')[2] ?? '')
-    const id = /^[0-9]{1,16}$/.test(segment) ? Number(segment) : 0
+    const id = /^[0-9]+$/.test(segment) ? Number(segment) : 0
     return id > 0 && Number.isSafeInteger(id) ? id : undefined
   } catch {
     return undefined
@@ -28,7 +28,7 @@ const withFaults = async (accounts: AccountRules, request: Request, problem: Pro
   const id = route === '/users/me' ? caller?.id : userIdIn(path)
   // A field the schema refused is the schema's to describe.
   const listed = new Set(problem.errors?.map(({ field }) => field))
-  const faults = (await accounts.faultsBeside(body, change ? { id } : undefined, caller)).filter(({ field }) => !listed.has(field))
+  const faults = (await accounts.faultsBeside(body, change ? { id } : undefined, caller, listed)).filter(({ field }) => !listed.has(field))
   if (faults.length === 0) return problem
   // A 400 lists business rules alone; with any other violation the answer is a 422 listing those.
   const errors = problem.status === 422 ? [...(problem.errors ?? []), ...faults] : faults

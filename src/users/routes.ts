@@ -138,7 +138,7 @@ export const usersRoutes = ({ users, idempotent, accounts, state, auth, clientOf
       {
         parse: 'json',
         // A malformed key is a 422 that lists the body's faults too, the password rules' among them.
-        transform: ({ request, body }) => readIdempotencyKey(request, body, CreateUserBody, (sent) => accounts.faultsBeside(sent, undefined, callerOf(request))),
+        transform: ({ request, body }) => readIdempotencyKey(request, body, CreateUserBody, (sent, described) => accounts.faultsBeside(sent, undefined, callerOf(request), described)),
         body: CreateUserBody,
         detail: docs.create,
       },
