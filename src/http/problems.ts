@@ -104,7 +104,9 @@ export const problems = {
     status: 429,
     description: 'Too many requests from this client address (only when `RATE_LIMIT` is set); retry after `Retry-After` seconds.',
     detail: 'Too many requests from this client; slow down',
-    headers: retryAfter,
+    // A refusal of the moment, never to be stored: before routing it also stands for the
+    // `no-store` a route would have said (every `/auth/*` answer).
+    headers: (seconds: number) => ({ ...retryAfter(seconds), 'cache-control': 'no-store' }),
     example: (): [number] => [30],
   }),
   loginThrottled: define({

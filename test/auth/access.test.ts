@@ -269,4 +269,13 @@ describe.skipIf(!AUTH_ON)('who may do what', () => {
     expect(replies.map((reply) => reply.headers.get('ratelimit-policy'))).toEqual(['"default";q=2;w=86400', '"default";q=2;w=86400', '"default";q=2;w=86400'])
     expect(replies.map((reply) => /^"default";r=(\d+);t=\d+$/.exec(reply.headers.get('ratelimit') ?? '')?.[1])).toEqual(['1', '0', '0'])
   })
+
+  test('with rate limiting on, /auth/* says no-store on its 429 too (refused before the route is known)', async () => {
+    const app = buildApp((await testDatabase()).sql, { rateLimit: 1, rateLimitWindow: 86_400 })
+    const refresh = () => call('POST', '/auth/refresh', { json: { refresh_token: 'x'.repeat(43) }, token: null }, app)
+    const replies = [await refresh(), await refresh()]
+    expect(replies.map((reply) => reply.status)).toEqual([401, 429])
+    expect(replies.map((reply) => reply.headers.get('cache-control'))).toEqual(['no-store', 'no-store'])
+    expect(expectProblem(replies[1]!, 429).detail).toBe('Too many requests from this client; slow down')
+  })
 })

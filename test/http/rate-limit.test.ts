@@ -26,6 +26,7 @@ describe('rateLimit({ limit, windowSeconds })', () => {
     const refused = await send(app, '/')
     expect(refused.status).toBe(429)
     expect(refused.headers.get('retry-after')).toBe('60')
+    expect(refused.headers.get('cache-control')).toBe('no-store')
     expect(refused.headers.get('ratelimit-policy')).toBe('"default";q=2;w=60')
     expect(refused.headers.get('ratelimit')).toBe('"default";r=0;t=60')
     expect(refused.headers.get('content-type')).toBe('application/problem+json')
