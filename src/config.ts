@@ -7,7 +7,7 @@ import { describeRule } from './schema/strict-types'
 import type { LogLevel } from './logger'
 import { defaultWorkers } from './runtime'
 
-/** postgres.js reads the URL with `new URL` and decodes user and password: it must survive both. */
+/** postgres.js (and Bun's Redis client) read the URL with `new URL` and decode user and password: it must survive both. */
 const isUsableUrl = (value: string) => {
   try {
     const url = new URL(value)
@@ -102,8 +102,8 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
     const name = error.path.slice(1)
     if (!problems.has(name)) problems.set(name, problemLine(name, given[name], RULE_TEXT[name] ?? describeRule(error.schema) ?? 'is not valid'))
   }
-  if (given.DATABASE_URL !== undefined && !problems.has('DATABASE_URL') && !isUsableUrl(given.DATABASE_URL))
-    problems.set('DATABASE_URL', problemLine('DATABASE_URL', given.DATABASE_URL, RULE_TEXT.DATABASE_URL!))
+  for (const name of ['DATABASE_URL', 'RATE_LIMIT_STORE'] as const)
+    if (given[name] !== undefined && !problems.has(name) && !isUsableUrl(given[name])) problems.set(name, problemLine(name, given[name], RULE_TEXT[name]!))
   // The embedded database lives in this process: a second process cannot reach it.
   if (given.DATABASE_URL === undefined && !problems.has('WORKERS') && given.WORKERS !== undefined && Number(given.WORKERS) > 1)
     problems.set('WORKERS', problemLine('WORKERS', given.WORKERS, 'must be 1 without DATABASE_URL: the embedded database serves one process'))
