@@ -3,6 +3,7 @@ import { Elysia, NotFoundError } from 'elysia'
 import { allowedMethods } from './allowed-methods'
 import type { RouteEntry } from './elysia-internals'
 import { pathOf } from './request-path'
+import { noteTemplate } from './route-label'
 
 const PREFLIGHT_MAX_AGE_SECONDS = 600
 
@@ -37,7 +38,9 @@ export const corsPreflight = ({ origins, routes }: { origins: string[]; routes: 
   if (origins.length === 0) return new Elysia({ name: 'cors-preflight-off' })
   const answer = ({ request, set }: { request: Request; set: { headers: Record<string, unknown> } }) => {
     const asked = request.headers.has('origin') && request.headers.has('access-control-request-method')
-    if (!asked || allowedMethods(routes(), pathOf(request.url)).length === 0) throw new NotFoundError()
+    const table = routes()
+    if (!asked || allowedMethods(table, pathOf(request.url)).length === 0) throw new NotFoundError()
+    noteTemplate(request, table)
     set.headers['access-control-max-age'] = String(PREFLIGHT_MAX_AGE_SECONDS)
     return new Response(null, { status: 204 })
   }

@@ -5,6 +5,7 @@ import { allowedMethods } from './allowed-methods'
 import { parserError, validationFailure, type RouteEntry } from './elysia-internals'
 import { Problem } from './problem'
 import { problems } from './problems'
+import { noteTemplate } from './route-label'
 import { requestViolations, type UncheckedPart } from './validation-errors'
 
 interface ErrorContext {
@@ -102,7 +103,10 @@ export const problemResponses = ({
       let failure = error
       let problem: Problem | undefined
       try {
-        problem = toProblem(context, routes())
+        const table = routes()
+        // Answered before routing (or by a catch-all): labelled with the template all the same.
+        if (!route || route === '/*') noteTemplate(request, table)
+        problem = toProblem(context, table)
         if (problem && bodyRejected && error instanceof ValidationError) {
           const refused: Problem = problem
           problem = await bodyRejected(request, refused, { route, path, body }).catch((rejection: unknown) => {

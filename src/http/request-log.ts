@@ -1,8 +1,6 @@
 import { Elysia } from 'elysia'
 import type { Logger } from '../logger'
-
-/** What logs and metrics say for the route of a request answered before routing (a 404, a 401, a 429). */
-export const UNMATCHED_ROUTE = 'unmatched'
+import { routeLabel } from './route-label'
 
 /** The status a response went out with, as `onAfterResponse` sees it. */
 export const responseStatus = (responseValue: unknown, status: unknown) =>
@@ -10,8 +8,7 @@ export const responseStatus = (responseValue: unknown, status: unknown) =>
 
 /**
  * `requestLog({ logger, fields })`: one `request` line per response, after it is sent: request id,
- * method, route template (`unmatched` when the request was answered before routing, as the metrics
- * label it: the path is the client's text, and may hold an email), status, duration in ms, and
+ * method, route template (as the metrics label it: see `./route-label`), status, duration in ms, and
  * what `fields(request)` adds (a trace's ids). Never the body.
  */
 export const requestLog = ({ logger, fields }: { logger: Logger; fields?: (request: Request) => Record<string, string> | undefined }) => {
@@ -26,7 +23,7 @@ export const requestLog = ({ logger, fields }: { logger: Logger; fields?: (reque
       logger.info('request', {
         request_id: set.headers['x-request-id'],
         method: request.method,
-        route: route || UNMATCHED_ROUTE,
+        route: routeLabel(request, route),
         status,
         duration_ms: start === undefined ? undefined : Math.round((performance.now() - start) * 100) / 100,
         ...fields?.(request),

@@ -1,7 +1,8 @@
 import { Elysia } from 'elysia'
 import { Problem } from '../http/problem'
 import { problems } from '../http/problems'
-import { responseStatus, UNMATCHED_ROUTE } from '../http/request-log'
+import { responseStatus } from '../http/request-log'
+import { routeLabel } from '../http/route-label'
 import type { ServiceMetrics } from './registry'
 
 // The methods the label keeps as they are; any other is `_OTHER`, again to bound the series.
@@ -52,7 +53,7 @@ export const httpMetrics = ({ metrics }: { metrics: ServiceMetrics }) => {
       const method = KNOWN_METHODS.has(request.method) ? request.method : '_OTHER'
       const replayed = responseValue instanceof Response ? responseValue.headers.get('idempotent-replayed') : set.headers['idempotent-replayed']
       if (replayed === 'true') metrics.idempotentReplays.inc()
-      // One value for every unmatched path, however many paths scanners try.
-      child(method, route || UNMATCHED_ROUTE, responseStatus(responseValue, set.status))((performance.now() - start) / 1000)
+      // The template, never the path: however many paths scanners try, the series stay few.
+      child(method, routeLabel(request, route), responseStatus(responseValue, set.status))((performance.now() - start) / 1000)
     })
 }

@@ -23,6 +23,7 @@ import { Elysia } from 'elysia'
 import type { TRACE_SAMPLERS } from '../environment'
 import type { QueryObserver } from '../db/observe'
 import { responseStatus } from '../http/request-log'
+import { routeLabel, UNMATCHED_ROUTE } from '../http/route-label'
 import type { Logger } from '../logger'
 import pkg from '../../package.json'
 
@@ -98,7 +99,8 @@ export const startTracing = (logger: Logger) => {
       const span = spans.get(request)
       if (span === undefined) return
       const status = responseStatus(responseValue, set.status)
-      if (route) span.updateName(`${spanMethod(request.method)} ${route}`).setAttribute('http.route', route)
+      const template = routeLabel(request, route)
+      if (template !== UNMATCHED_ROUTE) span.updateName(`${spanMethod(request.method)} ${template}`).setAttribute('http.route', template)
       span.setAttribute('http.response.status_code', status)
       if (status >= 500) span.setAttribute('error.type', String(status)).setStatus({ code: SpanStatusCode.ERROR })
       span.end()

@@ -113,9 +113,9 @@ describe(`metrics of ${underTest}`, () => {
     while ((await fetch(`${service.url}/`)).status === 200 && sent < 200) sent++
     expect(sent).toBeLessThan(100)
     expect((await fetch(`${service.url}/`)).status).toBe(429)
-    const text = await scrapeWhen((text) => requests(text, { method: 'GET', route: 'unmatched', status_code: '429' }) === 2)
+    const text = await scrapeWhen((text) => requests(text, { method: 'GET', route: '/', status_code: '429' }) === 2)
     expect(sampleValue(text, 'http_server_rate_limited_total')).toBe(2)
-    expect(requests(text, { method: 'GET', route: 'unmatched', status_code: '429' })).toBe(2)
+    expect(requests(text, { method: 'GET', route: '/', status_code: '429' })).toBe(2)
   })
 
   test('a METRICS_PORT already taken stops start-up with one line naming it, exit 1', async () => {

@@ -148,13 +148,13 @@ describe(`traces of ${underTest}`, () => {
     expect(attributes(span!)['http.response.status_code']).toBe(404)
   })
 
-  test('a method HTTP does not name is `_OTHER`, in a span named `HTTP`; the original is kept apart', async () => {
+  test('a method HTTP does not name is `_OTHER`, in a span named `HTTP` and the route (the path is served, not that method); the original is kept apart', async () => {
     const reply = await fetch(`${service.url}/users`, { method: 'PURGE', headers: { 'x-request-id': 'traced-3' } })
     expect(reply.status).toBe(405)
     const line = await awaitRequestLine('traced-3')
     const [span] = await spansOf(line.trace_id, 1)
-    expect(span!.name).toBe('HTTP')
-    expect(attributes(span!)).toMatchObject({ 'http.request.method': '_OTHER', 'http.request.method_original': 'PURGE', 'http.response.status_code': 405 })
+    expect(span!.name).toBe('HTTP /users')
+    expect(attributes(span!)).toMatchObject({ 'http.request.method': '_OTHER', 'http.request.method_original': 'PURGE', 'http.route': '/users', 'http.response.status_code': 405 })
     expect(attributes(span!)['error.type']).toBeUndefined()
   })
 
