@@ -7,13 +7,24 @@ import { describeRule } from './schema/strict-types'
 import type { LogLevel } from './logger'
 import { defaultWorkers } from './runtime'
 
-/** postgres.js (and Bun's Redis client) read the URL with `new URL` and decode user and password: it must survive both. */
+/** postgres.js reads the URL with `new URL` and decodes user and password: it must survive both. */
 const isUsableUrl = (value: string) => {
   try {
     const url = new URL(value)
     decodeURIComponent(url.username)
     decodeURIComponent(url.password)
     return url.hostname !== '' || url.searchParams.has('host')
+  } catch {
+    return false
+  }
+}
+
+/** What Bun's Redis client takes: a host, a port from 1 if any, a database number if any. */
+const isRedisUrl = (value: string) => {
+  try {
+    const url = new URL(value)
+    decodeURIComponent(url.password)
+    return url.hostname !== '' && url.port !== '0' && /^\/?[0-9]*$/.test(url.pathname)
   } catch {
     return false
   }
@@ -102,8 +113,8 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
     const name = error.path.slice(1)
     if (!problems.has(name)) problems.set(name, problemLine(name, given[name], RULE_TEXT[name] ?? describeRule(error.schema) ?? 'is not valid'))
   }
-  for (const name of ['DATABASE_URL', 'RATE_LIMIT_STORE'] as const)
-    if (given[name] !== undefined && !problems.has(name) && !isUsableUrl(given[name])) problems.set(name, problemLine(name, given[name], RULE_TEXT[name]!))
+  for (const [name, usable] of [['DATABASE_URL', isUsableUrl], ['RATE_LIMIT_STORE', isRedisUrl]] as const)
+    if (given[name] !== undefined && !problems.has(name) && !usable(given[name])) problems.set(name, problemLine(name, given[name], RULE_TEXT[name]!))
   // The embedded database lives in this process: a second process cannot reach it.
   if (given.DATABASE_URL === undefined && !problems.has('WORKERS') && given.WORKERS !== undefined && Number(given.WORKERS) > 1)
     problems.set('WORKERS', problemLine('WORKERS', given.WORKERS, 'must be 1 without DATABASE_URL: the embedded database serves one process'))

@@ -146,6 +146,9 @@ describe('configuration', () => {
     // Checked with or without RATE_LIMIT, before anything starts (Bun's Redis client would say only "Invalid URL format").
     ['RATE_LIMIT_STORE', 'redis://:secret@cache:notaport', 'invalid configuration: RATE_LIMIT_STORE must be a redis:// or rediss:// URL'],
     ['RATE_LIMIT_STORE', 'redis://', 'invalid configuration: RATE_LIMIT_STORE must be a redis:// or rediss:// URL'],
+    ['RATE_LIMIT_STORE', 'redis://cache:0', 'invalid configuration: RATE_LIMIT_STORE must be a redis:// or rediss:// URL'],
+    ['RATE_LIMIT_STORE', 'rediss://cache/abc', 'invalid configuration: RATE_LIMIT_STORE must be a redis:// or rediss:// URL'],
+    ['RATE_LIMIT_STORE', 'redis://?host=cache', 'invalid configuration: RATE_LIMIT_STORE must be a redis:// or rediss:// URL'],
     ['DATABASE_POOL_MAX', '0', 'invalid configuration: DATABASE_POOL_MAX="0" must be an integer from 1 to 1000, written in decimal digits'],
     ['DATABASE_PREPARE', 'no', 'invalid configuration: DATABASE_PREPARE="no" must be true or false'],
     ['REQUEST_TIMEOUT', '5s', 'invalid configuration: REQUEST_TIMEOUT="5s" must be an integer from 100 to 600000, written in decimal digits'],

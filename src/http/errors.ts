@@ -104,9 +104,11 @@ export const problemResponses = ({
       let problem: Problem | undefined
       try {
         const table = routes()
-        // Answered before routing (or by a catch-all): labelled with the template all the same.
-        if (!route || route === '/*') noteTemplate(request, table)
         problem = toProblem(context, table)
+        // Answered before routing (or by a catch-all): labelled with the template all the same,
+        // unless the answer is that no route serves the path (a 404 before routing, e.g. `/users/me`
+        // without access control).
+        if ((!route || route === '/*') && problem?.status !== 404) noteTemplate(request, table)
         if (problem && bodyRejected && error instanceof ValidationError) {
           const refused: Problem = problem
           problem = await bodyRejected(request, refused, { route, path, body }).catch((rejection: unknown) => {

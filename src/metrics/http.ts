@@ -17,7 +17,7 @@ const BAD_CREDENTIALS = problems.unauthorized('credentials').detail
 
 /**
  * `httpMetrics({ metrics })`: times every request into `http_server_request_duration_seconds`
- * by method, route template (`/users/:id`; `unmatched` when no route matched) and status code;
+ * by method, route template (see `../http/route-label`) and status code;
  * counts rate-limit refusals, refused logins and replayed answers; reports the requests in flight
  * when scraped.
  */

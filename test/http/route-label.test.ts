@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'bun:test'
 import { templateOf } from '../../src/http/allowed-methods'
+import { routeTable } from '../../src/http/elysia-internals'
 import { testDatabase } from '../support/database'
-import { AUTH_ON, buildApp, call, createAccount, logLines } from '../support/http'
+import { AUTH_ON, buildApp, call, createAccount, logLines, suiteAdminToken } from '../support/http'
 import { eventually } from './support'
 
 const ROUTES = [
@@ -58,6 +59,25 @@ describe('a request answered before routing is labelled with its route template'
     expect(await routeLogged('label-429')).toBe('/users/:id')
     expect((await send(app, 'GET', '/no/such/path', { 'x-request-id': 'label-404' })).status).toBe(429)
     expect(await routeLogged('label-404')).toBe('unmatched')
+  })
+
+  test('a 404 before routing stays `unmatched`: `/users/me` without access control', async () => {
+    const app = buildApp((await testDatabase()).sql, { auth: false })
+    expect((await send(app, 'GET', '/users/me', { 'x-request-id': 'label-me-off' })).status).toBe(404)
+    expect(await routeLogged('label-me-off')).toBe('unmatched')
+  })
+
+  // The same paths as the router sees them: the template it chose for a routed request (logged as
+  // Elysia names it) is the one templateOf finds in the app's own table.
+  test('templateOf agrees with the router on the app’s routes', async () => {
+    const app = buildApp((await testDatabase()).sql)
+    const token = await suiteAdminToken()
+    const headers = (id: string): Record<string, string> => ({ 'x-request-id': id, ...(token ? { authorization: `Bearer ${token}` } : {}) })
+    const asked = [['GET', '/'], ['GET', '/users'], ['GET', '/users/1'], ['HEAD', '/users/1/'], ['GET', '/readyz'], ['GET', '/openapi.json'], ['GET', '/docs/'], ...(AUTH_ON ? [['GET', '/users/me'], ['DELETE', '/users/0']] : [])]
+    for (const [index, [method, path]] of asked.entries()) {
+      await app.handle(new Request(`http://localhost${path}`, { method, headers: headers(`label-router-${index}`) }))
+      expect([method, path, await routeLogged(`label-router-${index}`)]).toEqual([method, path, templateOf(routeTable(app), method!, path!)])
+    }
   })
 
   test('a CORS preflight: its path’s template, not the catch-all', async () => {
