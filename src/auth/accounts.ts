@@ -10,7 +10,7 @@
 import type { Sql } from 'postgres'
 import { withDeadline } from '../db/deadline'
 import type { FieldError } from '../http/problem'
-import { problems } from '../http/problems'
+import { WRONG_CURRENT_PASSWORD, problems } from '../http/problems'
 import type { CreateUserInput, UpdateUserInput } from '../users/schemas'
 import { preconditionRefusal, type WriteCondition } from '../users/preconditions'
 import type { NewUser, UserChanges } from '../users/service'
@@ -107,7 +107,7 @@ export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { s
       const passwordHash = await hasher.hash(password)
       // Counted like a login, and throttled like one: a stolen token cannot guess without limit.
       if (own && !(await logins.checkPassword(target.email, client, current_password!))) {
-        throw problems.invalidRequest([fault('current_password', 'is not your current password')])
+        throw problems.invalidRequest([WRONG_CURRENT_PASSWORD])
       }
       return { ...fields, passwordHash }
     },

@@ -16,6 +16,9 @@ const UNAUTHORIZED = {
 const retryAfter = (seconds: number) => ({ 'retry-after': String(seconds) })
 const retryLater = () => retryAfter(RETRY_AFTER_SECONDS)
 
+/** A wrong `current_password` (a 422 of `invalidRequest`): counted like a failed login, in the metrics too. */
+export const WRONG_CURRENT_PASSWORD: FieldError = { field: 'current_password', message: 'is not your current password' }
+
 export const problems = {
   invalidForm: define({
     status: 400,

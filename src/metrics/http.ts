@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia'
 import { Problem } from '../http/problem'
-import { problems } from '../http/problems'
+import { WRONG_CURRENT_PASSWORD, problems } from '../http/problems'
 import { responseStatus } from '../http/request-log'
 import { routeLabel } from '../http/route-label'
 import type { ServiceMetrics } from './registry'
@@ -9,6 +9,10 @@ import type { ServiceMetrics } from './registry'
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 
 type Observe = (seconds: number) => void
+
+// A wrong current_password is a 422 of its own field error, checked like a login.
+const isWrongCurrentPassword = ({ status, errors }: Problem) =>
+  status === 422 && errors?.length === 1 && errors[0]!.field === WRONG_CURRENT_PASSWORD.field && errors[0]!.message === WRONG_CURRENT_PASSWORD.message
 
 // Told apart by their details, as the catalogue makes them.
 const RATE_LIMITED = problems.tooManyRequests(1).detail
@@ -45,7 +49,7 @@ export const httpMetrics = ({ metrics }: { metrics: ServiceMetrics }) => {
       if (!(error instanceof Problem)) return
       if (error.detail === RATE_LIMITED) metrics.rateLimited.inc()
       else if (error.detail === LOGIN_THROTTLED) metrics.loginsThrottled.inc()
-      else if (error.detail === BAD_CREDENTIALS) metrics.loginsFailed.inc()
+      else if (error.detail === BAD_CREDENTIALS || isWrongCurrentPassword(error)) metrics.loginsFailed.inc()
     })
     .onAfterResponse({ as: 'global' }, ({ request, route, set, responseValue }) => {
       const start = started.get(request)

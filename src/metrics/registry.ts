@@ -95,7 +95,7 @@ export const createServiceMetrics = ({ worker, poolMax }: { worker?: string; poo
       registers,
     }),
     rateLimited: new Counter({ name: 'http_server_rate_limited_total', help: 'Requests refused with 429 by the rate limit.', registers }),
-    loginsFailed: new Counter({ name: 'auth_logins_failed_total', help: 'Logins refused for a wrong email or password (401 at /auth/token).', registers }),
+    loginsFailed: new Counter({ name: 'auth_logins_failed_total', help: 'Password checks failed: a wrong email or password (401 at /auth/token), a wrong current_password (422).', registers }),
     loginsThrottled: new Counter({ name: 'auth_logins_throttled_total', help: 'Logins refused with 429 after too many failures for the email.', registers }),
     idempotentReplays: new Counter({ name: 'http_server_idempotent_replays_total', help: 'Answers replayed for a repeated Idempotency-Key (Idempotent-Replayed: true).', registers }),
     queryDuration: new Histogram({

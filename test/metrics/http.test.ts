@@ -3,7 +3,7 @@ import { Elysia } from 'elysia'
 import { routeTable } from '../../src/http/elysia-internals'
 import { problemResponses } from '../../src/http/errors'
 import { Problem } from '../../src/http/problem'
-import { problems } from '../../src/http/problems'
+import { WRONG_CURRENT_PASSWORD, problems } from '../../src/http/problems'
 import { rateLimit } from '../../src/http/rate-limit'
 import { httpMetrics } from '../../src/metrics/http'
 import { createServiceMetrics } from '../../src/metrics/registry'
@@ -83,20 +83,23 @@ describe('httpMetrics({ metrics })', () => {
 })
 
 describe('httpMetrics, refused logins', () => {
-  test('counted apart: failed (401 for wrong credentials) and throttled (429, not a rate-limit refusal)', async () => {
+  test('counted apart: failed (401 for wrong credentials, 422 for a wrong current_password) and throttled (429, not a rate-limit refusal)', async () => {
     const own = createServiceMetrics({ poolMax: 1 })
     const logins: Elysia = new Elysia()
     logins
       .use(httpMetrics({ metrics: own }))
       .use(problemResponses({ logger: captureLog().logger, routes: () => routeTable(logins) }))
       .post('/login/:outcome', ({ params }) => {
+        if (params.outcome === 'current') throw problems.invalidRequest([WRONG_CURRENT_PASSWORD])
+        if (params.outcome === 'invalid') throw problems.invalidRequest([{ field: 'current_password', message: 'is required to change your own password' }])
         throw params.outcome === 'throttled' ? problems.loginThrottled(600) : problems.unauthorized(params.outcome === 'failed' ? 'credentials' : 'missing')
       })
     const statuses = []
-    for (const outcome of ['failed', 'failed', 'throttled', 'no-token']) statuses.push((await logins.handle(new Request(`http://localhost/login/${outcome}`, { method: 'POST' }))).status)
-    expect(statuses).toEqual([401, 401, 429, 401])
+    for (const outcome of ['failed', 'failed', 'current', 'throttled', 'no-token', 'invalid'])
+      statuses.push((await logins.handle(new Request(`http://localhost/login/${outcome}`, { method: 'POST' }))).status)
+    expect(statuses).toEqual([401, 401, 422, 429, 401, 422])
     const after = await own.registry.metrics()
-    expect([sampleValue(after, 'auth_logins_failed_total'), sampleValue(after, 'auth_logins_throttled_total')]).toEqual([2, 1])
+    expect([sampleValue(after, 'auth_logins_failed_total'), sampleValue(after, 'auth_logins_throttled_total')]).toEqual([3, 1])
     expect(sampleValue(after, 'http_server_rate_limited_total')).toBe(0)
   })
 })
