@@ -140,4 +140,15 @@ describe('createServiceMetrics', () => {
     expect(await text()).not.toContain('process_resident_memory_bytes')
     expect(createServiceMetrics({ worker: '2', poolMax: 1 }).processRegistry.metrics()).resolves.toContain('process_resident_memory_bytes{worker="2"}')
   })
+
+  test('garbage collections are counted (Bun reports no GC durations)', async () => {
+    const collections = async () => sampleValue(await metrics.processRegistry.metrics(), 'bun_gc_collections_total') ?? 0
+    const before = await collections()
+    // A full collection frees the sentinel; its finalizer runs on a later turn.
+    for (let i = 0; i < 100 && (await collections()) === before; i++) {
+      Bun.gc(true)
+      await Bun.sleep(10)
+    }
+    expect(await collections()).toBeGreaterThan(before)
+  })
 })
