@@ -59,7 +59,9 @@ export const firstAdminSettled = async (sql: Sql, email: string, timeoutMs = 10_
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (await adminExists(sql, email).catch(() => false)) return true
-    await Bun.sleep(100)
+    // Often: until this worker sees the admin it answers 503 while the first worker is ready (a
+    // load balancer may send it requests already); a few cheap reads for the time of one hash.
+    await Bun.sleep(20)
   }
   return false
 }
