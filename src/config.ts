@@ -7,28 +7,23 @@ import { describeRule } from './schema/strict-types'
 import type { LogLevel } from './logger'
 import { defaultWorkers } from './runtime'
 
-/** postgres.js reads the URL with `new URL` and decodes user and password: it must survive both. */
-const isUsableUrl = (value: string) => {
+/** `value` as the drivers read it (`new URL`, then user and password decoded); undefined if that fails. */
+const readUrl = (value: string) => {
   try {
     const url = new URL(value)
     decodeURIComponent(url.username)
     decodeURIComponent(url.password)
-    return url.hostname !== '' || url.searchParams.has('host')
+    return url
   } catch {
-    return false
+    return undefined
   }
 }
 
+/** What postgres.js takes: a host, in the URL or as `?host=`. */
+const isUsableUrl = (value: string, url = readUrl(value)) => url !== undefined && (url.hostname !== '' || url.searchParams.has('host'))
+
 /** What Bun's Redis client takes: a host, a port from 1 if any, a database number if any. */
-const isRedisUrl = (value: string) => {
-  try {
-    const url = new URL(value)
-    decodeURIComponent(url.password)
-    return url.hostname !== '' && url.port !== '0' && /^\/?[0-9]*$/.test(url.pathname)
-  } catch {
-    return false
-  }
-}
+const isRedisUrl = (value: string, url = readUrl(value)) => url !== undefined && url.hostname !== '' && url.port !== '0' && /^\/?[0-9]*$/.test(url.pathname)
 
 /** An IP address, or one with a prefix length (`10.0.0.0/8`, `fd00::/8`). */
 const isAddressOrRange = (entry: string, [address, prefix, ...rest] = entry.split('/'), version = isIP(address!)) =>

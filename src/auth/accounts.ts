@@ -116,8 +116,8 @@ export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { s
      * The faults of the account fields of a body its schema refused too (those rules run once the
      * schema holds), so that one 422 lists every violation. `change`: the user a change is to
      * (`id` undefined when the path names none), or undefined for a create. The schema speaks for
-     * the fields it `described` (and for a body that is no object); a field sent counts as sent
-     * whatever its type.
+     * the fields it `described` (none of them is listed here) and for a body that is no object; a
+     * field sent counts as sent whatever its type.
      */
     async faultsBeside(sent: unknown, change: { id?: number } | undefined, caller: Caller | undefined, described: ReadonlySet<string>): Promise<FieldError[]> {
       if (typeof sent !== 'object' || sent === null || Array.isArray(sent)) return []
@@ -128,7 +128,8 @@ export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { s
       const strength = text('password') !== undefined && !described.has('password')
       // As the schema would have them: trimmed.
       const [email, name] = [text('email')?.trim(), text('name')?.trim()]
-      if (!change) return accountFaults({ password }, { signup: auth && !caller, strength, owner: () => ({ email, name }) })
+      const undescribed = (faults: FieldError[]) => faults.filter(({ field }) => !described.has(field))
+      if (!change) return undescribed(await accountFaults({ password }, { signup: auth && !caller, strength, owner: () => ({ email, name }) }))
       const { id } = change
       // The stored email and name count where the body leaves them out, as for a valid body; when
       // the user cannot be read (or the caller's token is stale), the body's alone.
@@ -138,7 +139,7 @@ export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { s
         const stored = target?.caller_ok && target.email !== null ? { email: target.email, name: target.name } : {}
         return { email: email ?? stored.email, name: name ?? stored.name }
       }
-      return accountFaults({ password, current_password: given('current_password') }, { own: auth && id !== undefined && caller?.id === id, strength, owner })
+      return undescribed(await accountFaults({ password, current_password: given('current_password') }, { own: auth && id !== undefined && caller?.id === id, strength, owner }))
     },
   }
 }

@@ -8,6 +8,7 @@ import { Elysia } from 'elysia'
 import type { ServiceState } from '../http/health'
 import { problems } from '../http/problems'
 import { pathOf } from '../http/request-path'
+import { userIdIn } from '../users/schemas'
 import type { Caller, Tokens } from './tokens'
 
 const callers = new WeakMap<Request, Caller>()
@@ -40,19 +41,9 @@ const targetOf = (path: string): { id?: string } | undefined => {
   return match ? { id: match[1]! } : undefined
 }
 
-// The route reads its id as Elysia decodes the segment, in decimal digits (`/users/03`, `/users/%33`
-// are user 3): a user's own record spelled so is theirs too.
-const namesUser = (segment: string, id: number) => {
-  try {
-    const text = decodeURIComponent(segment)
-    return /^[0-9]+$/.test(text) && Number(text) === id
-  } catch {
-    return false
-  }
-}
-
+// A user's own record spelled otherwise (`/users/03`, `/users/%33`) is theirs too.
 const isOwn = (segment: string | undefined, id: number) =>
-  segment === 'me' || segment === String(id) || (segment !== undefined && namesUser(segment, id))
+  segment === 'me' || segment === String(id) || (segment !== undefined && userIdIn(segment) === id)
 
 /**
  * `accessGuard({ tokens, signupOpen, state })`: the users API needs a bearer token: an admin may do

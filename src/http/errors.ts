@@ -113,7 +113,7 @@ export const problemResponses = ({
           const refused: Problem = problem
           problem = await bodyRejected(request, refused, { route, path, body }).catch((rejection: unknown) => {
             failure = rejection
-            return toProblem({ ...context, error: rejection }, routes())
+            return toProblem({ ...context, error: rejection }, table)
           })
         }
       } catch (handlerFailure) {

@@ -70,7 +70,7 @@ const keys = new WeakMap<Request, IdempotencyKey>()
  * Reads the header of a request whose body was parsed (before it is validated, so an invalid body
  * has a fingerprint too): a malformed key is a 422 naming the header and, as the body is not
  * validated yet, every violation of the body too: against `bodySchema`, then those `alsoWrong`
- * finds (rules a schema cannot state; told which fields the schema described), at most
+ * finds (rules a schema cannot state, of the fields the schema did not describe), at most
  * `MAX_FIELD_ERRORS` in all.
  */
 export const readIdempotencyKey = async (request: Request, body: unknown, bodySchema: TSchema, alsoWrong?: (body: unknown, described: ReadonlySet<string>) => Promise<FieldError[]>) => {
@@ -79,8 +79,7 @@ export const readIdempotencyKey = async (request: Request, body: unknown, bodySc
   const key = parseKey(header)
   if (key === undefined) {
     const violations = schemaViolations(bodySchema, body)
-    const listed = new Set(violations.map(({ field }) => field))
-    const more = ((await alsoWrong?.(body, listed)) ?? []).filter(({ field }) => !listed.has(field))
+    const more = (await alsoWrong?.(body, new Set(violations.map(({ field }) => field)))) ?? []
     throw problems.invalidRequest([...[...violations, ...more].slice(0, MAX_FIELD_ERRORS - INVALID.length), ...INVALID])
   }
   keys.set(request, { key, ...fingerprintOf(body) })

@@ -6,15 +6,11 @@
  * never a label.
  */
 import { templateOf } from './allowed-methods'
+import type { RouteEntry } from './elysia-internals'
 import { pathOf } from './request-path'
 
 /** What a request no route serves is labelled with (a 404). */
 export const UNMATCHED_ROUTE = 'unmatched'
-
-interface RouteEntry {
-  method: string
-  path: string
-}
 
 const answeredAs = new WeakMap<Request, string>()
 

@@ -8,27 +8,16 @@ import { callerOf } from '../auth/guard'
 import type { BodyRejection, RefusedRequest } from '../http/errors'
 import { MAX_FIELD_ERRORS, type Problem } from '../http/problem'
 import { problems } from '../http/problems'
-
-// The user a change's path names, as the route reads it (`/users/03` and `/users/%33` are user 3).
-const userIdIn = (path: string) => {
-  try {
-    const segment = decodeURIComponent(path.split('/')[2] ?? '')
-    const id = /^[0-9]+$/.test(segment) ? Number(segment) : 0
-    return id > 0 && Number.isSafeInteger(id) ? id : undefined
-  } catch {
-    return undefined
-  }
-}
+import { userIdIn } from './schemas'
 
 const withFaults = async (accounts: AccountRules, request: Request, problem: Problem, { route, path, body }: RefusedRequest) => {
   const create = request.method === 'POST' && route === '/users'
   const change = request.method === 'PATCH' && (route === '/users/:id' || route === '/users/me')
   if (!(create || change)) return problem
   const caller = callerOf(request)
-  const id = route === '/users/me' ? caller?.id : userIdIn(path)
-  // A field the schema refused is the schema's to describe.
-  const listed = new Set(problem.errors?.map(({ field }) => field))
-  const faults = (await accounts.faultsBeside(body, change ? { id } : undefined, caller, listed)).filter(({ field }) => !listed.has(field))
+  const id = route === '/users/me' ? caller?.id : userIdIn(path.split('/')[2] ?? '')
+  const described = new Set(problem.errors?.map(({ field }) => field))
+  const faults = await accounts.faultsBeside(body, change ? { id } : undefined, caller, described)
   if (faults.length === 0) return problem
   // A 400 lists business rules alone; with any other violation the answer is a 422 listing those.
   const errors = problem.status === 422 ? [...(problem.errors ?? []), ...faults] : faults

@@ -36,6 +36,20 @@ export const UserIdParams = t.Object({
   id: decimalInteger({ ...ID_RANGE, description: "The user's id, in decimal digits.", example: 1 }),
 })
 
+/**
+ * The user a path segment names, as the route reads its id: decoded, in decimal digits (`03` and
+ * `%33` are user 3); undefined when it names none.
+ */
+export const userIdIn = (segment: string) => {
+  try {
+    const text = decodeURIComponent(segment)
+    const id = /^[0-9]+$/.test(text) ? Number(text) : 0
+    return id > 0 && Number.isSafeInteger(id) ? id : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** An optional query integer; `maximum` defaults to the largest id. */
 const queryInteger = (description: string, minimum: number, maximum: number = ID_RANGE.maximum) =>
   t.Optional(decimalInteger({ minimum, maximum, description }))
