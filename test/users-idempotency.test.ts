@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import type { Sql } from 'postgres'
 import { AUTH_ON, buildApp, call, createAccount, createUser, expectProblem, newUser, strongPassword, type CallOptions, type Reply } from './support/http'
 import { serverUrl, testDatabase, untilSomeoneWaitsOn } from './support/database'
 
@@ -195,32 +196,38 @@ describe('Idempotency-Key on POST /users', () => {
     expectReplayOf(taken, await post(k, body))
   })
 
-  test('a claim taken over while its request hashes: that request keeps nothing, creates no user, and gets 409', async () => {
+  /**
+   * A create with a password under a new key, its claim changed by `alter` while it hashes (as
+   * another process would: `alter` gives a row once it has changed it): that request gets 409 and
+   * creates no user. The database and the key, for what the test checks of the row.
+   */
+  const claimAlteredWhileHashing = async (alter: (sql: Sql, k: string) => Promise<readonly unknown[]>) => {
     const { sql } = await testDatabase()
     const k = key()
     const body = { ...newUser(), password: strongPassword() }
     const reply = post(k, body)
-    // As another request taking the claim over leaves it (a claim of its own).
-    const takenOver = await eventually(async () => (await sql`update idempotency_keys set claim_token = 'taker', created_at = now() where key = ${k} and claim_token <> 'taker' returning 1`)[0])
-    expect(takenOver).toBeDefined()
+    expect(await eventually(async () => (await alter(sql, k))[0])).toBeDefined()
     expect(expectProblem(await reply, 409).detail).toBe('A request with this Idempotency-Key is still in progress')
+    expect(await usersWithEmail(body.email)).toHaveLength(0)
+    return { sql, k }
+  }
+
+  test('a claim taken over while its request hashes: that request keeps nothing, creates no user, and gets 409', async () => {
+    // As another request taking the claim over leaves it (a claim of its own).
+    const { sql, k } = await claimAlteredWhileHashing(
+      (sql, k) => sql`update idempotency_keys set claim_token = 'taker', created_at = now() where key = ${k} and claim_token <> 'taker' returning 1`,
+    )
     const rows = await sql<{ claim_token: string; status: number }[]>`select claim_token, status from idempotency_keys where key = ${k}`
     expect(rows.map((row) => [row.claim_token, row.status])).toEqual([['taker', 409]])
-    expect(await usersWithEmail(body.email)).toHaveLength(0)
   })
 
   test('an answer a process of the previous version wrote over a claim stays: the claiming request gets 409 and creates no user', async () => {
-    const { sql } = await testDatabase()
-    const k = key()
-    const body = { ...newUser(), password: strongPassword() }
-    const reply = post(k, body)
     // As that process's upsert leaves it: its own answer, the column it does not know untouched.
-    const overwritten = await eventually(async () => (await sql`update idempotency_keys set status = 201, body = '{"id":1}' where key = ${k} and claim_token is not null and status = 409 returning 1`)[0])
-    expect(overwritten).toBeDefined()
-    expect(expectProblem(await reply, 409).detail).toBe('A request with this Idempotency-Key is still in progress')
+    const { sql, k } = await claimAlteredWhileHashing(
+      (sql, k) => sql`update idempotency_keys set status = 201, body = '{"id":1}' where key = ${k} and claim_token is not null and status = 409 returning 1`,
+    )
     const rows = await sql<{ status: number; body: string }[]>`select status, body from idempotency_keys where key = ${k}`
     expect(rows.map((row) => [row.status, row.body])).toEqual([[201, '{"id":1}']])
-    expect(await usersWithEmail(body.email)).toHaveLength(0)
   })
 
   test('a claim reads as a kept 409 "still in progress" to a process that does not know claims', async () => {
