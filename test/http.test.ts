@@ -318,6 +318,15 @@ describe('docs', () => {
     expect(create.responses['201'].headers.Location).toBeDefined()
     expect(Object.keys(create.responses['409'].content)).toEqual(['application/problem+json'])
     expect(create.responses['503'].headers['Retry-After']).toBeDefined()
+    // Every operation's 429: wait, and store nothing.
+    for (const { key, operation } of operations) {
+      const { headers } = operation.responses['429']
+      expect([key, Object.keys(headers).sort(), headers['Cache-Control'].schema.enum]).toEqual([
+        key,
+        ['Cache-Control', 'RateLimit', 'RateLimit-Policy', 'Retry-After', 'X-Request-Id'],
+        ['no-store'],
+      ])
+    }
     expect(op('PATCH /users/{id}').requestBody.content['application/json'].schema.minProperties).toBe(1)
     const listParams = op('GET /users').parameters.map((p: any) => `${p.in}:${p.name}`).sort()
     expect(listParams).toEqual(['query:after', 'query:email', 'query:limit', 'query:max_age', 'query:min_age', 'query:name'])

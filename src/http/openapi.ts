@@ -52,6 +52,15 @@ const retryAfterHeader = {
   },
 }
 
+/** `Cache-Control: no-store`, as 429 carries it. */
+const noStoreHeader = {
+  'Cache-Control': {
+    description: 'Always `no-store`: a refusal of the moment, not to be stored.',
+    required: true,
+    schema: { type: 'string' as const, enum: ['no-store'], maxLength: 8 },
+  },
+}
+
 /** A `WWW-Authenticate` header, as 401 carries it. */
 const wwwAuthenticateHeader = {
   'WWW-Authenticate': {
@@ -104,9 +113,10 @@ const requestIdHeader = {
 
 /**
  * The headers of a response with `status`: `X-Request-Id` and the rate limit's on every one,
- * `Retry-After` on 429 and 503, `WWW-Authenticate` on 401.
+ * `Retry-After` on 429 and 503, `Cache-Control: no-store` on 429, `WWW-Authenticate` on 401.
  */
 const headersFor = (status: number, own: Record<string, unknown> = {}) => ({
+  ...(status === 429 ? noStoreHeader : {}),
   ...own,
   ...(status === 503 || status === 429 ? retryAfterHeader : {}),
   ...(status === 401 ? wwwAuthenticateHeader : {}),

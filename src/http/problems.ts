@@ -15,6 +15,9 @@ const UNAUTHORIZED = {
 }
 const retryAfter = (seconds: number) => ({ 'retry-after': String(seconds) })
 const retryLater = () => retryAfter(RETRY_AFTER_SECONDS)
+// A 429 is a refusal of the moment, never to be stored (before routing it also stands for the
+// `no-store` a route would have said: every `/auth/*` answer).
+const refusedForNow = (seconds: number) => ({ ...retryAfter(seconds), 'cache-control': 'no-store' })
 
 /** A wrong `current_password` (a 422 of `invalidRequest`): counted like a failed login, in the metrics too. */
 export const WRONG_CURRENT_PASSWORD: FieldError = { field: 'current_password', message: 'is not your current password' }
@@ -107,23 +110,21 @@ export const problems = {
     status: 429,
     description: 'Too many requests from this client address (only when `RATE_LIMIT` is set); retry after `Retry-After` seconds.',
     detail: 'Too many requests from this client; slow down',
-    // A refusal of the moment, never to be stored: before routing it also stands for the
-    // `no-store` a route would have said (every `/auth/*` answer).
-    headers: (seconds: number) => ({ ...retryAfter(seconds), 'cache-control': 'no-store' }),
+    headers: refusedForNow,
     example: (): [number] => [30],
   }),
   loginThrottled: define({
     status: 429,
     description: 'Too many failed logins for this email (from this client, or from all); retry after `Retry-After` seconds.',
     detail: 'Too many failed logins; try again later',
-    headers: retryAfter,
+    headers: refusedForNow,
     example: (): [number] => [600],
   }),
   hashQueueFull: define({
     status: 429,
     description: 'Too many passwords are being checked at once; retry after `Retry-After` seconds.',
     detail: 'The service is busy checking passwords; try again shortly',
-    headers: retryAfter,
+    headers: refusedForNow,
     example: (): [number] => [1],
   }),
   internal: define({

@@ -355,7 +355,7 @@ describe('password hashing', () => {
     const results = await Promise.allSettled(Array.from({ length: HASH_QUEUE_LIMIT + 3 }, (_, i) => hasher.verify(`attempt ${i}`, null)))
     const refused = results.filter((result) => result.status === 'rejected').map((result) => (result as PromiseRejectedResult).reason)
     expect(refused.length).toBe(2)
-    for (const problem of refused) expect(problem).toMatchObject({ status: 429, headers: { 'retry-after': '1' } })
+    for (const problem of refused) expect(problem).toMatchObject({ status: 429, headers: { 'retry-after': '1', 'cache-control': 'no-store' } })
     expect(results.filter((result) => result.status === 'fulfilled' && result.value === false).length).toBe(HASH_QUEUE_LIMIT + 1)
   }, 120_000)
 
@@ -372,6 +372,8 @@ describe('password hashing', () => {
     for (const reply of full) {
       expect(expectProblem(reply, 429).detail).toBe('The service is busy checking passwords; try again shortly')
       expect(reply.headers.get('retry-after')).toBe('1')
+      // A refusal of the moment: never stored, though the route's own answers may be.
+      expect(reply.headers.get('cache-control')).toBe('no-store')
     }
     const [stored] = await sql<{ count: number }[]>`select count(*)::int as count from users where email like ${`queued-${tag}-%`}`
     expect(stored!.count).toBe(80 - full.length)
