@@ -10,7 +10,6 @@ import { routeTable } from './http/elysia-internals'
 import { problemResponses } from './http/errors'
 import { health, type ServiceState } from './http/health'
 import { jsonBody } from './http/json-body'
-import { strictQueryEncoding } from './http/query-encoding'
 import { rateLimit } from './http/rate-limit'
 import { requestId } from './http/request-id'
 import { requestLog } from './http/request-log'
@@ -47,7 +46,6 @@ export const createApp = ({ config, sql, logger, state = { migrated: true, drain
     .use(rateLimit({ limit: config.rateLimit, windowSeconds: config.rateLimitWindow, store: rateLimitStore, clientOf }))
     .use(access.guard())
     .use(jsonBody({ limit: config.bodyLimit, formPaths: FORM_PATHS }))
-    .use(strictQueryEncoding())
     .use(problemResponses({ logger, routes: () => routeTable(app), bodyRejected: withAccountFaults(access.accounts, keepBodyRejections(idempotent)), fields: telemetry?.logFields }))
     .use(corsPreflight({ origins: config.corsOrigins, routes: () => routeTable(app) }))
     .use(apiDocs({ settings: { bodyLimit: config.bodyLimit }, schemas: { ...userSchemas, ...access.schemas }, auth: config.auth }))

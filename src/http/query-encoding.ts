@@ -1,36 +1,53 @@
-import { Elysia } from 'elysia'
-import { MAX_FIELD_ERRORS, echoedFieldName, type FieldError } from './problem'
+import type { TObject } from '@sinclair/typebox'
+import type { FieldError } from './problem'
 import { problems } from './problems'
+import { schemaViolations } from './validation-errors'
 
 const decode = (text: string) => decodeURIComponent(text.replace(/\+/g, ' '))
 
+const decoded = (text: string) => {
+  try {
+    return decode(text)
+  } catch {
+    return undefined
+  }
+}
+
 /**
- * Query parameters whose percent-encoding is broken (`%ZZ`, a cut-off `%E0%A4%A`). Elysia would
- * quietly keep such a value undecoded; the API refuses it as malformed.
+ * The parameters of `url`'s query among `known` whose value's percent-encoding is broken (`%ZZ`,
+ * a cut-off `%E0%A4%A`), in the query's order. Of a repeated parameter only the last counts, as
+ * for its value; a name that does not decode is no known parameter.
  */
-const malformedQueryParameters = (url: string): FieldError[] => {
+const brokenParameters = (url: string, known: readonly string[]): string[] => {
   const start = url.indexOf('?')
   if (start < 0) return []
   const end = url.indexOf('#', start)
-  const errors: FieldError[] = []
+  const last = new Map<string, string | undefined>()
   for (const pair of url.slice(start + 1, end < 0 ? undefined : end).split('&')) {
     const split = pair.indexOf('=')
-    const key = split < 0 ? pair : pair.slice(0, split)
-    try {
-      decode(key)
-      if (split >= 0) decode(pair.slice(split + 1))
-    } catch {
-      // Within the problem body's limits, as every field error is.
-      errors.push({ field: echoedFieldName(key), message: 'is not valid percent-encoding' })
-      if (errors.length === MAX_FIELD_ERRORS) break
-    }
+    const name = decoded(split < 0 ? pair : pair.slice(0, split))
+    if (name === undefined || !known.includes(name)) continue
+    last.delete(name)
+    last.set(name, split < 0 ? '' : pair.slice(split + 1))
   }
-  return errors
+  return [...last].filter(([, value]) => decoded(value!) === undefined).map(([name]) => name)
 }
 
-/** `strictQueryEncoding()`: a query with broken percent-encoding is a 422 naming each parameter. */
-export const strictQueryEncoding = () =>
-  new Elysia({ name: 'strict-query-encoding' }).onTransform({ as: 'global' }, ({ request }) => {
-    const errors = malformedQueryParameters(request.url)
-    if (errors.length > 0) throw problems.invalidRequest(errors)
-  })
+/**
+ * `strictQueryEncoding(schema)`: a route's `transform` for its query `schema`. Elysia would quietly
+ * keep a value whose percent-encoding is broken undecoded; here a known parameter's is a 422
+ * naming it, listed with every other violation of the query. Unknown parameters are ignored,
+ * however they are encoded.
+ */
+export const strictQueryEncoding =
+  (schema: TObject) =>
+  ({ request, query }: { request: Request; query: Record<string, unknown> }) => {
+    const broken = brokenParameters(request.url, Object.keys(schema.properties))
+    if (broken.length === 0) return
+    const rest = { ...query }
+    for (const name of broken) delete rest[name]
+    const errors: FieldError[] = [...schemaViolations(schema, rest), ...broken.map((field) => ({ field, message: 'is not valid percent-encoding' }))]
+    // In the schema's order, as Elysia's own 422 for the query lists them.
+    const order = Object.keys(schema.properties)
+    throw problems.invalidRequest(errors.sort((a, b) => order.indexOf(a.field) - order.indexOf(b.field)))
+  }

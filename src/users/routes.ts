@@ -6,6 +6,7 @@ import { entityTag, ifMatchVersions, ifNoneMatchVersions, namesVersion } from '.
 import { requireMigrated, type ServiceState } from '../http/health'
 import { idempotencyKeyOf, readIdempotencyKey } from '../http/idempotency-key'
 import { problems } from '../http/problems'
+import { strictQueryEncoding } from '../http/query-encoding'
 import { keptProblem, type IdempotentCreate } from './idempotency'
 import { preconditionRefusal } from './preconditions'
 import { usersDocs } from './route-docs'
@@ -150,7 +151,7 @@ export const usersRoutes = ({ users, idempotent, accounts, state, auth, clientOf
         if (page.nextAfter !== undefined) set.headers.link = nextPageLink(request.url, query, page.nextAfter)
         return page.users
       },
-      { query: ListUsersQuery, detail: docs.list },
+      { query: ListUsersQuery, transform: strictQueryEncoding(ListUsersQuery), detail: docs.list },
     )
     .get('/me', async ({ request, set, status }) => (await read(meOf(request), request, set.headers, true)) ?? status(304), { detail: docs.read(docs.ME) })
     .patch('/me', ({ body, request, server, set }) => update(meOf(request), body, request, server, set.headers, true), {
