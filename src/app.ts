@@ -46,7 +46,8 @@ export const createApp = ({ config, sql, logger, state = { migrated: true, drain
     .use(rateLimit({ limit: config.rateLimit, windowSeconds: config.rateLimitWindow, store: rateLimitStore, clientOf }))
     .use(access.guard())
     .use(jsonBody({ limit: config.bodyLimit, formPaths: FORM_PATHS }))
-    .use(problemResponses({ logger, routes: () => routeTable(app), bodyRejected: withAccountFaults(access.accounts, keepBodyRejections(idempotent)), fields: telemetry?.logFields }))
+    .use(problemResponses({ logger, routes: () => routeTable(app), tokenFirst: access.tokenFirst, fields: telemetry?.logFields,
+      bodyRejected: withAccountFaults(access.accounts, keepBodyRejections(idempotent)) }))
     .use(corsPreflight({ origins: config.corsOrigins, routes: () => routeTable(app) }))
     .use(apiDocs({ settings: { bodyLimit: config.bodyLimit }, schemas: { ...userSchemas, ...access.schemas }, auth: config.auth }))
     .use(health({ sql, state, timeoutMs: config.requestTimeout }))

@@ -13,6 +13,7 @@ import { createLogins } from './logins'
 import { createHasher } from './passwords'
 import { authRoutes } from './routes'
 import { TokenPair } from './schemas'
+import { tokenFirst } from './token-first'
 import { createTokens, loadSigningKeys } from './tokens'
 
 export type AccessConfig = Pick<
@@ -32,6 +33,8 @@ export const createAccess = (sql: Sql, config: AccessConfig, clientOf: ClientAdd
     hasher,
     tokens,
     accounts: createAccountRules({ sql, hasher, logins, auth: config.auth, timeoutMs: config.requestTimeout }),
+    /** For `problemResponses`: a refusal made before any statement checked the token checks it first (see `./token-first`). */
+    tokenFirst: config.auth ? tokenFirst({ sql, state, timeoutMs: config.requestTimeout }) : undefined,
     /** Who may call what on `/users` (see `./guard`); nothing with `AUTH=off`. */
     guard: () => (config.auth ? accessGuard({ tokens, signupOpen: config.signupOpen, state }) : new Elysia({ name: 'access-guard' })),
     /** The schemas `/auth/*` adds to the OpenAPI document's components. */

@@ -79,11 +79,14 @@ export type BodyRejection = (request: Request, problem: Problem, refused: Refuse
 export const problemResponses = ({
   logger,
   routes,
+  tokenFirst,
   bodyRejected,
   fields,
 }: {
   logger: Logger
   routes: () => readonly RouteEntry[]
+  /** A first look at any problem: the one to send instead (e.g. a 401 for a token no longer valid), or the same. */
+  tokenFirst?: (request: Request, problem: Problem) => Promise<Problem>
   bodyRejected?: BodyRejection
   /** What each line adds about the request (a trace's ids), as the request log does. */
   fields?: (request: Request) => Record<string, string> | undefined
@@ -109,12 +112,17 @@ export const problemResponses = ({
         // unless the answer is that no route serves the path (a 404 before routing, e.g. `/users/me`
         // without access control).
         if ((!route || route === '/*') && problem?.status !== 404) noteTemplate(request, table)
-        if (problem && bodyRejected && error instanceof ValidationError) {
-          const refused: Problem = problem
-          problem = await bodyRejected(request, refused, { route, path, body }).catch((rejection: unknown) => {
+        // A look that fails answers as its failure would (503 for the database).
+        const lookAgain = (look: () => Promise<Problem>) =>
+          look().catch((rejection: unknown) => {
             failure = rejection
             return toProblem({ ...context, error: rejection }, table)
           })
+        const made = problem
+        if (made && tokenFirst) problem = await lookAgain(() => tokenFirst(request, made))
+        if (problem && problem === made && bodyRejected && error instanceof ValidationError) {
+          const refused: Problem = problem
+          problem = await lookAgain(() => bodyRejected(request, refused, { route, path, body }))
         }
       } catch (handlerFailure) {
         log('error handler failed', handlerFailure)
