@@ -37,6 +37,11 @@ const problemLine = (name: string, value: string | undefined, rule: string) =>
   `invalid configuration: ${name}${SECRET_VARIABLES.has(name) ? '' : `=${JSON.stringify(value ?? '')}`} ${rule}`
 
 export interface Config {
+  /**
+   * `NODE_ENV=production`. Read from the environment at start, never as `process.env.NODE_ENV`,
+   * which `bun build --compile` folds to `"development"` in the binary.
+   */
+  production: boolean
   port: number
   host: string
   databaseUrl?: string
@@ -131,6 +136,7 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
   const parsed: Static<typeof EnvSchema> = Value.Decode(EnvSchema, given)
   const workers = parsed.DATABASE_URL === undefined ? 1 : (parsed.WORKERS ?? unsetWorkers)
   return {
+    production: source.NODE_ENV === 'production',
     port: parsed.PORT,
     host: parsed.HOST,
     databaseUrl: parsed.DATABASE_URL,

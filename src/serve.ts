@@ -46,7 +46,7 @@ const bootstrap = async (config: Config, database: Database, logger: Logger, wor
     if (config.admin && !(await firstAdminSettled(database.sql, config.admin.email))) logger.warn('no admin after waiting for the first worker to create it')
     return
   }
-  if (config.authSecrets.length === 0 && database.kind === 'server' && process.env.NODE_ENV === 'production')
+  if (config.authSecrets.length === 0 && database.kind === 'server' && config.production)
     logger.warn('AUTH_SECRET is not set: tokens are signed with a key generated and kept in the database')
   await ensureFirstAdmin(database.sql, config.admin, logger).catch((error) => {
     // Stopped meanwhile: the pool closed under the statement, which is no failure.

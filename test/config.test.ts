@@ -15,6 +15,7 @@ const problemsOf = (env: Record<string, string>) => {
 describe('configuration', () => {
   test('defaults', () => {
     expect(loadConfig({})).toEqual({
+      production: false,
       port: 8000,
       host: '0.0.0.0',
       databaseUrl: undefined,
@@ -85,8 +86,10 @@ describe('configuration', () => {
         ADMIN_PASSWORD: 'correct horse battery staple',
         HASH_CONCURRENCY: '4',
         REQUIRE_IF_MATCH: 'true',
+        NODE_ENV: 'production',
       }),
     ).toEqual({
+      production: true,
       port: 9000,
       host: '127.0.0.1',
       databaseUrl: 'postgresql://u:p@db:5432/users',

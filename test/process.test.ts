@@ -125,7 +125,7 @@ describe(`the service process (${underTest})`, () => {
     const created = await createServerDatabase(serverUrl!, 'process')
     try {
       // One process (the binary's default is one worker per core; the WORKERS test covers that).
-      const env = { DATABASE_URL: created.url, DATABASE_PREPARE: String(serverPrepare), LOG_LEVEL: 'info', WORKERS: '1', DATABASE_POOL_MAX: '10', ...ADMIN }
+      const env = { DATABASE_URL: created.url, DATABASE_PREPARE: String(serverPrepare), LOG_LEVEL: 'info', WORKERS: '1', DATABASE_POOL_MAX: '10', ...ADMIN, NODE_ENV: 'production', AUTH_SECRET: undefined }
       const migrated = await runMain(['migrate'], env)
       expect(migrated.code).toBe(0)
       expect(JSON.parse(migrated.stdout)).toMatchObject({ database: 'server', applied: ['0001_create_users', '0002_accounts', '0003_safe_retries', '0004_name_trigram', '0005_name_statistics', '0006_idempotency_password', '0007_sweep_indexes', '0008_idempotency_claims'] })
@@ -133,6 +133,9 @@ describe(`the service process (${underTest})`, () => {
       try {
         expect(JSON.parse(service.lines[0]!)).toMatchObject({ message: 'listening', database: 'server', pool: 10 })
         await waitReady(service.url)
+        // In production on a server, a generated key is worth a warning (the binary too, which folds `process.env.NODE_ENV`).
+        const warnings = service.lines.map((line) => JSON.parse(line)).filter((event) => event.level === 'warn' && event.message !== 'database unavailable')
+        expect(warnings.map((event) => event.message)).toEqual(['AUTH_SECRET is not set: tokens are signed with a key generated and kept in the database'])
         await exerciseUsers(service.url, 'server-smoke@example.com')
         expect((await runMain(['healthcheck'], { ...env, PORT: new URL(service.url).port })).code).toBe(0)
       } finally {
