@@ -51,6 +51,11 @@ describe('PATCH /users/{id}', () => {
     const reply = await api.users({ id: user.id }).patch({ name: '  Grace Hopper ', email: ` ${email}` })
     expect(reply.status).toBe(200)
     expect(reply.data).toMatchObject({ name: 'Grace Hopper', email, age: user.age })
+    // NEL (U+0085) is white space around a name, and a control character within one.
+    const nel = await patch(user.id, { name: '\u0085Grace\u0085' })
+    expect([nel.status, nel.body.name]).toEqual([200, 'Grace'])
+    const within = expectProblem(await patch(user.id, { name: 'Gr\u0085ace' }), 422)
+    expect(within.errors).toEqual([{ field: 'name', message: 'must be a string of 1 to 100 characters after trimming, without control characters' }])
   })
 
   test('a user may change the case of their own email', async () => {

@@ -11,6 +11,7 @@ import type { Sql } from 'postgres'
 import { withDeadline } from '../db/deadline'
 import type { FieldError } from '../http/problem'
 import { WRONG_CURRENT_PASSWORD, problems } from '../http/problems'
+import { trimWhiteSpace } from '../schema/strict-types'
 import type { CreateUserInput, UpdateUserInput } from '../users/schemas'
 import { preconditionRefusal, type WriteCondition } from '../users/preconditions'
 import type { NewUser, UserChanges } from '../users/service'
@@ -127,7 +128,7 @@ export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { s
       const password = given('password')
       const strength = text('password') !== undefined && !described.has('password')
       // As the schema would have them: trimmed.
-      const [email, name] = [text('email')?.trim(), text('name')?.trim()]
+      const [email, name] = [text('email'), text('name')].map((value) => (value === undefined ? undefined : trimWhiteSpace(value)))
       const undescribed = (faults: FieldError[]) => faults.filter(({ field }) => !described.has(field))
       if (!change) return undescribed(await accountFaults({ password }, { signup: auth && !caller, strength, owner: () => ({ email, name }) }))
       const { id } = change

@@ -18,10 +18,22 @@ import { t } from 'elysia'
  * validators, so clients generated from the OpenAPI document accept every address we return.
  */
 const EMAIL = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/
-// Control characters cannot be stored faithfully (PostgreSQL rejects NUL) and are never intended.
-const CONTROL = /[\u0000-\u001f\u007f]/
+// Control characters (C0, DEL and C1) cannot be stored faithfully (PostgreSQL rejects NUL) and are
+// never intended: C1 ones are mostly text decoded with the wrong charset.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 /** `CONTROL` as the document's `pattern`: what every strict text enforces. */
-export const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001F\\u007F]*$'
+export const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001F\\u007F-\\u009F]*$'
+// Unicode's White_Space: what `trim()` removes, and NEL (U+0085), which it keeps. (A scan: a
+// pattern anchored at the end backtracks over a long run of inner spaces.)
+const isWhiteSpace = (unit: string) => unit === '\u0085' || unit.trim() === ''
+
+/** `text` without the white space around it (Unicode's White_Space, NEL included). */
+export const trimWhiteSpace = (text: string) => {
+  let [start, end] = [0, text.length]
+  while (start < end && isWhiteSpace(text[start]!)) start++
+  while (end > start && isWhiteSpace(text[end - 1]!)) end--
+  return start === 0 && end === text.length ? text : text.slice(start, end)
+}
 const DIGITS = /^[0-9]+$/
 const INT32_MAX = 2 ** 31 - 1
 
@@ -66,7 +78,7 @@ const inRange = (value: number, schema: Record<PropertyKey, any>) => value >= sc
 
 TypeRegistry.Set<Record<PropertyKey, any>>('StrictText', (schema, value) => {
   if (typeof value !== 'string' || !value.isWellFormed()) return false
-  const text = schema[Trim] ? value.trim() : value
+  const text = schema[Trim] ? trimWhiteSpace(value) : value
   if (CONTROL.test(text)) return false
   const length = codePoints(schema[Nfkc] ? text.normalize('NFKC') : text)
   if (length < schema.minLength || length > schema.maxLength) return false
@@ -97,7 +109,7 @@ export const strictText = (rule: TextRule) => {
   onlyKnown('strictText', rule, ['minLength', 'maxLength', 'trim', 'nfkc', 'format', ...DESCRIBED])
   const { trim, nfkc, ...documented } = rule
   const schema = t.Unsafe<string>({ [Kind]: 'StrictText', [Trim]: trim, [Nfkc]: nfkc, type: 'string', pattern: NO_CONTROL_CHARACTERS, ...documented })
-  return trim ? t.Transform(schema).Decode((value) => value.trim()).Encode((value) => value) : schema
+  return trim ? t.Transform(schema).Decode(trimWhiteSpace).Encode((value) => value) : schema
 }
 
 /**

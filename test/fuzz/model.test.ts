@@ -8,6 +8,7 @@
  */
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
+import { trimWhiteSpace } from '../../src/schema/strict-types'
 import type { User } from '../../src/users/schemas'
 import { FC_RUNS, fuzz } from '../support/fuzz'
 import { call, expectProblem, unique } from '../support/http'
@@ -71,7 +72,7 @@ class Create implements fc.AsyncCommand<Model, Real> {
       return void expect(expectProblem(reply, 409).errors).toEqual([{ field: 'email', message: 'is already taken' }])
     expect(reply.status).toBe(201)
     const user = reply.body as User
-    expect(user).toEqual({ ...input, name: input.name.trim(), role: 'user', id: user.id, created_at: user.created_at, updated_at: user.created_at })
+    expect(user).toEqual({ ...input, name: trimWhiteSpace(input.name), role: 'user', id: user.id, created_at: user.created_at, updated_at: user.created_at })
     expect(model.ids.every((id) => id < user.id)).toBe(true)
     model.users.set(user.id, user)
     model.ids.push(user.id)
@@ -160,7 +161,7 @@ class Patch implements fc.AsyncCommand<Model, Real> {
     if (!user) return void expect(expectProblem(reply, 404).detail).toBe('User not found')
     if (json.email !== undefined && emailTaken(model, json.email, id)) return void expectProblem(reply, 409)
     expect(reply.status).toBe(200)
-    const changed = { ...user, ...json, ...(json.name !== undefined && { name: json.name.trim() }), updated_at: reply.body.updated_at }
+    const changed = { ...user, ...json, ...(json.name !== undefined && { name: trimWhiteSpace(json.name) }), updated_at: reply.body.updated_at }
     expect(reply.body).toEqual(changed)
     expect(Date.parse(changed.updated_at)).toBeGreaterThanOrEqual(Date.parse(user.updated_at))
     model.users.set(id, changed)
