@@ -308,8 +308,9 @@ describe('docs', () => {
     if (AUTH_ON) {
       expect(create.security).toEqual([{ bearerAuth: [] }, { oauth2: [] }])
       expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['bearerAuth', 'oauth2'])
-      expect(doc.components.securitySchemes.oauth2.flows).toEqual({ password: { tokenUrl: '/auth/token', refreshUrl: '/auth/refresh', scopes: {} } })
-      expect(Object.keys(op('POST /auth/refresh').requestBody.content)).toEqual(['application/json', 'application/x-www-form-urlencoded'])
+      expect(doc.components.securitySchemes.oauth2.flows).toEqual({ password: { tokenUrl: '/auth/token', scopes: {} } })
+      expect(Object.keys(op('POST /auth/token').requestBody.content)).toEqual(['application/json', 'application/x-www-form-urlencoded'])
+      expect(Object.keys(op('POST /auth/refresh').requestBody.content)).toEqual(['application/json'])
       expect(create.responses['401'].headers['WWW-Authenticate']).toBeDefined()
       expect(op('POST /auth/logout').responses['204'].headers['Cache-Control'].schema.enum).toEqual(['no-store'])
     } else {

@@ -1,6 +1,6 @@
 /**
- * `/auth/*`: log in (JSON, or the OAuth 2.0 password grant as a form), refresh (JSON, or the
- * OAuth 2.0 refresh grant as a form), log out. No token is needed here. Every answer, errors
+ * `/auth/*`: log in (JSON, or the OAuth 2.0 password grant as a form), refresh and log out (JSON).
+ * No token is needed here. Every answer, errors
  * included, says `Cache-Control: no-store`.
  */
 import { Elysia, type TSchema } from 'elysia'
@@ -10,7 +10,7 @@ import { FORM_BODY } from '../http/json-body'
 import { jsonResponse, responses, schemaRef } from '../http/openapi'
 import { assertValid } from '../http/validation-errors'
 import type { Logins } from './logins'
-import { LoginForm, LoginJson, RefreshBody, RefreshForm } from './schemas'
+import { LoginForm, LoginJson, RefreshBody } from './schemas'
 
 const NO_STORE = {
   'Cache-Control': { description: 'Always `no-store`: tokens are not to be cached.', required: true, schema: { type: 'string' as const, enum: ['no-store'], maxLength: 8 } },
@@ -45,16 +45,13 @@ const readLogin = (body: unknown) => {
   return { email: login.email.trim(), password: login.password }
 }
 
-/** The refresh token of a refresh (JSON or the OAuth 2.0 refresh grant's form) or a logout (JSON). */
-const readRefresh = (body: unknown) => {
-  const fields = formFields(body)
-  return fields ? assertValid<RefreshForm>(RefreshForm, fields).refresh_token : assertValid<RefreshBody>(RefreshBody, body).refresh_token
-}
+/** The refresh token of a refresh or a logout. */
+const readRefresh = (body: unknown) => assertValid<RefreshBody>(RefreshBody, body).refresh_token
 
 const AUTH_URL = /^[a-z]+:\/\/[^/]*\/auth\//i
 
-/** The paths where the body parser also takes a form. */
-export const FORM_PATHS = ['/auth/token', '/auth/refresh']
+/** The paths where the body parser also takes a form: the log-in alone (the OAuth 2.0 password grant). */
+export const FORM_PATHS = ['/auth/token']
 
 export const authRoutes = ({ logins, clientOf, state }: { logins: Logins; clientOf: ClientAddress; state: ServiceState }) =>
   new Elysia({ name: 'auth', prefix: '/auth' })
@@ -93,7 +90,7 @@ export const authRoutes = ({ logins, clientOf, state }: { logins: Logins; client
         description: 'The refresh token is single use: it is retired now. Presenting a retired one again revokes every token of its login.' + ALWAYS_NO_STORE,
         tags: ['auth'],
         security: [],
-        requestBody: bodyOf({ schema: RefreshBody, example: REFRESH_EXAMPLE }, { schema: RefreshForm, example: { grant_type: 'refresh_token', ...REFRESH_EXAMPLE } }),
+        requestBody: bodyOf({ schema: RefreshBody, example: REFRESH_EXAMPLE }),
         responses: responses({ 200: jsonResponse('A new pair.', TokenPairRef, { headers: NO_STORE, example: TOKEN_EXAMPLE }) }, 400, 401, 413, 415, 422, 503),
       },
     })

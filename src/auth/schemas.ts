@@ -22,12 +22,6 @@ export const LoginForm = t.Object(
 
 export const RefreshBody = t.Object({ refresh_token: refreshToken }, { additionalProperties: false })
 
-/** The OAuth 2.0 refresh grant (RFC 6749 §6), as OAuth clients send it to the flow's `refreshUrl`. */
-export const RefreshForm = t.Object(
-  { grant_type: strictEnum(['refresh_token'], { description: 'Always `refresh_token`.' }), refresh_token: refreshToken, ...oauthExtras },
-  { additionalProperties: false },
-)
-
 export const TokenPair = t.Object(
   {
     access_token: t.String({ maxLength: 2048, pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$', description: 'A JWT (HS256) to send as `Authorization: Bearer ...`.' }),
@@ -41,4 +35,3 @@ export const TokenPair = t.Object(
 export type LoginJson = Static<typeof LoginJson>
 export type LoginForm = Static<typeof LoginForm>
 export type RefreshBody = Static<typeof RefreshBody>
-export type RefreshForm = Static<typeof RefreshForm>

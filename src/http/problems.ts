@@ -82,7 +82,7 @@ export const problems = {
   bodyTooLarge: define({ status: 413, description: ({ bodyLimit }) => `The body is larger than ${bodyLimit} bytes.`, detail: (limit: number) => `The request body must not exceed ${limit} bytes`, example: ({ bodyLimit }): [number] => [bodyLimit] }),
   notJson: define({
     status: 415,
-    description: 'The body is not sent as `application/json` (or another `application/*+json` type; at `/auth/token` and `/auth/refresh`, or a form).',
+    description: 'The body is not sent as `application/json` (or another `application/*+json` type; at `/auth/token`, or a form).',
     detail: 'The request body must be JSON, sent with Content-Type: application/json',
     example: none,
   }),
