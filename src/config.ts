@@ -25,6 +25,9 @@ const isUsableUrl = (value: string, url = readUrl(value)) => url !== undefined &
 /** What Bun's Redis client takes: a host, a port from 1 if any, a database number if any. */
 const isRedisUrl = (value: string, url = readUrl(value)) => url !== undefined && url.hostname !== '' && url.port !== '0' && /^\/?[0-9]*$/.test(url.pathname)
 
+/** What the OTLP exporter takes: http(s) to a host (with a port from 1 if any); it would fall back to localhost otherwise. */
+const isCollectorUrl = (value: string, url = readUrl(value)) => url !== undefined && /^https?:$/.test(url.protocol) && url.hostname !== '' && url.port !== '0'
+
 /** An IP address, or one with a prefix length (`10.0.0.0/8`, `fd00::/8`). */
 const isAddressOrRange = (entry: string, [address, prefix, ...rest] = entry.split('/'), version = isIP(address!)) =>
   version !== 0 && rest.length === 0 && (prefix === undefined || (/^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128)))
@@ -113,7 +116,13 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
     const name = error.path.slice(1)
     if (!problems.has(name)) problems.set(name, problemLine(name, given[name], RULE_TEXT[name] ?? describeRule(error.schema) ?? 'is not valid'))
   }
-  for (const [name, usable] of [['DATABASE_URL', isUsableUrl], ['RATE_LIMIT_STORE', isRedisUrl]] as const)
+  const urls = [
+    ['DATABASE_URL', isUsableUrl],
+    ['RATE_LIMIT_STORE', isRedisUrl],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', isCollectorUrl],
+    ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', isCollectorUrl],
+  ] as const
+  for (const [name, usable] of urls)
     if (given[name] !== undefined && !problems.has(name) && !usable(given[name])) problems.set(name, problemLine(name, given[name], RULE_TEXT[name]!))
   // The embedded database lives in this process: a second process cannot reach it.
   if (given.DATABASE_URL === undefined && !problems.has('WORKERS') && given.WORKERS !== undefined && Number(given.WORKERS) > 1)

@@ -162,7 +162,11 @@ describe('configuration', () => {
     ['WORKERS', '2', 'invalid configuration: WORKERS="2" must be 1 without DATABASE_URL: the embedded database serves one process'],
     ['BODY_LIMIT', '64k', 'invalid configuration: BODY_LIMIT="64k" must be an integer from 1 to 16777216, written in decimal digits'],
     ['METRICS_PORT', '-1', 'invalid configuration: METRICS_PORT="-1" must be an integer from 0 to 65535, written in decimal digits'],
-    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'grpc://u:secret@collector:4317', 'invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'grpc://u:secret@collector:4317', 'invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL naming a host'],
+    // A URL the exporter cannot read: it would quietly send to localhost instead.
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'http://', 'invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL naming a host'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'http://u:secret@collector:99999', 'invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL naming a host'],
+    ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', 'https://collector:0/v1/traces', 'invalid configuration: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an http:// or https:// URL naming a host'],
     ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc', 'invalid configuration: OTEL_EXPORTER_OTLP_PROTOCOL="grpc" must be http/json, the only protocol this service exports'],
     ['OTEL_TRACES_SAMPLER', 'sometimes', 'invalid configuration: OTEL_TRACES_SAMPLER="sometimes" must be one of parentbased_always_on, parentbased_always_off, parentbased_traceidratio, always_on, always_off, traceidratio'],
     ['OTEL_BSP_SCHEDULE_DELAY', 'abc', 'invalid configuration: OTEL_BSP_SCHEDULE_DELAY="abc" must be an integer from 1 to 3600000, written in decimal digits'],
