@@ -24,7 +24,7 @@ export const EnvSchema = t.Object({
   PORT: decimalInteger({ minimum: 0, maximum: 65535 }),
   HOST: t.String({ minLength: 1 }),
   DATABASE_URL: t.Optional(t.String({ pattern: '^postgres(?:ql)?://' })),
-  DATA_DIR: t.String({ minLength: 1 }),
+  DATA_DIR: t.String({ minLength: 1, pattern: '\\S' }),
   LOG_LEVEL: t.Union(LOG_LEVELS.map((level) => t.Literal(level))),
   DATABASE_POOL_MAX: decimalInteger({ minimum: 1, maximum: 1000 }),
   BODY_LIMIT: decimalInteger({ minimum: 1, maximum: MAX_BODY_LIMIT }),
@@ -84,7 +84,7 @@ export const DEFAULTS = {
 export const RULE_TEXT: Record<string, string> = {
   HOST: 'must be an IP address or a host name',
   DATABASE_URL: 'must be a postgres:// or postgresql:// URL',
-  DATA_DIR: 'must not be empty',
+  DATA_DIR: 'must be a directory path, not blank',
   LOG_LEVEL: `must be one of ${LOG_LEVELS.join(', ')}`,
   DATABASE_PREPARE: 'must be true or false',
   RATE_LIMIT_STORE: 'must be a redis:// or rediss:// URL',

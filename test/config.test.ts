@@ -157,6 +157,7 @@ describe('configuration', () => {
     ['REQUEST_TIMEOUT', '5s', 'invalid configuration: REQUEST_TIMEOUT="5s" must be an integer from 100 to 600000, written in decimal digits'],
     ['CORS_ORIGINS', '*', 'invalid configuration: CORS_ORIGINS="*" must be a comma-separated list of origins such as https://app.example.com'],
     ['CORS_ORIGINS', 'https://a.example.com/path', 'invalid configuration: CORS_ORIGINS="https://a.example.com/path" must be a comma-separated list of origins such as https://app.example.com'],
+    ['DATA_DIR', '  ', 'invalid configuration: DATA_DIR="  " must be a directory path, not blank'],
     ['WORKERS', '0', 'invalid configuration: WORKERS="0" must be an integer from 1 to 256, written in decimal digits'],
     ['WORKERS', 'all', 'invalid configuration: WORKERS="all" must be an integer from 1 to 256, written in decimal digits'],
     ['WORKERS', '2', 'invalid configuration: WORKERS="2" must be 1 without DATABASE_URL: the embedded database serves one process'],

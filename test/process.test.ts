@@ -374,6 +374,18 @@ describe(`the service process (${underTest})`, () => {
     expect(result.stderr).toBe('invalid configuration: PORT="abc" must be an integer from 0 to 65535, written in decimal digits\n')
   })
 
+  test('a DATA_DIR that cannot be a directory stops start-up with a line naming it', async () => {
+    const file = join(dataDir, 'a-file')
+    await Bun.write(file, 'not a directory')
+    const result = await runMain([], { ...embedded, DATA_DIR: file })
+    expect(result.code).toBe(1)
+    expect(JSON.parse(result.stdout.trim().split('\n').at(-1)!)).toMatchObject({
+      level: 'error',
+      message: 'start-up failed',
+      error: `DATA_DIR="${file}" cannot hold the embedded database: EEXIST`,
+    })
+  })
+
   test('an unknown command prints usage to stderr and exits 2', async () => {
     const result = await runMain(['launch'], embedded)
     expect(result.code).toBe(2)

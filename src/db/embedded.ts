@@ -67,7 +67,12 @@ const restoreTemplate = async (dataDir: string, template?: string): Promise<bool
  * postgres.js talks to it exactly as to a server. PGlite is single-connection: use `max: 1`.
  */
 export const startEmbeddedPostgres = async (dataDir: string, options: EmbeddedOptions = {}): Promise<EmbeddedPostgres> => {
-  mkdirSync(dataDir, { recursive: true })
+  try {
+    mkdirSync(dataDir, { recursive: true })
+  } catch (error) {
+    // Named as the operator set it: the system's message alone (`EEXIST: file already exists, mkdir …`) does not say which setting.
+    throw new Error(`DATA_DIR="${dataDir}" cannot hold the embedded database: ${(error as NodeJS.ErrnoException).code ?? 'not a directory it may create'}`)
+  }
   const release = claimDataDir(dataDir)
   let db: PGlite
   try {
