@@ -94,8 +94,7 @@ export const startService = async (config: Config, logger: Logger, restart?: Res
   let telemetry: Telemetry | undefined
   // What a start took: given back when the service stops, or when its start fails part-way.
   const release = async () => {
-    await Promise.all([db.close(), rateLimitStore?.close?.()])
-    await telemetry?.stop()
+    await Promise.all([db.close(), rateLimitStore?.close?.(), telemetry?.stop()])
   }
   const listening = async () => {
     telemetry = await startTelemetry(config, logger, worker)

@@ -51,6 +51,9 @@ const samplerFromEnvironment = (): Sampler => {
 
 // The methods HTTP's semantic conventions name; any other is `_OTHER`, and a span named `HTTP`
 // (span names stay bounded).
+/** How long a stop waits for the last spans to reach the collector. */
+const FLUSH_TIMEOUT_MS = 3000
+
 const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE'])
 const spanMethod = (method: string) => (HTTP_METHODS.has(method) ? method : 'HTTP')
 
@@ -130,8 +133,16 @@ export const startTracing = (logger: Logger) => {
     return context === undefined ? undefined : { trace_id: context.traceId, span_id: context.spanId }
   }
 
-  const stop = () =>
-    provider.shutdown().catch((error: unknown) => logger.warn('traces not exported', { error: String(error) }))
+  // The last spans get a bounded wait: a collector that stalls must not hold the shutdown (its
+  // exporter would wait 10 s, and retry one that refuses).
+  const stop = async () => {
+    const flushed = provider.shutdown().then(
+      () => true,
+      (error: unknown) => (logger.warn('traces not exported', { error: String(error) }), true),
+    )
+    if (!(await Promise.race([flushed, Bun.sleep(FLUSH_TIMEOUT_MS).then(() => false)])))
+      logger.warn('traces not exported', { error: `the collector did not answer within ${FLUSH_TIMEOUT_MS / 1000} s` })
+  }
 
   return { plugin, queryObserver, logFields, stop }
 }
