@@ -20,7 +20,7 @@ const readUrl = (value: string) => {
 }
 
 /** What postgres.js takes: a host, in the URL or as `?host=`. */
-const isUsableUrl = (value: string, url = readUrl(value)) => url !== undefined && (url.hostname !== '' || url.searchParams.has('host'))
+const isUsableUrl = (value: string, url = readUrl(value)) => url !== undefined && (url.hostname !== '' || url.searchParams.has('host')) && url.port !== '0'
 
 /** What Bun's Redis client takes: a host, a port from 1 if any, a database number if any. */
 const isRedisUrl = (value: string, url = readUrl(value)) => url !== undefined && url.hostname !== '' && url.port !== '0' && /^\/?[0-9]*$/.test(url.pathname)

@@ -100,16 +100,21 @@ export const startService = async (config: Config, logger: Logger, restart?: Res
     telemetry = await startTelemetry(config, logger, worker)
     const app = createApp({ config, sql: db.sql, logger, state, rateLimitStore, telemetry })
     await schemaReady
-    return app.listen({
-      port: config.port,
-      hostname: config.host,
-      idleTimeout: config.idleTimeout,
-      // BODY_LIMIT is enforced by the app (from Content-Length, or while reading): above Bun's own
-      // ceiling (128 MiB) Bun would answer 413 itself, without our headers or a problem body.
-      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-      // Sharing the port only among our own workers: a second copy started by mistake fails to bind.
-      reusePort: worker !== undefined,
-    }).server!
+    try {
+      return app.listen({
+        port: config.port,
+        hostname: config.host,
+        idleTimeout: config.idleTimeout,
+        // BODY_LIMIT is enforced by the app (from Content-Length, or while reading): above Bun's own
+        // ceiling (128 MiB) Bun would answer 413 itself, without our headers or a problem body.
+        maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+        // Sharing the port only among our own workers: a second copy started by mistake fails to bind.
+        reusePort: worker !== undefined,
+      }).server!
+    } catch (error) {
+      // Bun's line ("Is port 8000 in use?") does not say which of the service's two ports it is.
+      throw new Error(`PORT=${config.port} on HOST=${config.host}: ${error instanceof Error ? error.message : String(error)}`)
+    }
   }
   const server = await listening().catch(async (error: unknown) => {
     // A start that fails part-way gives back what it took (the metrics port, the connection): the

@@ -144,6 +144,7 @@ describe('configuration', () => {
     ['TRUSTED_PROXIES', '1.2.3', 'invalid configuration: TRUSTED_PROXIES="1.2.3" must be a comma-separated list of IP addresses or CIDR ranges'],
     ['DATABASE_URL', 'postgres://u:%zz@127.0.0.1/test', 'invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL'],
     ['DATABASE_URL', 'postgres://', 'invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL'],
+    ['DATABASE_URL', 'postgres://u@db:0/users', 'invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL'],
     // A secret: named, never echoed.
     ['RATE_LIMIT_STORE', 'memcached://:secret@cache', 'invalid configuration: RATE_LIMIT_STORE must be a redis:// or rediss:// URL'],
     // Checked with or without RATE_LIMIT, before anything starts (Bun's Redis client would say only "Invalid URL format").

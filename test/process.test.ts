@@ -295,6 +295,11 @@ describe(`the service process (${underTest})`, () => {
         code: 2,
         stderr: 'create-admin: not an email address (local@domain.tld, as the API accepts)\n',
       })
+      expect(await runMain(['create-admin', 'ops@example.com'], env, '')).toEqual({
+        code: 2,
+        stdout: '',
+        stderr: 'create-admin: no password given: type it when asked, or send it on standard input\n',
+      })
       const weak = await runMain(['create-admin', 'ops@example.com'], env, 'password123\n')
       expect(weak.code).toBe(1)
       expect(weak.stderr).not.toContain('password123')
@@ -372,6 +377,26 @@ describe(`the service process (${underTest})`, () => {
     expect(result.code).toBe(1)
     expect(result.stdout).toBe('')
     expect(result.stderr).toBe('invalid configuration: PORT="abc" must be an integer from 0 to 65535, written in decimal digits\n')
+  })
+
+  test('a port in use stops start-up with a line naming the setting', async () => {
+    const taken = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response('') })
+    try {
+      for (const [setting, env] of [
+        ['PORT', { PORT: String(taken.port) }],
+        ['METRICS_PORT', { METRICS_PORT: String(taken.port), METRICS_HOST: '127.0.0.1' }],
+      ] as const) {
+        const result = await runMain([], { ...embedded, HOST: '127.0.0.1', ...env })
+        expect(result.code).toBe(1)
+        const host = setting === 'PORT' ? 'HOST' : 'METRICS_HOST'
+        expect(JSON.parse(result.stdout.trim().split('\n').at(-1)!)).toMatchObject({
+          message: 'start-up failed',
+          error: `${setting}=${taken.port} on ${host}=127.0.0.1: Failed to start server. Is port ${taken.port} in use?`,
+        })
+      }
+    } finally {
+      await taken.stop(true)
+    }
   })
 
   test('a DATA_DIR that cannot be a directory stops start-up with a line naming it', async () => {

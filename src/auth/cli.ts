@@ -60,6 +60,10 @@ export const runAccountCommand = async (command: 'create-admin' | 'unlock', emai
       return 0
     }
     const password = await readPassword()
+    if (password === '') {
+      console.error(`${command}: no password given: type it when asked, or send it on standard input`)
+      return 2
+    }
     const outcome = await withDatabase(config, (sql) => createOrPromoteAdmin(sql, email, password))
     console.log(outcome === 'created' ? `admin ${email} created` : `${email} is now an admin, with the new password`)
     return 0

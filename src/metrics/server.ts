@@ -12,7 +12,16 @@ export interface MetricsServerOptions {
  * `GET /metrics` (and HEAD) on a port of its own, never the API's: Prometheus's text format.
  * Anything else is 404, or 405 for another method on /metrics.
  */
-export const serveMetrics = ({ host, port, render }: MetricsServerOptions) =>
+export const serveMetrics = ({ host, port, render }: MetricsServerOptions) => {
+  try {
+    return metricsServer({ host, port, render })
+  } catch (error) {
+    // Bun's line ("Is port 9464 in use?") does not say which of the service's two ports it is.
+    throw new Error(`METRICS_PORT=${port} on METRICS_HOST=${host}: ${error instanceof Error ? error.message : String(error)}`)
+  }
+}
+
+const metricsServer = ({ host, port, render }: MetricsServerOptions) =>
   Bun.serve({
     hostname: host,
     port,

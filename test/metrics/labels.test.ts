@@ -59,4 +59,15 @@ describe('serveMetrics', () => {
       await server.stop(true)
     }
   })
+
+  test('a port in use: the error names METRICS_PORT', async () => {
+    const taken = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response('') })
+    try {
+      expect(() => serveMetrics({ host: '127.0.0.1', port: taken.port!, render: async () => '' })).toThrow(
+        new Error(`METRICS_PORT=${taken.port} on METRICS_HOST=127.0.0.1: Failed to start server. Is port ${taken.port} in use?`),
+      )
+    } finally {
+      await taken.stop(true)
+    }
+  })
 })
