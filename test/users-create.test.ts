@@ -216,6 +216,16 @@ describe('POST /users', () => {
     expectProblem(reply, 415)
   })
 
+  test('a compressed body (Content-Encoding): 415 with Accept-Encoding: identity, nothing created; identity is no coding', async () => {
+    const user = newUser()
+    const gzipped = await call('POST', '/users', { body: Bun.gzipSync(JSON.stringify(user)), headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' } })
+    expect(expectProblem(gzipped, 415).detail).toBe('The request body must not be compressed: send it without Content-Encoding')
+    expect(gzipped.headers.get('accept-encoding')).toBe('identity')
+    expect((await call('GET', `/users?email=${encodeURIComponent(user.email)}`)).body).toEqual([])
+    const plain = await call('POST', '/users', { body: JSON.stringify(user), headers: { 'content-type': 'application/json', 'content-encoding': 'Identity' } })
+    expect(plain.status).toBe(201)
+  })
+
   test.each(['application/json; charset=utf-8', 'Application/JSON', 'application/merge-patch+json'])('%s counts as JSON', async (type) => {
     const reply = await call('POST', '/users', { body: JSON.stringify(newUser()), headers: { 'content-type': type } })
     expect(reply.status).toBe(201)

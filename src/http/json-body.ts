@@ -6,6 +6,8 @@ const FORM = 'application/x-www-form-urlencoded'
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH'])
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json$/
+// No `Content-Encoding`, or `identity`: a body this service reads as it comes.
+const IDENTITY = /^[ \t]*(?:identity[ \t]*)?$/i
 
 const isJson = (contentType: string | null) =>
   contentType !== null && JSON_MEDIA_TYPE.test(contentType.split(';', 1)[0]!.trim().toLowerCase())
@@ -40,6 +42,7 @@ const readLimited = async (request: Request, limit: number): Promise<Uint8Array>
  */
 const parseJsonBody = (limit: number, formPaths: readonly string[]) => async ({ request, path }: { request: Request; path: string }) => {
   if (!BODY_METHODS.has(request.method)) return null
+  if (!IDENTITY.test(request.headers.get('content-encoding') ?? '')) throw problems.compressedBody()
   const contentType = request.headers.get('content-type')
   if (formPaths.includes(path) && contentType?.split(';', 1)[0]!.trim().toLowerCase() === FORM) return readFormBody(request, limit)
   if (!isJson(contentType))

@@ -61,6 +61,14 @@ const noStoreHeader = {
   },
 }
 
+/** `Accept-Encoding: identity`, as a 415 for a compressed body carries it. */
+const acceptEncodingHeader = {
+  'Accept-Encoding': {
+    description: 'With a compressed body (`Content-Encoding`): `identity`, the only coding this service reads.',
+    schema: { type: 'string' as const, enum: ['identity'], maxLength: 8 },
+  },
+}
+
 /** A `WWW-Authenticate` header, as 401 carries it. */
 const wwwAuthenticateHeader = {
   'WWW-Authenticate': {
@@ -113,13 +121,15 @@ const requestIdHeader = {
 
 /**
  * The headers of a response with `status`: `X-Request-Id` and the rate limit's on every one,
- * `Retry-After` on 429 and 503, `Cache-Control: no-store` on 429, `WWW-Authenticate` on 401.
+ * `Retry-After` on 429 and 503, `Cache-Control: no-store` on 429, `WWW-Authenticate` on 401,
+ * `Accept-Encoding` on 415.
  */
 const headersFor = (status: number, own: Record<string, unknown> = {}) => ({
   ...(status === 429 ? noStoreHeader : {}),
   ...own,
   ...(status === 503 || status === 429 ? retryAfterHeader : {}),
   ...(status === 401 ? wwwAuthenticateHeader : {}),
+  ...(status === 415 ? acceptEncodingHeader : {}),
   ...requestIdHeader,
   ...rateLimitHeaders,
 })

@@ -86,6 +86,14 @@ export const problems = {
     detail: 'The request body must be JSON, sent with Content-Type: application/json',
     example: none,
   }),
+  compressedBody: define({
+    status: 415,
+    description: 'The body is sent with a `Content-Encoding` (gzip, …): send it uncompressed (`Accept-Encoding: identity` says so).',
+    detail: 'The request body must not be compressed: send it without Content-Encoding',
+    // RFC 9110 §15.5.16: the codings this service reads, none but the identity.
+    headers: () => ({ 'accept-encoding': 'identity' }),
+    example: none,
+  }),
   invalidRequest: define({
     status: 422,
     description: 'The request does not fit the schema; `errors` lists every violation, one per field.',
