@@ -308,7 +308,7 @@ describe('docs', () => {
     if (AUTH_ON) {
       expect(create.security).toEqual([{ bearerAuth: [] }, { oauth2: [] }])
       expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['bearerAuth', 'oauth2'])
-      expect(doc.components.securitySchemes.oauth2.flows).toEqual({ password: { tokenUrl: '/auth/token', scopes: {} } })
+      expect(doc.components.securitySchemes.oauth2.flows).toEqual({ password: { tokenUrl: '/auth/token', refreshUrl: '/auth/token', scopes: {} } })
       expect(Object.keys(op('POST /auth/token').requestBody.content)).toEqual(['application/json', 'application/x-www-form-urlencoded'])
       expect(Object.keys(op('POST /auth/refresh').requestBody.content)).toEqual(['application/json'])
       expect(create.responses['401'].headers['WWW-Authenticate']).toBeDefined()

@@ -1,6 +1,7 @@
 /**
- * `/auth/*`: log in (JSON, or the OAuth 2.0 password grant as a form), refresh and log out (JSON).
- * No token is needed here. Every answer, errors
+ * `/auth/*`: log in (JSON, or the OAuth 2.0 password grant as a form), refresh (JSON, or the OAuth
+ * 2.0 refresh grant as a form at the token endpoint, as RFC 6749 §6 has it), log out (JSON). No
+ * token is needed here. Every answer, errors
  * included, says `Cache-Control: no-store`.
  */
 import { Elysia, type TSchema } from 'elysia'
@@ -10,7 +11,7 @@ import { FORM_BODY } from '../http/json-body'
 import { jsonResponse, responses, schemaRef } from '../http/openapi'
 import { assertValid } from '../http/validation-errors'
 import type { Logins } from './logins'
-import { LoginForm, LoginJson, RefreshBody } from './schemas'
+import { GrantType, LoginForm, LoginJson, RefreshBody, RefreshForm } from './schemas'
 
 const NO_STORE = {
   'Cache-Control': { description: 'Always `no-store`: tokens are not to be cached.', required: true, schema: { type: 'string' as const, enum: ['no-store'], maxLength: 8 } },
@@ -34,10 +35,14 @@ const formFields = (body: unknown) => {
   return fields
 }
 
-/** The email and password of a login, from JSON or a form (the body parser has dealt with anything else). */
-const readLogin = (body: unknown) => {
+/**
+ * What a `/auth/token` body asks for: a login's email and password (JSON, or the password grant's
+ * form), or the refresh grant's token (a form); the body parser has dealt with anything else.
+ */
+const readGrant = (body: unknown): { email: string; password: string } | { refreshToken: string } => {
   const fields = formFields(body)
   if (fields) {
+    if (assertValid<GrantType>(GrantType, fields).grant_type === 'refresh_token') return { refreshToken: assertValid<RefreshForm>(RefreshForm, fields).refresh_token }
     const form = assertValid<LoginForm>(LoginForm, fields)
     return { email: form.username.trim(), password: form.password }
   }
@@ -63,22 +68,23 @@ export const authRoutes = ({ logins, clientOf, state }: { logins: Logins; client
     .onBeforeHandle(requireMigrated(state))
     .post(
       '/token',
-      ({ body, request, server }) => {
-        const { email, password } = readLogin(body)
-        return logins.login(email, password, clientOf(request, server))
+      async ({ body, request, server }) => {
+        const grant = readGrant(body)
+        return 'refreshToken' in grant ? await logins.refresh(grant.refreshToken) : await logins.login(grant.email, grant.password, clientOf(request, server))
       },
       {
         detail: {
           summary: 'Log in',
           description:
             'Trades an email and password for an access token and a refresh token. A wrong password, an unknown email and an account without a password get the same 401. ' +
+            'As a form, it also takes the OAuth 2.0 refresh grant (`grant_type=refresh_token`), which does what `/auth/refresh` does. ' +
             'After 5 failures for one email from one client within 15 minutes, that pair gets 429 until the oldest leaves the window; after 100 from all clients within 24 hours, the email does.' +
             ALWAYS_NO_STORE,
           tags: ['auth'],
           security: [],
           requestBody: bodyOf(
             { schema: LoginJson, example: LoginJson.example },
-            { schema: LoginForm, example: { grant_type: 'password', username: 'ada@example.com', password: 'correct horse battery staple' } },
+            { schema: { oneOf: [LoginForm, RefreshForm] } as unknown as TSchema, example: { grant_type: 'password', username: 'ada@example.com', password: 'correct horse battery staple' } },
           ),
           responses: responses({ 200: jsonResponse('Logged in.', TokenPairRef, { headers: NO_STORE, example: TOKEN_EXAMPLE }) }, 400, 401, 413, 415, 422, 503),
         },

@@ -22,6 +22,15 @@ export const LoginForm = t.Object(
 
 export const RefreshBody = t.Object({ refresh_token: refreshToken }, { additionalProperties: false })
 
+/** The OAuth 2.0 refresh grant (RFC 6749 §6), sent to the token endpoint as OAuth clients do. */
+export const RefreshForm = t.Object(
+  { grant_type: strictEnum(['refresh_token'], { description: 'Always `refresh_token`.' }), refresh_token: refreshToken, ...oauthExtras },
+  { additionalProperties: false },
+)
+
+/** The grants `/auth/token` takes as a form, told apart by `grant_type` before the rest is read. */
+export const GrantType = t.Object({ grant_type: strictEnum(['password', 'refresh_token'], { description: 'The OAuth 2.0 grant.' }) }, { additionalProperties: true })
+
 export const TokenPair = t.Object(
   {
     access_token: t.String({ maxLength: 2048, pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$', description: 'A JWT (HS256) to send as `Authorization: Bearer ...`.' }),
@@ -35,3 +44,5 @@ export const TokenPair = t.Object(
 export type LoginJson = Static<typeof LoginJson>
 export type LoginForm = Static<typeof LoginForm>
 export type RefreshBody = Static<typeof RefreshBody>
+export type RefreshForm = Static<typeof RefreshForm>
+export type GrantType = Static<typeof GrantType>

@@ -92,8 +92,8 @@ const securitySchemes = {
   },
   oauth2: {
     type: 'oauth2' as const,
-    description: 'Log in with an email and password; the access token is a JWT following RFC8725, renewed with the refresh token at `POST /auth/refresh` (JSON).',
-    flows: { password: { tokenUrl: '/auth/token', scopes: {} } },
+    description: 'Log in with an email and password; the access token is a JWT following RFC8725, renewed with the refresh token (the refresh grant at `/auth/token`, or `POST /auth/refresh` with JSON).',
+    flows: { password: { tokenUrl: '/auth/token', refreshUrl: '/auth/token', scopes: {} } },
   },
 }
 export const SECURED: Record<string, string[]>[] = [{ bearerAuth: [] }, { oauth2: [] }]

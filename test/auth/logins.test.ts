@@ -26,7 +26,7 @@ describe.skipIf(!AUTH_ON)('logging in', () => {
       expect((await call('GET', '/users/me', { token: reply.body.access_token })).body.id).toBe(account.id)
     }
     const badGrant = await call('POST', '/auth/token', form({ grant_type: 'client_credentials', username: account.email, password: 'x' }))
-    expect(expectProblem(badGrant, 422).errors).toEqual([{ field: 'grant_type', message: 'must be one of password' }])
+    expect(expectProblem(badGrant, 422).errors).toEqual([{ field: 'grant_type', message: 'must be one of password, refresh_token' }])
     expect(badGrant.headers.get('cache-control')).toBe('no-store')
     const plain = await call('POST', '/auth/token', { body: 'email=a', headers: { 'content-type': 'text/plain' }, token: null })
     expect(expectProblem(plain, 415).detail).toBe('The request body must be JSON, sent with Content-Type: application/json')
@@ -150,17 +150,27 @@ describe.skipIf(!AUTH_ON)('logging in', () => {
     expect(expectProblem(await refresh(third.body.refresh_token), 401).detail).toBe('The refresh token is not valid')
   })
 
-  test('refresh and logout take JSON only: a form (even the OAuth 2.0 refresh grant) is 415, and spends nothing', async () => {
+  test('the OAuth 2.0 refresh grant is a form to the token endpoint; /auth/refresh and /auth/logout take JSON only (a form: 415, spending nothing)', async () => {
     const account = await createAccount()
     for (const path of ['/auth/refresh', '/auth/logout']) {
       const refused = await call('POST', path, form({ grant_type: 'refresh_token', refresh_token: account.refreshToken! }))
       expect(expectProblem(refused, 415).detail).toBe('The request body must be JSON, sent with Content-Type: application/json')
       expect(refused.headers.get('cache-control')).toBe('no-store')
     }
-    // The refused requests neither spent nor revoked the token.
-    const renewed = await call('POST', '/auth/refresh', { json: { refresh_token: account.refreshToken }, token: null })
+    const renewed = await call('POST', '/auth/token', form({ grant_type: 'refresh_token', refresh_token: account.refreshToken! }))
     expect(renewed.status).toBe(200)
+    expect(renewed.headers.get('cache-control')).toBe('no-store')
     expect(renewed.body).toEqual({ access_token: expect.any(String), token_type: 'Bearer', expires_in: 3600, refresh_token: expect.any(String) })
+    expect((await call('GET', '/users/me', { token: renewed.body.access_token })).body.id).toBe(account.id)
+    // Single use, as at /auth/refresh: the old one again revokes the login, the new one with it.
+    expect(expectProblem(await call('POST', '/auth/token', form({ grant_type: 'refresh_token', refresh_token: account.refreshToken! })), 401).detail).toBe('The refresh token is not valid')
+    expect((await call('POST', '/auth/refresh', { json: { refresh_token: renewed.body.refresh_token }, token: null })).status).toBe(401)
+    // The refresh grant's own fields: a password grant's are not allowed, its token is required.
+    const mixed = await call('POST', '/auth/token', form({ grant_type: 'refresh_token', username: account.email }))
+    expect(expectProblem(mixed, 422).errors).toEqual([
+      { field: 'refresh_token', message: 'is required' },
+      { field: 'username', message: 'is not allowed' },
+    ])
   })
 
   test('an expired refresh token is refused (401), and changes nothing', async () => {
