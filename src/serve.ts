@@ -94,7 +94,9 @@ export const startService = async (config: Config, logger: Logger, restart?: Res
   let telemetry: Telemetry | undefined
   // What a start took: given back when the service stops, or when its start fails part-way.
   const release = async () => {
-    await Promise.all([db.close(), rateLimitStore?.close?.(), telemetry?.stop()])
+    await Promise.all([db.close(), rateLimitStore?.close?.()])
+    // After the pool: the spans of requests a forced close ended are exported too.
+    await telemetry?.stop()
   }
   const listening = async () => {
     telemetry = await startTelemetry(config, logger, worker)

@@ -379,21 +379,16 @@ describe(`the service process (${underTest})`, () => {
     expect(result.stderr).toBe('invalid configuration: PORT="abc" must be an integer from 0 to 65535, written in decimal digits\n')
   })
 
-  test('a port in use stops start-up with a line naming the setting', async () => {
+  // METRICS_PORT's: test/metrics/service.test.ts.
+  test('a PORT in use stops start-up with a line naming it', async () => {
     const taken = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response('') })
     try {
-      for (const [setting, env] of [
-        ['PORT', { PORT: String(taken.port) }],
-        ['METRICS_PORT', { METRICS_PORT: String(taken.port), METRICS_HOST: '127.0.0.1' }],
-      ] as const) {
-        const result = await runMain([], { ...embedded, HOST: '127.0.0.1', ...env })
-        expect(result.code).toBe(1)
-        const host = setting === 'PORT' ? 'HOST' : 'METRICS_HOST'
-        expect(JSON.parse(result.stdout.trim().split('\n').at(-1)!)).toMatchObject({
-          message: 'start-up failed',
-          error: `${setting}=${taken.port} on ${host}=127.0.0.1: Failed to start server. Is port ${taken.port} in use?`,
-        })
-      }
+      const result = await runMain([], { ...embedded, HOST: '127.0.0.1', PORT: String(taken.port) })
+      expect(result.code).toBe(1)
+      expect(JSON.parse(result.stdout.trim().split('\n').at(-1)!)).toMatchObject({
+        message: 'start-up failed',
+        error: `PORT=${taken.port} on HOST=127.0.0.1: Failed to start server. Is port ${taken.port} in use?`,
+      })
     } finally {
       await taken.stop(true)
     }

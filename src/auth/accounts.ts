@@ -9,7 +9,7 @@
  */
 import type { Sql } from 'postgres'
 import { withDeadline } from '../db/deadline'
-import type { FieldError } from '../http/problem'
+import { madeFromRequest, type FieldError } from '../http/problem'
 import { WRONG_CURRENT_PASSWORD, problems } from '../http/problems'
 import { trimWhiteSpace } from '../schema/strict-types'
 import type { CreateUserInput, UpdateUserInput } from '../users/schemas'
@@ -57,8 +57,11 @@ const accountFaults = async ({ password, current_password }: AccountFields, { si
   ]
 }
 
-const refuseFaults = (faults: FieldError[]) => {
-  if (faults.length > 0) throw problems.invalidRequest(faults)
+/** Throws the 422 listing `faults`, if any; `beforeStatements`: judged from the request alone (see `madeFromRequest`). */
+const refuseFaults = (faults: FieldError[], beforeStatements = false) => {
+  if (faults.length === 0) return
+  const problem = problems.invalidRequest(faults)
+  throw beforeStatements ? madeFromRequest(problem) : problem
 }
 
 export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { sql: Sql; hasher: Hasher; logins: Logins; auth: boolean; timeoutMs: number }) => {
@@ -78,7 +81,7 @@ export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { s
     async forCreate({ password, ...fields }: CreateUserInput, caller: Caller | undefined): Promise<NewUser> {
       const signup = auth && !caller
       // Faults of the request (422) before a field the caller may not set (403).
-      refuseFaults(await accountFaults({ password }, { signup, owner: () => fields }))
+      refuseFaults(await accountFaults({ password }, { signup, owner: () => fields }), true)
       if (signup && fields.role !== undefined) throw problems.forbidden('role')
       return { ...fields, ...(password === undefined ? {} : { passwordHash: await hasher.hash(password) }) }
     },
@@ -91,8 +94,8 @@ export const createAccountRules = ({ sql, hasher, logins, auth, timeoutMs }: { s
       // Checked after the faults of the request (422), before the missing user (404).
       const roleRefused = auth && fields.role !== undefined && caller?.role !== 'admin'
       if (password === undefined) {
-        refuseFaults(await accountFaults({ current_password }, { owner: () => fields }))
-        if (roleRefused) throw problems.forbidden('role')
+        refuseFaults(await accountFaults({ current_password }, { owner: () => fields }), true)
+        if (roleRefused) throw madeFromRequest(problems.forbidden('role'))
         return fields
       }
       const target = await targetOf(id, caller)

@@ -1,8 +1,7 @@
 /**
  * `/auth/*`: log in (JSON, or the OAuth 2.0 password grant as a form), refresh (JSON, or the OAuth
  * 2.0 refresh grant as a form at the token endpoint, as RFC 6749 §6 has it), log out (JSON). No
- * token is needed here. Every answer, errors
- * included, says `Cache-Control: no-store`.
+ * token is needed here. Every answer, errors included, says `Cache-Control: no-store`.
  */
 import { Elysia, type TSchema } from 'elysia'
 import type { ClientAddress } from '../http/client-address'
@@ -11,7 +10,7 @@ import { FORM_BODY } from '../http/json-body'
 import { jsonResponse, responses, schemaRef } from '../http/openapi'
 import { assertValid } from '../http/validation-errors'
 import type { Logins } from './logins'
-import { GrantType, LoginForm, LoginJson, RefreshBody, RefreshForm } from './schemas'
+import { AnyGrantLoginForm, LoginForm, LoginJson, RefreshBody, RefreshForm } from './schemas'
 
 const NO_STORE = {
   'Cache-Control': { description: 'Always `no-store`: tokens are not to be cached.', required: true, schema: { type: 'string' as const, enum: ['no-store'], maxLength: 8 } },
@@ -42,8 +41,8 @@ const formFields = (body: unknown) => {
 const readGrant = (body: unknown): { email: string; password: string } | { refreshToken: string } => {
   const fields = formFields(body)
   if (fields) {
-    if (assertValid<GrantType>(GrantType, fields).grant_type === 'refresh_token') return { refreshToken: assertValid<RefreshForm>(RefreshForm, fields).refresh_token }
-    const form = assertValid<LoginForm>(LoginForm, fields)
+    if (fields.grant_type === 'refresh_token') return { refreshToken: assertValid<RefreshForm>(RefreshForm, fields).refresh_token }
+    const form = assertValid<LoginForm>(AnyGrantLoginForm, fields)
     return { email: form.username.trim(), password: form.password }
   }
   const login = assertValid<LoginJson>(LoginJson, body)
@@ -55,7 +54,7 @@ const readRefresh = (body: unknown) => assertValid<RefreshBody>(RefreshBody, bod
 
 const AUTH_URL = /^[a-z]+:\/\/[^/]*\/auth\//i
 
-/** The paths where the body parser also takes a form: the log-in alone (the OAuth 2.0 password grant). */
+/** The paths where the body parser also takes a form: the token endpoint alone (the OAuth 2.0 password and refresh grants). */
 export const FORM_PATHS = ['/auth/token']
 
 export const authRoutes = ({ logins, clientOf, state }: { logins: Logins; clientOf: ClientAddress; state: ServiceState }) =>

@@ -5,7 +5,7 @@ import { userFields } from '../users/fields'
 
 const email = userFields.email({ description: 'The account’s email (any case).', example: 'ada@example.com' })
 // Any password may be tried (old accounts may predate a rule); the length only bounds the work.
-const password = strictText({ minLength: 1, maxLength: 1024, description: 'The account’s password.' })
+const password = strictText({ minLength: 1, maxLength: 1024, controls: 'c0', description: 'The account’s password.' })
 const refreshToken = strictText({ minLength: 1, maxLength: 256, description: 'A refresh token from `/auth/token` or `/auth/refresh`.' })
 
 export const LoginJson = t.Object({ email, password }, { additionalProperties: false, example: { email: 'ada@example.com', password: 'correct horse battery staple' } })
@@ -20,6 +20,12 @@ export const LoginForm = t.Object(
   { additionalProperties: false },
 )
 
+/**
+ * What a form that is not the refresh grant is judged by: the password grant, its `grant_type` told
+ * of both grants, so that a wrong one is listed with the form's other violations.
+ */
+export const AnyGrantLoginForm = t.Object({ ...LoginForm.properties, grant_type: strictEnum(['password', 'refresh_token']) }, { additionalProperties: false })
+
 export const RefreshBody = t.Object({ refresh_token: refreshToken }, { additionalProperties: false })
 
 /** The OAuth 2.0 refresh grant (RFC 6749 §6), sent to the token endpoint as OAuth clients do. */
@@ -27,9 +33,6 @@ export const RefreshForm = t.Object(
   { grant_type: strictEnum(['refresh_token'], { description: 'Always `refresh_token`.' }), refresh_token: refreshToken, ...oauthExtras },
   { additionalProperties: false },
 )
-
-/** The grants `/auth/token` takes as a form, told apart by `grant_type` before the rest is read. */
-export const GrantType = t.Object({ grant_type: strictEnum(['password', 'refresh_token'], { description: 'The OAuth 2.0 grant.' }) }, { additionalProperties: true })
 
 export const TokenPair = t.Object(
   {
@@ -45,4 +48,3 @@ export type LoginJson = Static<typeof LoginJson>
 export type LoginForm = Static<typeof LoginForm>
 export type RefreshBody = Static<typeof RefreshBody>
 export type RefreshForm = Static<typeof RefreshForm>
-export type GrantType = Static<typeof GrantType>

@@ -8,16 +8,17 @@
 import type { Sql } from 'postgres'
 import { withDeadline } from '../db/deadline'
 import type { ServiceState } from '../http/health'
-import type { Problem } from '../http/problem'
+import { isMadeFromRequest, type Problem } from '../http/problem'
 import { problems } from '../http/problems'
 import { callerOf } from './guard'
 import { callerCheck } from './tokens'
 
-/** Refusals made from the request alone; the rest come from a statement that checked the caller. */
-const BEFORE_ANY_STATEMENT = new Set([400, 413, 415, 422])
-
-// A 403 naming a field (`role`): the guard's 403, made from the token alone, needs no database.
-const madeBeforeStatements = (problem: Problem) => BEFORE_ANY_STATEMENT.has(problem.status) || (problem.status === 403 && problem.errors !== undefined)
+/**
+ * Refusals made from the request alone: every 400 (unreadable body, an age out of range), 413 and
+ * 415, and the 422s and 403s marked so where they are made (a 422 or 403 can also come from a
+ * statement, which checked the caller already). The guard's 403 is made from the token alone.
+ */
+const madeBeforeStatements = (problem: Problem) => [400, 413, 415].includes(problem.status) || isMadeFromRequest(problem)
 
 /**
  * `tokenFirst({ sql, state, timeoutMs })(request, problem)`: `problem`, or 401 when the token the

@@ -3,7 +3,7 @@ import { isDatabaseUnavailable } from '../db/errors'
 import type { Logger } from '../logger'
 import { allowedMethods } from './allowed-methods'
 import { parserError, validationFailure, type RouteEntry } from './elysia-internals'
-import { Problem } from './problem'
+import { Problem, madeFromRequest } from './problem'
 import { problems } from './problems'
 import { noteTemplate } from './route-label'
 import { requestViolations, type UncheckedPart } from './validation-errors'
@@ -37,7 +37,7 @@ const toProblem = (context: ErrorContext, routes: readonly RouteEntry[]): Proble
   if (error instanceof ValidationError) {
     const failure = validationFailure(error)
     const { status, errors } = requestViolations(failure, uncheckedParts(failure.part, context, routes))
-    return status === 400 ? problems.businessRule(errors) : problems.invalidRequest(errors)
+    return madeFromRequest(status === 400 ? problems.businessRule(errors) : problems.invalidRequest(errors))
   }
   if (error instanceof NotFoundError) {
     const allow = allowedMethods(routes, context.path)

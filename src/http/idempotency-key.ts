@@ -4,7 +4,7 @@
  * the fingerprint of the body it came with.
  */
 import type { TSchema } from 'elysia'
-import { MAX_FIELD_ERRORS, type FieldError } from './problem'
+import { MAX_FIELD_ERRORS, madeFromRequest, type FieldError } from './problem'
 import { problems } from './problems'
 import { schemaViolations } from './validation-errors'
 
@@ -80,7 +80,7 @@ export const readIdempotencyKey = async (request: Request, body: unknown, bodySc
   if (key === undefined) {
     const violations = schemaViolations(bodySchema, body)
     const more = (await alsoWrong?.(body, new Set(violations.map(({ field }) => field)))) ?? []
-    throw problems.invalidRequest([...[...violations, ...more].slice(0, MAX_FIELD_ERRORS - INVALID.length), ...INVALID])
+    throw madeFromRequest(problems.invalidRequest([...[...violations, ...more].slice(0, MAX_FIELD_ERRORS - INVALID.length), ...INVALID]))
   }
   keys.set(request, { key, ...fingerprintOf(body) })
 }

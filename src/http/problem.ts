@@ -95,3 +95,15 @@ export const define = <A extends unknown[]>(definition: Definition<A>): ProblemF
       ),
     { definition },
   )
+
+const fromRequest = new WeakSet<Problem>()
+
+/**
+ * `problem`, marked as made from the request alone, before any statement ran (a malformed body, a
+ * rule of the account fields): such a refusal checks the caller's token first (see
+ * `../auth/token-first`). A refusal a statement made has checked it already.
+ */
+export const madeFromRequest = (problem: Problem) => (fromRequest.add(problem), problem)
+
+/** Whether `problem` was marked by `madeFromRequest`. */
+export const isMadeFromRequest = (problem: Problem) => fromRequest.has(problem)

@@ -25,7 +25,7 @@ export const WRONG_CURRENT_PASSWORD: FieldError = { field: 'current_password', m
 export const problems = {
   invalidForm: define({
     status: 400,
-    description: 'A form body (at `/auth/token` and `/auth/refresh`) is not UTF-8 (its `%` escapes included), has a malformed `%` escape, or sends a parameter twice.',
+    description: 'A form body (at `/auth/token`) is not UTF-8 (its `%` escapes included), has a malformed `%` escape, or sends a parameter twice.',
     detail: 'The request body is not a valid form',
     example: none,
   }),

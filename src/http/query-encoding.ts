@@ -1,5 +1,5 @@
 import type { TObject } from '@sinclair/typebox'
-import type { FieldError } from './problem'
+import { madeFromRequest, type FieldError } from './problem'
 import { problems } from './problems'
 import { schemaViolations } from './validation-errors'
 
@@ -49,5 +49,5 @@ export const strictQueryEncoding =
     const errors: FieldError[] = [...schemaViolations(schema, rest), ...broken.map((field) => ({ field, message: 'is not valid percent-encoding' }))]
     // In the schema's order, as Elysia's own 422 for the query lists them.
     const order = Object.keys(schema.properties)
-    throw problems.invalidRequest(errors.sort((a, b) => order.indexOf(a.field) - order.indexOf(b.field)))
+    throw madeFromRequest(problems.invalidRequest(errors.sort((a, b) => order.indexOf(a.field) - order.indexOf(b.field))))
   }

@@ -51,11 +51,11 @@ const samplerFromEnvironment = (): Sampler => {
 
 // The methods HTTP's semantic conventions name; any other is `_OTHER`, and a span named `HTTP`
 // (span names stay bounded).
-/** How long a stop waits for the last spans to reach the collector. */
-const FLUSH_TIMEOUT_MS = 3000
-
 const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT', 'TRACE'])
 const spanMethod = (method: string) => (HTTP_METHODS.has(method) ? method : 'HTTP')
+
+/** How long a stop waits for the last spans to reach the collector. */
+const FLUSH_TIMEOUT_MS = 3000
 
 /** The tracer provider, its HTTP plugin, its query observer, and the ids a log line carries. */
 export const startTracing = (logger: Logger) => {

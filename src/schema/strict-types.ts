@@ -23,11 +23,14 @@ const EMAIL = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 /** `CONTROL` as the document's `pattern`: what every strict text enforces. */
 export const NO_CONTROL_CHARACTERS = '^[^\\u0000-\\u001F\\u007F-\\u009F]*$'
-// Unicode's White_Space: what `trim()` removes, and NEL (U+0085), which it keeps. (A scan: a
-// pattern anchored at the end backtracks over a long run of inner spaces.)
+// A password's rule, from before C1 counted: a password set then may hold C1, and must still be tried.
+const C0_CONTROL = /[\u0000-\u001f\u007f]/
+const NO_C0_CONTROL_CHARACTERS = '^[^\\u0000-\\u001F\\u007F]*$'
+// What `trim()` removes, and NEL (U+0085), Unicode white space it keeps. (A scan: a pattern
+// anchored at the end backtracks over a long run of inner spaces.)
 const isWhiteSpace = (unit: string) => unit === '\u0085' || unit.trim() === ''
 
-/** `text` without the white space around it (Unicode's White_Space, NEL included). */
+/** `text` without the white space around it (what `trim()` removes, and NEL). */
 export const trimWhiteSpace = (text: string) => {
   let [start, end] = [0, text.length]
   while (start < end && isWhiteSpace(text[start]!)) start++
@@ -43,6 +46,7 @@ const INT32_MAX = 2 ** 31 - 1
  */
 const Trim = Symbol.for('users-api/trim')
 const Nfkc = Symbol.for('users-api/nfkc')
+const C0Only = Symbol.for('users-api/c0-only')
 const OutOfRange = Symbol.for('users-api/out-of-range')
 
 /** What a failed range check of a strict integer means: a schema violation (422) or a business rule (400). */
@@ -60,6 +64,8 @@ interface TextRule extends Described {
   trim?: boolean
   /** The length counts the text's NFKC form (a password's: see `../auth/passwords`); the handler receives it as sent. */
   nfkc?: boolean
+  /** Only C0 and DEL count as control characters (a password's rule: see `C0_CONTROL`). */
+  controls?: 'c0'
   format?: 'email'
 }
 
@@ -79,7 +85,7 @@ const inRange = (value: number, schema: Record<PropertyKey, any>) => value >= sc
 TypeRegistry.Set<Record<PropertyKey, any>>('StrictText', (schema, value) => {
   if (typeof value !== 'string' || !value.isWellFormed()) return false
   const text = schema[Trim] ? trimWhiteSpace(value) : value
-  if (CONTROL.test(text)) return false
+  if ((schema[C0Only] ? C0_CONTROL : CONTROL).test(text)) return false
   const length = codePoints(schema[Nfkc] ? text.normalize('NFKC') : text)
   if (length < schema.minLength || length > schema.maxLength) return false
   return schema.format !== 'email' || EMAIL.test(text)
@@ -106,9 +112,10 @@ const formatOf = ({ minimum, maximum }: IntegerRule) => (minimum >= -INT32_MAX -
  * `nfkc`, the length is that of its NFKC form.
  */
 export const strictText = (rule: TextRule) => {
-  onlyKnown('strictText', rule, ['minLength', 'maxLength', 'trim', 'nfkc', 'format', ...DESCRIBED])
-  const { trim, nfkc, ...documented } = rule
-  const schema = t.Unsafe<string>({ [Kind]: 'StrictText', [Trim]: trim, [Nfkc]: nfkc, type: 'string', pattern: NO_CONTROL_CHARACTERS, ...documented })
+  onlyKnown('strictText', rule, ['minLength', 'maxLength', 'trim', 'nfkc', 'controls', 'format', ...DESCRIBED])
+  const { trim, nfkc, controls, ...documented } = rule
+  const pattern = controls === 'c0' ? NO_C0_CONTROL_CHARACTERS : NO_CONTROL_CHARACTERS
+  const schema = t.Unsafe<string>({ [Kind]: 'StrictText', [Trim]: trim, [Nfkc]: nfkc, [C0Only]: controls === 'c0', type: 'string', pattern, ...documented })
   return trim ? t.Transform(schema).Decode(trimWhiteSpace).Encode((value) => value) : schema
 }
 

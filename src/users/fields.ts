@@ -26,5 +26,5 @@ export const userFields = {
   age: (described: { description?: string; example?: number } = {}) => jsonInteger({ ...AGE_RANGE, outOfRange: 'business', ...described }),
   role: (described: { description?: string } = {}) => strictEnum(ROLES, described),
   /** Write-only; its length counts its NFKC form, as it is stored; its strength (zxcvbn) is checked once the schema holds. */
-  password: (described: { description?: string } = {}) => strictText({ ...PASSWORD_LENGTH, nfkc: true, ...described }),
+  password: (described: { description?: string } = {}) => strictText({ ...PASSWORD_LENGTH, nfkc: true, controls: 'c0', ...described }),
 }

@@ -28,6 +28,9 @@ describe.skipIf(!AUTH_ON)('logging in', () => {
     const badGrant = await call('POST', '/auth/token', form({ grant_type: 'client_credentials', username: account.email, password: 'x' }))
     expect(expectProblem(badGrant, 422).errors).toEqual([{ field: 'grant_type', message: 'must be one of password, refresh_token' }])
     expect(badGrant.headers.get('cache-control')).toBe('no-store')
+    // A form without a grant is judged as a login: every violation is listed.
+    const bare = await call('POST', '/auth/token', form({ username: 'not an email', password: '' }))
+    expect(expectProblem(bare, 422).errors!.map(({ field }) => field)).toEqual(['grant_type', 'username', 'password'])
     const plain = await call('POST', '/auth/token', { body: 'email=a', headers: { 'content-type': 'text/plain' }, token: null })
     expect(expectProblem(plain, 415).detail).toBe('The request body must be JSON, sent with Content-Type: application/json')
     const broken = await call('POST', '/auth/token', { body: '{', headers: { 'content-type': 'application/json' }, token: null })
@@ -239,6 +242,15 @@ describe.skipIf(!AUTH_ON)('logging in', () => {
     expect((await login(account.email, account.password)).status).toBe(200)
     for (let i = 0; i < 4; i++) expectProblem(await login(account.email, `wrong guess again ${i}`), 401)
     expect((await login(account.email, account.password)).status).toBe(200)
+  })
+
+  test('a password may hold C1 characters (U+0080–U+009F), which a name may not: it is set, and logs in', async () => {
+    const password = `violet\u0085harbour ${unique()} lantern\u009f`
+    const email = `c1-${unique()}@example.com`
+    const refusedName = await call('POST', '/users', { json: { name: 'Bad\u0085Name', email, age: 30, password } })
+    expect(expectProblem(refusedName, 422).errors).toEqual([{ field: 'name', message: 'must be a string of 1 to 100 characters after trimming, without control characters' }])
+    expect((await call('POST', '/users', { json: { name: 'Cee One', email, age: 30, password } })).status).toBe(201)
+    expect((await call('POST', '/auth/token', { json: { email, password }, token: null })).status).toBe(200)
   })
 
   test('an unknown email costs about what a wrong password does (a dummy hash is checked)', async () => {

@@ -131,7 +131,7 @@ describe(`metrics of ${underTest}`, () => {
       })
       expect(result.code).toBe(1)
       const failed = result.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line)).find((event) => event.level === 'error')
-      expect(failed).toMatchObject({ message: 'start-up failed', error: `Failed to start server. Is port ${taken.port} in use?` })
+      expect(failed).toMatchObject({ message: 'start-up failed', error: `METRICS_PORT=${taken.port} on METRICS_HOST=127.0.0.1: Failed to start server. Is port ${taken.port} in use?` })
     } finally {
       taken.stop(true)
     }
