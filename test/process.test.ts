@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
@@ -404,6 +404,22 @@ describe(`the service process (${underTest})`, () => {
       message: 'start-up failed',
       error: `DATA_DIR="${file}" cannot hold the embedded database: EEXIST`,
     })
+  })
+
+  test('an ADMIN_PASSWORD the dictionary finds weak stops the service (exit 1), leaving no socket directory behind', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'users-api-weakadmin-'))
+    const socketDirs = () => new Set(readdirSync(tmpdir()).filter((name) => /^users-api-[A-Za-z0-9]{6}$/.test(name)))
+    try {
+      const before = socketDirs()
+      const result = await runMain([], { ...embedded, DATA_DIR: dir, ADMIN_PASSWORD: 'passwordpassword123' })
+      expect(result.code).toBe(1)
+      const failed = result.stdout.trim().split('\n').map((line) => JSON.parse(line)).filter((event) => event.level === 'error')
+      expect(failed.map((event) => event.message)).toEqual(['the first admin could not be created'])
+      expect(result.stdout + result.stderr).not.toContain('passwordpassword123')
+      expect([...socketDirs()].filter((name) => !before.has(name))).toEqual([])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test('an unknown command prints usage to stderr and exits 2', async () => {

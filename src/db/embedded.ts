@@ -83,6 +83,9 @@ export const startEmbeddedPostgres = async (dataDir: string, options: EmbeddedOp
     throw error
   }
   const socketDir = options.socketDir ?? mkdtempSync(join(tmpdir(), 'users-api-'))
+  const removeSocketDir = () => rmSync(socketDir, { recursive: true, force: true })
+  // A process that exits without stopping (a failed start-up's exit 1) leaves no directory behind.
+  process.once('exit', removeSocketDir)
   const server = new PGLiteSocketServer({ db, path: embeddedSocketPath(socketDir), maxConnections: 1 })
   await server.start()
   return {
@@ -91,7 +94,8 @@ export const startEmbeddedPostgres = async (dataDir: string, options: EmbeddedOp
     async stop() {
       await server.stop()
       await db.close()
-      rmSync(socketDir, { recursive: true, force: true })
+      process.off('exit', removeSocketDir)
+      removeSocketDir()
       release()
     },
   }
