@@ -146,6 +146,19 @@ describe('routing', () => {
     expect(reply.headers.get('allow')).toBe(allow)
     expect(body.detail).toBe(`${method} is not allowed here`)
   })
+
+  // Elysia 1.4 decides whether to await a handler from its source text: declared async, or `=> f(` /
+  // `return f(` in it, or the words async/await. Any other handler's promise is returned unawaited,
+  // and its rejection escapes the error handler (`cond ? a() : b()` did, at /auth/token).
+  test('Elysia awaits every route handler but the synchronous ones', async () => {
+    const AWAITED = /(?:return|=>)\s?\S+\(|a(?:sync|wait)/
+    const app = buildApp((await testDatabase()).sql)
+    const notAwaited = app.routes
+      .filter(({ handler }) => typeof handler === 'function' && handler.constructor.name !== 'AsyncFunction' && !AWAITED.test(handler.toString()))
+      .map(({ method, path }) => `${method} ${path}`)
+    // `GET /` returns an object: nothing to await.
+    expect(notAwaited).toEqual(['GET /'])
+  })
 })
 
 describe('health', () => {
