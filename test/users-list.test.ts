@@ -45,6 +45,8 @@ describe('GET /users', () => {
     expect(reply.status).toBe(200)
     expect(reply.response.headers.get('content-type')).toStartWith('application/json')
     expect(reply.response.headers.get('link')).toBeNull()
+    // Personal data: no shared cache may keep it, as for a single user.
+    expect(reply.response.headers.get('cache-control')).toBe('private')
     expect(reply.data).toEqual(users)
   })
 

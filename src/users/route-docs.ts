@@ -104,7 +104,7 @@ export const usersDocs = ({ auth, signupOpen }: { auth: boolean; signupOpen: boo
       tags: ['users'],
       ...secured,
       responses: responses(
-        { 200: jsonResponse('A page of users in id order (possibly empty).', t.Array(UserRef, { maxItems: MAX_PAGE_SIZE }), { headers: LINK, example: [USER_EXAMPLE] }) },
+        { 200: jsonResponse('A page of users in id order (possibly empty).', t.Array(UserRef, { maxItems: MAX_PAGE_SIZE }), { headers: { ...LINK, ...PRIVATE }, example: [USER_EXAMPLE] }) },
         ...guarded(422, 503),
       ),
     },

@@ -148,6 +148,8 @@ export const usersRoutes = ({ users, idempotent, accounts, state, auth, clientOf
       '',
       async ({ query, request, set }) => {
         const page = await users.list(query, callerFor(request))
+        // Personal data, as a single user's read: no shared cache may keep it.
+        set.headers['cache-control'] = 'private'
         if (page.nextAfter !== undefined) set.headers.link = nextPageLink(request.url, query, page.nextAfter)
         return page.users
       },
