@@ -169,7 +169,7 @@ describe('the response check', () => {
       '/email must match format',
     )
     expect(violation(() => contract.check('GET', '/users/1', reply(200, { ...user, password: 'secret' }, tagged)))).toContain('additional properties')
-    expect(violation(() => contract.check('GET', '/users', reply(200, Array(1001).fill(user))))).toContain(
+    expect(violation(() => contract.check('GET', '/users', reply(200, Array(1001).fill(user), { 'cache-control': 'private' })))).toContain(
       'must NOT have more than 1000 items',
     )
     expect(violation(() => contract.check('GET', '/users/1', reply(404, { ...problem(404, 'Not Found'), status: '404' })))).toContain(
