@@ -8,6 +8,7 @@ import type { Config } from './config'
 import { databaseOptions, openDatabase, type Database, type DatabaseOptions } from './db/connect'
 import { isDatabaseUnavailable } from './db/errors'
 import { migrate } from './db/migrate'
+import { errorMessage } from './error-message'
 import type { Logger } from './logger'
 import { startTelemetry, type Telemetry } from './metrics/setup'
 import { rateLimitStoreFor } from './rate-limit/for-process'
@@ -51,7 +52,7 @@ const bootstrap = async (config: Config, database: Database, logger: Logger, wor
   await ensureFirstAdmin(database.sql, config.admin, logger).catch((error) => {
     // Stopped meanwhile: the pool closed under the statement, which is no failure.
     if (state.draining) return
-    logger.error('the first admin could not be created', { error: error instanceof Error ? error.message : String(error) })
+    logger.error('the first admin could not be created', { error: errorMessage(error) })
     process.exit(1)
   })
 }
@@ -115,7 +116,7 @@ export const startService = async (config: Config, logger: Logger, restart?: Res
       }).server!
     } catch (error) {
       // Bun's line ("Is port 8000 in use?") does not say which of the service's two ports it is.
-      throw new Error(`PORT=${config.port} on HOST=${config.host}: ${error instanceof Error ? error.message : String(error)}`)
+      throw new Error(`PORT=${config.port} on HOST=${config.host}: ${errorMessage(error)}`)
     }
   }
   const server = await listening().catch(async (error: unknown) => {
@@ -132,7 +133,7 @@ export const startService = async (config: Config, logger: Logger, restart?: Res
   const migrating = state.migrated ? Promise.resolve() : migrateThenBootstrap()
   migrating.catch((error) => {
     if (state.draining) return
-    logger.error('migrations failed', { error: error instanceof Error ? error.message : String(error) })
+    logger.error('migrations failed', { error: errorMessage(error) })
     process.exit(1)
   })
   return {

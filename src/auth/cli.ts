@@ -7,6 +7,7 @@ import type { Config } from '../config'
 import { EnvSchema } from '../environment'
 import { openDatabase } from '../db/connect'
 import { migrate } from '../db/migrate'
+import { errorMessage } from '../error-message'
 import { WeakPassword, createOrPromoteAdmin, unlockEmail } from './first-admin'
 
 const readHidden = (prompt: string) =>
@@ -69,7 +70,7 @@ export const runAccountCommand = async (command: 'create-admin' | 'unlock', emai
     return 0
   } catch (error) {
     if (error instanceof WeakPassword) console.error(`${command}: ${error.message}`)
-    else console.error(`${command} failed: ${error instanceof Error ? error.message : String(error)}`)
+    else console.error(`${command} failed: ${errorMessage(error)}`)
     return 1
   }
 }

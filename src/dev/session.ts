@@ -7,6 +7,7 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { errorMessage } from '../error-message'
 
 // PGlite's WebAssembly takes the longest to get ready: its compilation starts before anything else,
 // even before the rest of this program loads (its imports took about 60 ms).
@@ -82,7 +83,7 @@ startApp()
 void embedded?.then(
   () => logger.info('embedded database ready for the session', { data_dir: config.dataDir }),
   (error) => {
-    logger.error('the embedded database did not start', { error: error instanceof Error ? error.message : String(error) })
+    logger.error('the embedded database did not start', { error: errorMessage(error) })
     void stop('SIGTERM', 1)
   },
 )

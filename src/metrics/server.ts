@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client'
 import type { Logger } from '../logger'
+import { errorMessage } from '../error-message'
 
 export interface MetricsServerOptions {
   host: string
@@ -17,7 +18,7 @@ export const serveMetrics = ({ host, port, render }: MetricsServerOptions) => {
     return metricsServer({ host, port, render })
   } catch (error) {
     // Bun's line ("Is port 9464 in use?") does not say which of the service's two ports it is.
-    throw new Error(`METRICS_PORT=${port} on METRICS_HOST=${host}: ${error instanceof Error ? error.message : String(error)}`)
+    throw new Error(`METRICS_PORT=${port} on METRICS_HOST=${host}: ${errorMessage(error)}`)
   }
 }
 

@@ -9,6 +9,7 @@
 import { RedisClient } from 'bun'
 import type { Logger } from '../logger'
 import { verdict, windowAt, type Limit, type RateLimitStore } from './window'
+import { errorMessage } from '../error-message'
 
 const INCREMENT = `local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
@@ -83,7 +84,7 @@ export const redisStore = (
         const count = await within(increment(`${keyPrefix}:${windowSeconds}:${index}:${client}`), timeoutMs)
         return verdict(count, limit, resetSeconds)
       } catch (error) {
-        if (!degraded) logger.warn('rate-limit store unavailable; limiting in this process group alone', { error: error instanceof Error ? error.message : String(error) })
+        if (!degraded) logger.warn('rate-limit store unavailable; limiting in this process group alone', { error: errorMessage(error) })
         degraded = true
         lastAttempt = now()
         firstConnection = undefined
