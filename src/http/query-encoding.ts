@@ -3,11 +3,10 @@ import { madeFromRequest, type FieldError } from './problem'
 import { problems } from './problems'
 import { schemaViolations } from './validation-errors'
 
-const decode = (text: string) => decodeURIComponent(text.replace(/\+/g, ' '))
-
+/** `text` as a query's part decodes (`+` a space); undefined when its percent-encoding is broken. */
 const decoded = (text: string) => {
   try {
-    return decode(text)
+    return decodeURIComponent(text.replace(/\+/g, ' '))
   } catch {
     return undefined
   }
@@ -39,15 +38,15 @@ const brokenParameters = (url: string, known: readonly string[]): string[] => {
  * naming it, listed with every other violation of the query. Unknown parameters are ignored,
  * however they are encoded.
  */
-export const strictQueryEncoding =
-  (schema: TObject) =>
-  ({ request, query }: { request: Request; query: Record<string, unknown> }) => {
-    const broken = brokenParameters(request.url, Object.keys(schema.properties))
+export const strictQueryEncoding = (schema: TObject) => {
+  // In the schema's order, as Elysia's own 422 for the query lists them.
+  const known = Object.keys(schema.properties)
+  return ({ request, query }: { request: Request; query: Record<string, unknown> }) => {
+    const broken = brokenParameters(request.url, known)
     if (broken.length === 0) return
     const rest = { ...query }
     for (const name of broken) delete rest[name]
     const errors: FieldError[] = [...schemaViolations(schema, rest), ...broken.map((field) => ({ field, message: 'is not valid percent-encoding' }))]
-    // In the schema's order, as Elysia's own 422 for the query lists them.
-    const order = Object.keys(schema.properties)
-    throw madeFromRequest(problems.invalidRequest(errors.sort((a, b) => order.indexOf(a.field) - order.indexOf(b.field))))
+    throw madeFromRequest(problems.invalidRequest(errors.sort((a, b) => known.indexOf(a.field) - known.indexOf(b.field))))
   }
+}
