@@ -1,5 +1,9 @@
-// Files imported `with { type: 'text' }` (migrations) arrive as strings.
+// Files imported `with { type: 'text' }` (migrations, the settings' descriptions) arrive as strings.
 declare module '*.sql' {
+  const text: string
+  export default text
+}
+declare module '*.env.example' {
   const text: string
   export default text
 }

@@ -15,11 +15,12 @@ commands:
                 create an admin, or make that user an admin; the password is read from
                 standard input (not shown when typed)
   unlock EMAIL  forget the failed logins of EMAIL, so it is no longer throttled
+  settings      print every setting: its default and what it does
   --help        show this text
   --version     print the version
 
 Settings come from the environment (PORT, HOST, DATABASE_URL, DATA_DIR, LOG_LEVEL, ...):
-see the README's configuration table or .env.example.`
+\`users-api settings\` lists them all.`
 
 const COMMANDS = ['serve', 'migrate', 'healthcheck', 'create-admin', 'unlock']
 
@@ -27,6 +28,11 @@ const main = async () => {
   const command = process.argv[2] ?? 'serve'
   if (command === '--help' || command === '-h') return console.log(USAGE)
   if (command === '--version' || command === '-v') return console.log(pkg.version)
+  // .env.example, less its opening lines on copying it to .env (which only a run from source reads).
+  if (command === 'settings' && process.argv.length === 3) {
+    const { default: example } = await import('../.env.example', { with: { type: 'text' } })
+    return void process.stdout.write(example.slice(example.indexOf('\n\n') + 2))
+  }
   const withEmail = command === 'create-admin' || command === 'unlock'
   if (!COMMANDS.includes(command) || (withEmail ? process.argv.length !== 4 : process.argv.length > 3)) {
     console.error(USAGE)

@@ -452,4 +452,15 @@ describe(`the service process (${underTest})`, () => {
     expect(version.code).toBe(0)
     expect(version.stdout).toBe(`${pkg.version}\n`)
   })
+
+  test('settings prints every setting with its default, whatever the environment holds', async () => {
+    const example = await Bun.file(new URL('../.env.example', import.meta.url)).text()
+    const settings = await runMain(['settings'], { ...embedded, PORT: 'abc' })
+    expect(settings).toMatchObject({ code: 0, stderr: '' })
+    // The example less its opening paragraph, on copying it to .env (which the binary never reads).
+    expect(settings.stdout).toBe(example.slice(example.indexOf('\n\n') + 2))
+    expect(settings.stdout).toStartWith('# production:')
+    expect(settings.stdout).toContain('\nPORT=8000\n# Address to bind')
+    expect(settings.stdout).not.toContain('.env for')
+  })
 })
