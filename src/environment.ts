@@ -48,7 +48,8 @@ export const EnvSchema = t.Object({
   OTEL_TRACES_SAMPLER: t.Optional(t.Union(TRACE_SAMPLERS.map((name) => t.Literal(name)))),
   OTEL_TRACES_SAMPLER_ARG: t.Optional(t.String({ pattern: '^(0(\\.[0-9]+)?|1(\\.0+)?)$' })),
   AUTH: t.Union([t.Literal('on'), t.Literal('off')]),
-  AUTH_SECRET: t.Optional(t.String({ pattern: '^[^,]{32,}(,[^,]{32,})*$' })),
+  // White space around a key is a slip (`a, b` for `a,b`): kept, it would sign with a key no one else has.
+  AUTH_SECRET: t.Optional(t.String({ pattern: '^[^,\\s][^,]{30,}[^,\\s](,[^,\\s][^,]{30,}[^,\\s])*$' })),
   TRUSTED_PROXIES: t.Optional(t.String({ pattern: '^[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*$' })),
   ACCESS_TOKEN_TTL: decimalInteger({ minimum: 1, maximum: 86_400 }),
   REFRESH_TOKEN_TTL: decimalInteger({ minimum: 1, maximum: 31_536_000 }),
@@ -97,7 +98,7 @@ export const RULE_TEXT: Record<string, string> = {
   OTEL_TRACES_SAMPLER: `must be one of ${TRACE_SAMPLERS.join(', ')}`,
   OTEL_TRACES_SAMPLER_ARG: 'must be a ratio from 0 to 1, such as 0.1',
   AUTH: 'must be on or off',
-  AUTH_SECRET: 'must be one or more comma-separated keys of at least 32 characters each',
+  AUTH_SECRET: 'must be one or more comma-separated keys of at least 32 characters each, without white space around them',
   TRUSTED_PROXIES: 'must be a comma-separated list of IP addresses or CIDR ranges',
   SIGNUP: 'must be open or closed',
   REQUIRE_IF_MATCH: 'must be true or false',
