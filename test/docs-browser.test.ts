@@ -171,7 +171,7 @@ describe.skipIf(!existsSync(CHROMIUM))(`/docs in headless Chromium, offline (${u
     await page.close()
   })
 
-  test('logs in through the page’s auth dialog (OAuth 2.0 password flow), then "Test Request" on GET /users/me answers 200', async () => {
+  test('logs in through the page’s auth dialog (OAuth 2.0 password flow), then "Test Request" on GET /users/me answers 200; "Create a user" brings no Idempotency-Key', async () => {
     const origin = originAt('127.0.0.1')
     const { page, outside } = await openDocs(origin)
     await page.getByText('Create a user', { exact: true }).first().waitFor({ state: 'visible', timeout: 30_000 })
@@ -204,6 +204,26 @@ describe.skipIf(!existsSync(CHROMIUM))(`/docs in headless Chromium, offline (${u
     expect(await me.json()).toMatchObject({ email: ADMIN.ADMIN_EMAIL, role: 'admin' })
     expect(me.request().headers().authorization).toStartWith('Bearer ')
     await page.screenshot({ path: join(tmpdir(), 'users-api-docs-login.png'), fullPage: false })
+    // "Create a user" sends no Idempotency-Key of its own: with one from the document, every user
+    // made through the page would share it, and the second would get the first one's answer.
+    await page.keyboard.press('Escape')
+    await page.getByRole('button', { name: 'Test Request (post /users)', exact: true }).click()
+    const create = async () =>
+      (
+        await Promise.all([
+          page.waitForResponse((response) => response.url() === `${origin}/users` && response.request().method() === 'POST'),
+          page.getByRole('button', { name: 'Send post request to /users' }).click(),
+        ])
+      )[0]
+    const created = await create()
+    expect(created.request().headers()['idempotency-key']).toBeUndefined()
+    expect(created.status()).toBe(201)
+    expect(await created.json()).toMatchObject({ name: 'Ada Lovelace', email: 'ada@example.com', role: 'user' })
+    const again = await create()
+    expect(again.request().headers()['idempotency-key']).toBeUndefined()
+    expect(again.status()).toBe(409)
+    expect(again.headers()['idempotent-replayed']).toBeUndefined()
+    expect(await again.json()).toMatchObject({ status: 409, detail: 'A user with this email already exists' })
     expect(outside()).toEqual([])
     await page.close()
   })

@@ -59,8 +59,10 @@ const IF_NONE_MATCH_CHANGE = header('If-None-Match', 'ETags the change must not 
 const IDEMPOTENCY_KEY = header(
   'Idempotency-Key',
   'A unique key (1–255 printable ASCII, e.g. a random UUID; the quoted form `"…"` is accepted too) making a retry safe: for 24 hours the same key with the same body gets the first answer again (201, 409, or a 400/422 about the body) with `Idempotent-Replayed: true`, and creates nothing; with another body, 422; while the first runs, 409. Keys are per token user (global without a token).',
-  // At most 255 characters bare; quoted, each `"` or `\\` escaped: 2 + 2 × 255.
-  text(512, '^[\\x20-\\x7e]{1,512}$', '"8e03978e-40d5-43e8-bc93-6894a57f9324"'),
+  // At most 255 characters bare; quoted, each `"` or `\\` escaped: 2 + 2 × 255. No example: the
+  // docs page would send that one key with every "Test Request", and a second user made there
+  // would get the first one's answer (or a 422 for its other body).
+  { type: 'string' as const, maxLength: 512, pattern: '^[\\x20-\\x7e]{1,512}$' },
 )
 
 const ME = { summary: ' (yourself)', description: ' The token’s own user: `/users/me` is `/users/{id}` with your id.' }
