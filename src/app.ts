@@ -33,7 +33,8 @@ export interface AppDependencies {
 
 /** The whole HTTP service on one `sql` client: the composition root. Tests build their own. */
 export const createApp = ({ config, sql, logger, state = { migrated: true, draining: false }, rateLimitStore, telemetry }: AppDependencies) => {
-  const app = new Elysia({ normalize: false })
+  // A host of any length: Elysia's default assumes at least 4 characters (`app` made `/users/1/` a 404).
+  const app = new Elysia({ normalize: false, handler: { standardHostname: false } })
   const clientOf = clientAddress(config.trustedProxies)
   const access = createAccess(sql, config, clientOf, state)
   const idempotent = createIdempotentCreate(sql, { timeoutMs: config.requestTimeout, hasher: access.hasher, state })

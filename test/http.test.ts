@@ -72,6 +72,30 @@ describe('odd requests', () => {
     }
   })
 
+  // Elysia finds the path by skipping what it takes for the shortest host (11 characters of
+  // `http://a.bc`) unless told otherwise: behind `Host: app` it read `/users/1/` as `/1/`.
+  test('a short Host (a service named app) routes as any other', async () => {
+    const { sql } = await testDatabase()
+    const server = buildApp(sql).listen({ port: 0, hostname: '127.0.0.1' })
+    try {
+      const port = server.server!.port!
+      const id = (await createUser()).id
+      const ask = (line: string) => rawRequest(port, `${line} HTTP/1.1\r\nHost: app\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`)
+      const token = await suiteAdminToken()
+      const read = await ask(`GET /users/${id}/`)
+      expect(read).toStartWith('HTTP/1.1 200')
+      expect(read).toContain(`{"id":${id},`)
+      const put = await ask(`PUT /users/${id}`)
+      expect(put).toStartWith('HTTP/1.1 405')
+      expect(put).toMatch(/\r\nallow: DELETE, GET, HEAD, PATCH\r\n/i)
+      const ready = await ask('GET /readyz/')
+      expect(ready).toStartWith('HTTP/1.1 200')
+      expect(ready).toEndWith('{"status":"ok","database":"ok"}')
+    } finally {
+      await server.stop(true)
+    }
+  })
+
   test.each([
     ['name', '/users?name=%E0%A4%A', 'name'],
     ['email', '/users?email=a%ZZb@example.com', 'email'],
