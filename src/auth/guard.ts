@@ -18,7 +18,9 @@ export const callerOf = (request: Request): Caller | undefined => callers.get(re
 
 const BEARER = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+) *$/i
 const BEARER_PREFIX = 'Bearer '
-const BEARER_SCHEME = /^Bearer(?:[ \t]|$)/i
+// The bearer scheme with something after it: `Bearer` alone (what the docs page sends before a
+// log-in) carries no token, like another scheme.
+const BEARER_WITH_TOKEN = /^Bearer[ \t]+\S/i
 
 // A client sends the same header again and again: the usual `Bearer <token>` of a token verified
 // before is found without the pattern (and without a promise).
@@ -64,8 +66,8 @@ export const accessGuard = ({ tokens, signupOpen, state }: { tokens: Tokens; sig
     }
     let caller = knownCaller(header, tokens)
     if (!caller) {
-      // Credentials of another scheme (Basic, …) are no bearer token: a 401 without an error code (RFC 6750 §3.1).
-      if (!BEARER_SCHEME.test(header)) throw problems.unauthorized('missing')
+      // Credentials of another scheme (Basic, …), or none, are no bearer token: a 401 without an error code (RFC 6750 §3.1).
+      if (!BEARER_WITH_TOKEN.test(header)) throw problems.unauthorized('missing')
       if (!state.migrated) throw problems.notMigrated()
       caller = await verifiedCaller(header, tokens)
     }

@@ -72,13 +72,13 @@ describe.skipIf(!AUTH_ON)('access tokens', () => {
         expect(reply.status).toBe(200)
         expect(reply.body).toMatchObject({ id: account.id, email: account.email })
       }
-      for (const header of [`Bearer ${token} extra`, `Bearer ${token}x`, `Bearer\t${token}`, `Bearer`, `Bearer  `]) {
+      for (const header of [`Bearer ${token} extra`, `Bearer ${token}x`, `Bearer\t${token}`, 'Bearer x', 'Bearer \u00e9']) {
         const reply = await read(header)
         expect(expectProblem(reply, 401).detail).toBe('The bearer token is not valid')
         expect(reply.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"')
       }
-      // Another scheme, or none: no bearer token was sent.
-      for (const header of [`Token ${token}`, token, `Bearer${token}`, `Basic ${token}`]) {
+      // Another scheme, or none, or the scheme alone (the docs page's before a log-in): no bearer token was sent.
+      for (const header of [`Token ${token}`, token, `Bearer${token}`, `Basic ${token}`, 'Bearer', 'Bearer  ', 'bearer\t', 'Bearer,']) {
         const reply = await read(header)
         expect(expectProblem(reply, 401).detail).toBe('A bearer token is required')
         expect(reply.headers.get('www-authenticate')).toBe('Bearer')
