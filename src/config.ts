@@ -131,7 +131,8 @@ export const loadConfig = (source: Record<string, string | undefined> = process.
     problems.set('TRUSTED_PROXIES', problemLine('TRUSTED_PROXIES', given.TRUSTED_PROXIES, RULE_TEXT.TRUSTED_PROXIES!))
   for (const name of ['HOST', 'METRICS_HOST'] as const)
     if (!problems.has(name) && !isHost(given[name]!)) problems.set(name, problemLine(name, given[name], RULE_TEXT[name]!))
-  if (given.METRICS_PORT !== '0' && given.METRICS_PORT === given.PORT && !problems.has('PORT'))
+  // As numbers: `018206` is port 18206 too.
+  if (Number(given.METRICS_PORT) !== 0 && Number(given.METRICS_PORT) === Number(given.PORT) && !problems.has('PORT') && !problems.has('METRICS_PORT'))
     problems.set('METRICS_PORT', problemLine('METRICS_PORT', given.METRICS_PORT, 'must differ from PORT: metrics are never served on the API port'))
   if ((given.ADMIN_EMAIL === undefined) !== (given.ADMIN_PASSWORD === undefined) && !problems.has('ADMIN_EMAIL') && !problems.has('ADMIN_PASSWORD'))
     problems.set('ADMIN_EMAIL', 'invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD go together: set both, or neither')

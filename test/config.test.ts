@@ -142,6 +142,7 @@ describe('configuration', () => {
     ['HOST', 'bad host', 'invalid configuration: HOST="bad host" must be an IP address or a host name'],
     ['METRICS_HOST', '999.1.1.1', 'invalid configuration: METRICS_HOST="999.1.1.1" must be an IP address or a host name'],
     ['METRICS_PORT', '8000', 'invalid configuration: METRICS_PORT="8000" must differ from PORT: metrics are never served on the API port'],
+    ['METRICS_PORT', '08000', 'invalid configuration: METRICS_PORT="08000" must differ from PORT: metrics are never served on the API port'],
     ['ADMIN_PASSWORD', 'a secret phrase of many words', 'invalid configuration: ADMIN_EMAIL and ADMIN_PASSWORD go together: set both, or neither'],
     ['TRUSTED_PROXIES', '10.0.0.0/33', 'invalid configuration: TRUSTED_PROXIES="10.0.0.0/33" must be a comma-separated list of IP addresses or CIDR ranges'],
     ['TRUSTED_PROXIES', '1.2.3', 'invalid configuration: TRUSTED_PROXIES="1.2.3" must be a comma-separated list of IP addresses or CIDR ranges'],
