@@ -42,7 +42,6 @@ export const redisStore = (
   // Commands fail at once while disconnected instead of queueing behind a reconnect.
   const redis = new RedisClient(url, { enableOfflineQueue: false, connectionTimeout: timeoutMs, autoReconnect: true })
   let degraded = false
-  let lastAttempt = 0
   let inFlight = 0
   const connect = () => {
     const attempt = redis.connect()
@@ -61,37 +60,48 @@ export const redisStore = (
       inFlight -= 1
     }
   }
-  // While degraded: once a second, reconnect if need be and ask Redis something; its answer ends it.
-  const probe = () => {
-    if (now() - lastAttempt < RECONNECT_EVERY_MS) return
-    lastAttempt = now()
-    void (async () => {
+  // While degraded: once a second, reconnect if need be and ask Redis something; its answer ends
+  // it. On a timer, not on requests: after a quiet outage, the first requests find Redis counting.
+  let probing: Timer | undefined
+  let probeRunning = false
+  const probe = async () => {
+    if (probeRunning) return
+    probeRunning = true
+    try {
       if (!redis.connected) await connect()
       await within(redis.send('PING', []), timeoutMs)
       if (!degraded) return
       degraded = false
+      clearInterval(probing)
+      probing = undefined
       logger.info('rate-limit store answers again')
-    })().catch(() => {})
+    } catch {
+      // Still away: the next tick asks again.
+    } finally {
+      probeRunning = false
+    }
   }
   return {
     async hit(client) {
-      if (degraded) {
-        probe()
-        return fallback.hit(client)
-      }
+      if (degraded) return fallback.hit(client)
       const { index, resetSeconds } = windowAt(now(), windowSeconds)
       try {
         const count = await within(increment(`${keyPrefix}:${windowSeconds}:${index}:${client}`), timeoutMs)
         return verdict(count, limit, resetSeconds)
       } catch (error) {
-        if (!degraded) logger.warn('rate-limit store unavailable; limiting in this process group alone', { error: errorMessage(error) })
-        degraded = true
-        lastAttempt = now()
-        firstConnection = undefined
+        if (!degraded) {
+          logger.warn('rate-limit store unavailable; limiting in this process group alone', { error: errorMessage(error) })
+          degraded = true
+          firstConnection = undefined
+          // Never keeps the process alive: a stopping service does not wait for Redis.
+          probing = setInterval(() => void probe(), RECONNECT_EVERY_MS)
+          probing.unref()
+        }
         return fallback.hit(client)
       }
     },
     async close() {
+      clearInterval(probing)
       redis.close()
     },
   }
