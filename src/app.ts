@@ -8,6 +8,7 @@ import { corsPolicy, corsPreflight } from './http/cors'
 import { apiDocs } from './http/docs'
 import { routeTable } from './http/elysia-internals'
 import { problemResponses } from './http/errors'
+import { headDate } from './http/head-date'
 import { health, type ServiceState } from './http/health'
 import { jsonBody } from './http/json-body'
 import { rateLimit } from './http/rate-limit'
@@ -33,8 +34,7 @@ export interface AppDependencies {
 
 /** The whole HTTP service on one `sql` client: the composition root. Tests build their own. */
 export const createApp = ({ config, sql, logger, state = { migrated: true, draining: false }, rateLimitStore, telemetry }: AppDependencies) => {
-  // A host of any length: Elysia's default assumes at least 4 characters (`app` made `/users/1/` a 404).
-  const app = new Elysia({ normalize: false, handler: { standardHostname: false } })
+  const app = new Elysia({ normalize: false, handler: { standardHostname: false } }) // a path after any host, `Host: app` too
   const clientOf = clientAddress(config.trustedProxies)
   const access = createAccess(sql, config, clientOf, state)
   const idempotent = createIdempotentCreate(sql, { timeoutMs: config.requestTimeout, hasher: access.hasher, state })
@@ -42,6 +42,7 @@ export const createApp = ({ config, sql, logger, state = { migrated: true, drain
     .use(requestLog({ logger, fields: telemetry?.logFields }))
     .use(telemetry?.plugin ?? new Elysia({ name: 'telemetry' }))
     .use(requestId())
+    .use(headDate())
     .use(securityHeaders())
     .use(corsPolicy({ origins: config.corsOrigins }))
     .use(rateLimit({ limit: config.rateLimit, windowSeconds: config.rateLimitWindow, store: rateLimitStore, clientOf }))
