@@ -350,9 +350,18 @@ describe('docs', () => {
       expect(Object.keys(op('POST /auth/refresh').requestBody.content)).toEqual(['application/json'])
       expect(create.responses['401'].headers['WWW-Authenticate']).toBeDefined()
       expect(op('POST /auth/logout').responses['204'].headers['Cache-Control'].schema.enum).toEqual(['no-store'])
+      expect(doc.tags.map((tag: { name: string }) => tag.name)).toEqual(['users', 'auth', 'health'])
+      expect(create.description).toContain('Admins only;')
+      expect(op('PATCH /users/{id}').description).toContain('changing your own password needs `current_password`')
     } else {
-      // Nothing to log in with: the docs page shows no log-in dialog.
+      // Nothing to log in with: the docs page shows no log-in dialog, no empty auth section, and
+      // the operations say nothing of admins, tokens or current passwords.
       expect(doc.components.securitySchemes).toBeUndefined()
+      expect(doc.tags.map((tag: { name: string }) => tag.name)).toEqual(['users', 'health'])
+      for (const { key, operation } of operations) expect([key, operation.description]).not.toEqual([key, expect.stringMatching(/admins|token|current_password/)])
+      expect(op('PATCH /users/{id}').description).toBe(
+        'Any non-empty subset of the fields, under the rules of create; `updated_at` moves. Demoting the last admin is a 409.',
+      )
     }
     // Every response of every operation, 5xx included, says its request id and the rate limit.
     for (const { key, operation } of operations)

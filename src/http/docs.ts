@@ -68,7 +68,7 @@ export const apiDocs = ({ settings, schemas, auth }: { settings: DocumentedSetti
           info: { title: 'Users API', version: pkg.version, description: 'Create, list, read, update and delete users.' },
           tags: [
             { name: 'users', description: 'The users resource' },
-            { name: 'auth', description: 'Logging in and out' },
+            ...(auth ? [{ name: 'auth', description: 'Logging in and out' }] : []),
             { name: 'health', description: 'Liveness and readiness' },
           ],
           components: openApiComponents(settings, schemas, { auth }),

@@ -82,7 +82,8 @@ export const usersDocs = ({ auth, signupOpen }: { auth: boolean; signupOpen: boo
     create: {
       summary: 'Create a user',
       description:
-        'Name and email are trimmed; the email must not belong to another user, in any case. Admins only; with sign-up open, anyone without a token may create a `user` (password required, no role). ' +
+        'Name and email are trimmed; the email must not belong to another user, in any case. ' +
+        (auth ? 'Admins only; with sign-up open, anyone without a token may create a `user` (password required, no role). ' : '') +
         'With `Idempotency-Key`, a retry is safe (see the parameter).',
       tags: ['users'],
       ...(auth && signupOpen ? { security: [...SECURED, {}] } : secured),
@@ -101,7 +102,7 @@ export const usersDocs = ({ auth, signupOpen }: { auth: boolean; signupOpen: boo
     list: {
       summary: 'List users by id, filtered, a page at a time',
       description:
-        'Users in id order (admins only). Filters combine with AND, and with paging; while more users match, `Link` gives the next page. ' +
+        `Users in id order${auth ? ' (admins only)' : ''}. Filters combine with AND, and with paging; while more users match, \`Link\` gives the next page. ` +
         'Integer parameters are plain decimal digits; unknown parameters are ignored; of a repeated one, the last counts.',
       tags: ['users'],
       ...secured,
@@ -113,7 +114,7 @@ export const usersDocs = ({ auth, signupOpen }: { auth: boolean; signupOpen: boo
     read: (target: Target) => ({
       ...common(target),
       summary: `Read a user${target.summary}`,
-      description: `The user with this id (admins: anyone; users: themselves).${target.description}`,
+      description: `The user with this id${auth ? ' (admins: anyone; users: themselves)' : ''}.${target.description}`,
       parameters: [...idOf(target), IF_NONE_MATCH, IF_MATCH_READ],
       responses: responses(
         {
@@ -127,8 +128,9 @@ export const usersDocs = ({ auth, signupOpen }: { auth: boolean; signupOpen: boo
       ...common(target),
       summary: `Change some of a user’s fields${target.summary}`,
       description:
-        'Any non-empty subset of the fields, under the rules of create; `updated_at` moves. Only an admin sets `role`; changing your own password needs `current_password`. ' +
-        `A new password or role ends the user’s tokens; demoting the last admin is a 409.${target.description}`,
+        'Any non-empty subset of the fields, under the rules of create; `updated_at` moves. ' +
+        (auth ? 'Only an admin sets `role`; changing your own password needs `current_password`. A new password or role ends the user’s tokens. ' : '') +
+        `Demoting the last admin is a 409.${target.description}`,
       parameters: [...idOf(target), IF_MATCH, IF_NONE_MATCH_CHANGE],
       responses: responses(
         { 200: jsonResponse('The updated user.', UserRef, { headers: single(target), example: { ...USER_EXAMPLE, age: 37, updated_at: '2026-11-24T09:30:00.000Z' } }) },
