@@ -106,7 +106,9 @@ describe.skipIf(!existsSync(CHROMIUM))(`/docs in headless Chromium, offline (${u
   test.each(['/docs', '/docs/'])('%s renders the users operations, with no request leaving the service', async (path) => {
     const page = await browser.newPage()
     const requested: string[] = []
+    const errors: string[] = []
     page.on('request', (request) => void requested.push(request.url()))
+    page.on('console', (message) => void (message.type() === 'error' && errors.push(message.text())))
     const response = await page.goto(`${service.url}${path}`)
     expect(response?.status()).toBe(200)
     for (const summary of ['Create a user', 'List users by id, filtered, a page at a time', 'Read a user', 'Delete a user'])
@@ -116,6 +118,11 @@ describe.skipIf(!existsSync(CHROMIUM))(`/docs in headless Chromium, offline (${u
     expect(outside).toEqual([])
     expect(requested).toContain(`${service.url}/docs/scalar.js`)
     expect(requested).toContain(`${service.url}/openapi.json`)
+    // Nothing failed to load (a missing /favicon.ico did, asked for once the page had loaded) and
+    // the page reported no error.
+    await page.waitForLoadState('load')
+    await Bun.sleep(1000)
+    expect(errors).toEqual([])
     await page.close()
   })
 

@@ -29,6 +29,8 @@ const scalarConfig = {
   showDeveloperTools: 'never',
   // Only Scalar's PostHog plugin reads it, and this bundle has none: off all the same.
   telemetry: false,
+  // No icon: without a link to one, the browser asks for /favicon.ico, a 404 in its console.
+  favicon: 'data:,',
   // No `proxyUrl`: "Test Request" then sends straight to the service (Scalar's proxy is the default
   // only in its own web client, not in the reference's).
   // With `customCss` set, @elysiajs/swagger no longer puts its elysiajs theme in the page: Scalar's.
