@@ -3,22 +3,7 @@ import SwaggerParser from '@apidevtools/swagger-parser'
 import postgres from 'postgres'
 import { AUTH_ON, STATIC_KEY_CONFIG, buildApp, call, createUser, expectProblem, logLines, staticKeyToken, suiteAdminToken } from './support/http'
 import { serverUrl, testDatabase } from './support/database'
-
-/** Sends raw bytes to a listening app and returns the status line, headers and body. */
-const rawRequest = async (port: number, text: string) => {
-  const chunks: string[] = []
-  const { promise, resolve } = Promise.withResolvers<string>()
-  await Bun.connect({
-    hostname: '127.0.0.1',
-    port,
-    socket: {
-      open: (socket) => void socket.write(text),
-      data: (_, data) => void chunks.push(data.toString()),
-      close: () => resolve(chunks.join('')),
-    },
-  })
-  return promise
-}
+import { rawRequest } from './support/raw-http'
 
 describe('X-Request-Id', () => {
   test('a sane client id is echoed, on success and on error', async () => {

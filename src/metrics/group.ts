@@ -16,7 +16,7 @@ const WORKER_TIMEOUT_MS = 2000
 export const startGroupMetrics = (config: MetricsConfig, logger: Logger): WorkerHooks => {
   const group = workerMetrics({ own: processRegistryFor('0'), timeoutMs: WORKER_TIMEOUT_MS })
   let workers: readonly { send(message: unknown): void }[] = []
-  announce(logger, serveMetrics({ host: config.metricsHost, port: config.metricsPort, render: () => group.render(workers) }))
+  announce(logger, serveMetrics({ host: config.metricsHost, port: config.metricsPort, render: () => group.render(workers), logger }))
   return {
     onMessage: group.onMessage,
     started(spawned) {

@@ -53,7 +53,7 @@ export const startTelemetry = async (config: MetricsConfig, logger: Logger, work
       if (worker !== undefined) answerMetricsRequests(metrics)
       else {
         const registry = Registry.merge([metrics.registry, metrics.processRegistry])
-        const server = serveMetrics({ host: config.metricsHost, port: config.metricsPort, render: () => registry.metrics() })
+        const server = serveMetrics({ host: config.metricsHost, port: config.metricsPort, render: () => registry.metrics(), logger })
         undo.push(() => server.stop(true))
         announce(logger, server)
       }

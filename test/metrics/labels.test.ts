@@ -12,6 +12,7 @@ import { serveMetrics } from '../../src/metrics/server'
 import { captureLog } from '../http/support'
 import { testDatabase } from '../support/database'
 import { labelSets, sampleValue } from '../support/metrics'
+import { rawRequest } from '../support/raw-http'
 
 describe('httpMetrics: HEAD', () => {
   const metrics = createServiceMetrics({ poolMax: 1 })
@@ -48,7 +49,7 @@ describe('databaseMetrics: constraint failures', () => {
 
 describe('serveMetrics', () => {
   test('GET /metrics: the exposition text, never cached', async () => {
-    const server = serveMetrics({ host: '127.0.0.1', port: 0, render: async () => 'up 1\n' })
+    const server = serveMetrics({ host: '127.0.0.1', port: 0, render: async () => 'up 1\n', logger: captureLog().logger })
     try {
       const reply = await fetch(`http://127.0.0.1:${server.port}/metrics`)
       expect(reply.status).toBe(200)
@@ -60,10 +61,40 @@ describe('serveMetrics', () => {
     }
   })
 
+  // A URL that does not parse (no Host, or a broken one) threw, and Bun answered with its
+  // development error page: a 500 of 50 KB naming the source files.
+  test('a request without a Host, or with a broken one, is answered like any other', async () => {
+    const server = serveMetrics({ host: '127.0.0.1', port: 0, render: async () => 'up 1\n', logger: captureLog().logger })
+    try {
+      const scrape = await rawRequest(server.port!, 'GET /metrics HTTP/1.0\r\n\r\n')
+      expect(scrape).toStartWith('HTTP/1.1 200 ')
+      expect(scrape).toEndWith('\r\n\r\nup 1\n')
+      const other = await rawRequest(server.port!, 'GET /x HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n')
+      expect(other).toStartWith('HTTP/1.1 404 ')
+      expect(other).toEndWith('\r\n\r\nnot found: try /metrics\n')
+    } finally {
+      await server.stop(true)
+    }
+  })
+
+  test('a scrape that fails: 500 with a plain line, logged, never a stack or a path', async () => {
+    const { lines, logger } = captureLog()
+    const server = serveMetrics({ host: '127.0.0.1', port: 0, render: async () => Promise.reject(new Error('a worker went away')), logger })
+    try {
+      const reply = await fetch(`http://127.0.0.1:${server.port}/metrics`)
+      expect(reply.status).toBe(500)
+      expect(reply.headers.get('cache-control')).toBe('no-store')
+      expect(await reply.text()).toBe('metrics unavailable\n')
+      expect(lines).toEqual([expect.objectContaining({ level: 'error', message: 'metrics scrape failed', error: 'a worker went away' })])
+    } finally {
+      await server.stop(true)
+    }
+  })
+
   test('a port in use: the error names METRICS_PORT', async () => {
     const taken = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: () => new Response('') })
     try {
-      expect(() => serveMetrics({ host: '127.0.0.1', port: taken.port!, render: async () => '' })).toThrow(
+      expect(() => serveMetrics({ host: '127.0.0.1', port: taken.port!, render: async () => '', logger: captureLog().logger })).toThrow(
         new Error(`METRICS_PORT=${taken.port} on METRICS_HOST=127.0.0.1: Failed to start server. Is port ${taken.port} in use?`),
       )
     } finally {
