@@ -4,6 +4,7 @@
  */
 import { createApp } from './app'
 import type { ServiceState } from './http/health'
+import { unhandledFailure } from './http/unhandled'
 import type { Config } from './config'
 import { databaseOptions, openDatabase, type Database, type DatabaseOptions } from './db/connect'
 import { isDatabaseUnavailable } from './db/errors'
@@ -113,6 +114,8 @@ export const startService = async (config: Config, logger: Logger, restart?: Res
         maxRequestBodySize: Number.MAX_SAFE_INTEGER,
         // Sharing the port only among our own workers: a second copy started by mistake fails to bind.
         reusePort: worker !== undefined,
+        development: false,
+        error: unhandledFailure(logger),
       }).server!
     } catch (error) {
       // Bun's line ("Is port 8000 in use?") does not say which of the service's two ports it is.

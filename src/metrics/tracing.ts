@@ -23,6 +23,7 @@ import { Elysia } from 'elysia'
 import type { TRACE_SAMPLERS } from '../environment'
 import type { QueryObserver } from '../db/observe'
 import { responseStatus } from '../http/request-log'
+import { pathOf } from '../http/request-path'
 import { routeLabel, UNMATCHED_ROUTE } from '../http/route-label'
 import type { Logger } from '../logger'
 import pkg from '../../package.json'
@@ -79,7 +80,6 @@ export const startTracing = (logger: Logger) => {
     // app with a `wrap` misroutes, which is why this is tested through the real process.
     .wrap((handle, request) => {
       const parent = propagator.extract(ROOT_CONTEXT, request.headers, headerGetter)
-      const url = new URL(request.url)
       const known = HTTP_METHODS.has(request.method)
       const span = tracer.startSpan(
         spanMethod(request.method),
@@ -88,8 +88,9 @@ export const startTracing = (logger: Logger) => {
           attributes: {
             'http.request.method': known ? request.method : '_OTHER',
             ...(known ? {} : { 'http.request.method_original': request.method }),
-            'url.path': url.pathname,
-            'url.scheme': url.protocol.slice(0, -1),
+            // Read as text: a request without a (sane) Host has a URL that does not parse.
+            'url.path': pathOf(request.url),
+            'url.scheme': request.url.startsWith('https:') ? 'https' : 'http',
           },
         },
         parent,

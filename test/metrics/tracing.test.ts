@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import postgres from 'postgres'
 import { createServerDatabase, serverPrepare, serverUrl } from '../support/database'
 import { startService, underTest, waitReady, type Service } from '../support/process'
+import { rawRequest } from '../support/raw-http'
 
 // A small OTLP/HTTP receiver (JSON) of the test's own, and the service exporting its traces to it.
 setDefaultTimeout(60_000)
@@ -146,6 +147,23 @@ describe(`traces of ${underTest}`, () => {
     expect(span!.spanId).toBe(line.span_id)
     expect(span!.parentSpanId).toBeUndefined()
     expect(attributes(span!)['http.response.status_code']).toBe(404)
+  })
+
+  // The span's path was read from a parsed URL: a request without a (sane) Host threw there, before
+  // the app's own error handling, and Bun answered with its development error page (a 500).
+  test('a request without a Host, or with a broken one, is traced and answered like any other', async () => {
+    const port = new URL(service.url).port
+    for (const [head, id] of [
+      ['GET /no/such/thing HTTP/1.0\r\nX-Request-Id: traced-4\r\n', 'traced-4'],
+      ['GET /no/such/thing HTTP/1.1\r\nHost: a b\r\nX-Request-Id: traced-5\r\nConnection: close\r\n', 'traced-5'],
+    ]) {
+      const reply = await rawRequest(Number(port), `${head}\r\n`)
+      expect(reply).toStartWith('HTTP/1.1 404 ')
+      expect(reply).toEndWith('{"type":"about:blank","title":"Not Found","status":404,"detail":"No such resource"}')
+      const line = await awaitRequestLine(id!)
+      const [span] = await spansOf(line.trace_id, 1)
+      expect(attributes(span!)).toMatchObject({ 'url.path': '/no/such/thing', 'url.scheme': 'http', 'http.response.status_code': 404 })
+    }
   })
 
   test('a method HTTP does not name is `_OTHER`, in a span named `HTTP` and the route (the path is served, not that method); the original is kept apart', async () => {
