@@ -8,6 +8,8 @@ COPY patches ./patches
 RUN bun install --frozen-lockfile --ignore-scripts
 COPY src ./src
 COPY migrations ./migrations
+# `users-api settings` prints it: every setting, its default and what it does.
+COPY .env.example ./
 RUN bun run build && mkdir -p dist/data
 
 # Run: distroless (glibc, no shell, non-root); the binary is the only program in the image.

@@ -34,7 +34,7 @@ export interface AppDependencies {
 
 /** The whole HTTP service on one `sql` client: the composition root. Tests build their own. */
 export const createApp = ({ config, sql, logger, state = { migrated: true, draining: false }, rateLimitStore, telemetry }: AppDependencies) => {
-  const app = new Elysia({ normalize: false, handler: { standardHostname: false } }) // a path after any host, `Host: app` too
+  const app = new Elysia({ normalize: false, handler: { standardHostname: false } }) // the path after any host (or none: patches/)
   const clientOf = clientAddress(config.trustedProxies)
   const access = createAccess(sql, config, clientOf, state)
   const idempotent = createIdempotentCreate(sql, { timeoutMs: config.requestTimeout, hasher: access.hasher, state })
