@@ -16,7 +16,7 @@ const age = userFields.age({
   example: 36,
 })
 
-const role = userFields.role({ description: '`user` (the default) or `admin`; only an admin may set it.' })
+const role = userFields.role({ description: '`user` (the default) or `admin`; with access control, only an admin may set it.' })
 const password = userFields.password({
   description: 'Write-only, never returned. NFKC-normalised, 15–128 characters in that form, hard to guess (zxcvbn score ≥ 3), not the email or name. Without one, the user cannot log in.',
 })
@@ -29,7 +29,7 @@ export const CreateUserBody = t.Object(
 
 export const UpdateUserBody = t.Object(
   { name: t.Optional(name), email: t.Optional(email), age: t.Optional(age), password: t.Optional(password), current_password: t.Optional(currentPassword), role: t.Optional(role) },
-  { additionalProperties: false, minProperties: 1, description: 'Any non-empty subset of name, email, age, password (with current_password for one’s own) and role.', example: { age: 37 } },
+  { additionalProperties: false, minProperties: 1, description: 'Any non-empty subset of name, email, age, password and role (with access control, current_password too for one’s own password).', example: { age: 37 } },
 )
 
 export const UserIdParams = t.Object({
