@@ -47,6 +47,11 @@ describe('configuration', () => {
     })
   })
 
+  test('AUTH_SECRET: white space within a key is part of it; a key may hold any character but a comma', () => {
+    const keys = ['a passphrase of many words and no less', 'ключ из тридцати двух символов!!', `${'é'.repeat(31)}\u00a0x`]
+    expect(loadConfig({ AUTH_SECRET: keys.join(',') }).authSecrets).toEqual(keys)
+  })
+
   test('.env.example shows every variable the service checks', async () => {
     const example = await Bun.file(new URL('../.env.example', import.meta.url)).text()
     const shown = new Set([...example.matchAll(/^# ?([A-Z_]+)=|^([A-Z_]+)=/gm)].map((match) => match[1] ?? match[2]))

@@ -459,7 +459,7 @@ describe(`the service process (${underTest})`, () => {
     expect(settings).toMatchObject({ code: 0, stderr: '' })
     // The example less its opening paragraph, on copying it to .env (which the binary never reads).
     expect(settings.stdout).toBe(example.slice(example.indexOf('\n\n') + 2))
-    expect(settings.stdout).toStartWith('# production:')
+    expect(settings.stdout).toStartWith('# Every variable is optional; the value shown is the default.\n# production:')
     expect(settings.stdout).toContain('\nPORT=8000\n# Address to bind')
     expect(settings.stdout).not.toContain('.env for')
   })

@@ -42,6 +42,8 @@ export const redisStore = (
   // Commands fail at once while disconnected instead of queueing behind a reconnect.
   const redis = new RedisClient(url, { enableOfflineQueue: false, connectionTimeout: timeoutMs, autoReconnect: true })
   let degraded = false
+  // Once closed, nothing reconnects it: a request still in flight at a forced stop included.
+  let closed = false
   let inFlight = 0
   const connect = () => {
     const attempt = redis.connect()
@@ -65,7 +67,7 @@ export const redisStore = (
   let probing: Timer | undefined
   let probeRunning = false
   const probe = async () => {
-    if (probeRunning) return
+    if (probeRunning || closed) return
     probeRunning = true
     try {
       if (!redis.connected) await connect()
@@ -89,7 +91,7 @@ export const redisStore = (
         const count = await within(increment(`${keyPrefix}:${windowSeconds}:${index}:${client}`), timeoutMs)
         return verdict(count, limit, resetSeconds)
       } catch (error) {
-        if (!degraded) {
+        if (!degraded && !closed) {
           logger.warn('rate-limit store unavailable; limiting in this process group alone', { error: errorMessage(error) })
           degraded = true
           firstConnection = undefined
@@ -101,6 +103,7 @@ export const redisStore = (
       }
     },
     async close() {
+      closed = true
       clearInterval(probing)
       redis.close()
     },

@@ -236,6 +236,41 @@ describe('rate limit stores', () => {
       await store.close?.()
     }
   })
+
+  // Closed with a request still in flight (a forced stop), or while Redis is away: no probe may
+  // open a connection again, which would also keep the stopping process alive.
+  test.skipIf(!hasRedis)('closed: no probe opens a connection again, when a request comes after or Redis comes back', async () => {
+    const redis = await startRedis()
+    const away = freePort()
+    const { lines, logger } = captureLog()
+    const options = { fallback: localStore({ limit: 3, ...WINDOW }), logger, timeoutMs: 100 }
+    const healthy = redisStore({ limit: 3, ...WINDOW }, { url: redis.url, ...options })
+    const unreachable = redisStore({ limit: 3, ...WINDOW }, { url: `redis://127.0.0.1:${away}`, ...options })
+    const admin = new RedisClient(redis.url)
+    let later: Awaited<ReturnType<typeof startRedis>> | undefined
+    try {
+      expect((await healthy.hit('c')).allowed).toBe(true)
+      expect((await unreachable.hit('c')).allowed).toBe(true)
+      await healthy.close?.()
+      await unreachable.close?.()
+      // Judged by the local limit, without a warning or a probe.
+      expect((await healthy.hit('c')).allowed).toBe(true)
+      later = await startRedis(away)
+      await Bun.sleep(1500)
+      const clientsOf = async (client: RedisClient) => String(await client.send('CLIENT', ['LIST'])).trim().split('\n').length
+      expect(await clientsOf(admin)).toBe(1)
+      const laterAdmin = new RedisClient(later.url)
+      expect(await clientsOf(laterAdmin)).toBe(1)
+      laterAdmin.close()
+      expect(lines.map((line) => line.message)).toEqual(['rate-limit store unavailable; limiting in this process group alone'])
+    } finally {
+      admin.close()
+      for (const server of [redis, later]) {
+        server?.server.kill('SIGKILL')
+        await server?.server.exited
+      }
+    }
+  })
 })
 
 describe('rate limit windows', () => {
