@@ -37,9 +37,10 @@ const metricsServer = ({ host, port, render, logger }: MetricsServerOptions) =>
       if (pathOf(request.url) !== '/metrics') return new Response('not found: try /metrics\n', { status: 404 })
       if (request.method !== 'GET' && request.method !== 'HEAD')
         return new Response('method not allowed\n', { status: 405, headers: { allow: 'GET, HEAD' } })
-      return new Response(request.method === 'HEAD' ? null : await render(), {
-        headers: { 'content-type': Registry.PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' },
-      })
+      const headers = { 'content-type': Registry.PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' }
+      // Bun leaves Date out of a HEAD answer unless given one (see ../http/head-date).
+      if (request.method === 'HEAD') return new Response(null, { headers: { ...headers, date: new Date().toUTCString() } })
+      return new Response(await render(), { headers })
     },
     error(error) {
       logger.error('metrics scrape failed', { error: errorMessage(error) })

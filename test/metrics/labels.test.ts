@@ -56,6 +56,9 @@ describe('serveMetrics', () => {
       expect(reply.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8')
       expect(reply.headers.get('cache-control')).toBe('no-store')
       expect(await reply.text()).toBe('up 1\n')
+      const head = await fetch(`http://127.0.0.1:${server.port}/metrics`, { method: 'HEAD' })
+      expect(head.status).toBe(200)
+      expect([...head.headers].map(([name]) => name).sort()).toEqual(['cache-control', 'content-length', 'content-type', 'date'])
     } finally {
       await server.stop(true)
     }
