@@ -185,6 +185,35 @@ describe.skipIf(!privatePostgresAvailable || skipFaults)('database faults (a Pos
     figures.load_statuses = JSON.stringify(Object.fromEntries([...new Set(statuses)].map((s) => [s, statuses.filter((x) => x === s).length])))
   })
 
+  // postgres.js waits longer between connection attempts after each failure, up to 10–20 s: after
+  // a few seconds down under load, the service came back that long after the database did, and
+  // requests meanwhile waited out their deadline on connections that were not trying.
+  test('down for seconds under load: 503s within a second or two, and back within 2 s of the database', async () => {
+    const url = service!.url
+    let stop = false
+    const gone: number[] = []
+    const worker = async () => {
+      while (!stop) {
+        const reply = await timedFetch(`${url}/users?limit=1`)
+        if (reply.status === 503) gone.push(reply.ms)
+        else await Bun.sleep(20)
+      }
+    }
+    db.stop()
+    const load = Promise.all([worker(), worker(), worker(), worker()])
+    await Bun.sleep(6000)
+    stop = true
+    await load
+    expect(gone.length).toBeGreaterThan(8)
+    const slowest = Math.max(...gone.slice(4))
+    db.start()
+    const back = await waitUntil(async () => (await timedFetch(`${url}/users?limit=1`)).status === 200, 15_000, diagnosis)
+    figures.outage_slowest_503_ms = `${Math.round(slowest)}`
+    figures.outage_back_after_start_ms = `${Math.round(back)}`
+    expect(slowest).toBeLessThan(1700)
+    expect(back).toBeLessThan(2000)
+  })
+
   test('database frozen, table locked, pool exhausted: every request answers 503 within the deadline', async () => {
     const url = service!.url
     const user = await createUser(url, 'Stall', 'stall@example.com')

@@ -33,8 +33,11 @@ export const databaseOptions = (config: Config): DatabaseOptions => ({
 const CLOSE_TIMEOUT_SECONDS = 5
 const DEFAULT_STATEMENT_TIMEOUT_MS = 5000
 
-// Both kinds of database: give up connecting after 5 s, and keep server notices out of the logs.
-const CLIENT_DEFAULTS = { connect_timeout: 5, onnotice: () => {} }
+// Both kinds of database: give up connecting after 5 s, keep server notices out of the logs, and
+// try again soon after a failed connection: postgres.js waits 3^n / 100 s by default, n counting
+// the whole pool's failures (10–20 s after a few seconds down), and queries wait on a connection
+// that is not trying. Here at most 0.5–1 s; an attempt at a server that is away costs little.
+const CLIENT_DEFAULTS = { connect_timeout: 5, onnotice: () => {}, backoff: (failures: number) => Math.min(0.025 * 2 ** failures, 1) * (0.5 + Math.random() / 2) }
 // Every session writes timestamps as ISO text, whatever the server's or database's default
 // (src/users/timestamp-text.ts reshapes that text); the time zone is left as it is.
 const SESSION = { application_name: 'users-api', DateStyle: 'ISO' }
