@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import { startEmbeddedPostgres } from '../src/db/embedded'
@@ -47,6 +48,33 @@ const notFoundDetail = async (url: string) => ((await (await fetch(`${url}/no-su
 
 // The dev loop's own database is the embedded one: the suites on a server skip it, not to repeat it.
 describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
+  // It waited out SHUTDOWN_TIMEOUT + 1 s for the app (itself waiting for the database) and left its
+  // socket directory behind.
+  test('an embedded database another process holds: the session says so and exits 1 at once, leaving nothing', async () => {
+    const held = join(project, 'held-data')
+    const holder = await startEmbeddedPostgres(held)
+    const socketDirs = () => new Set(readdirSync(tmpdir()).filter((name) => name.startsWith('users-api-dev-')))
+    const before = socketDirs()
+    try {
+      const started = performance.now()
+      const dev = Bun.spawn([process.execPath, 'run', 'dev'], {
+        cwd: project,
+        env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', DATA_DIR: held, LOG_LEVEL: 'info', METRICS_PORT: '0' },
+        stdout: 'pipe',
+        stderr: 'pipe',
+      })
+      expect(await dev.exited).toBe(1)
+      expect(performance.now() - started).toBeLessThan(5000)
+      const lines = (await new Response(dev.stdout).text()).trim().split('\n').map((line) => JSON.parse(line))
+      expect(lines.find((line) => line.message === 'the embedded database did not start')).toMatchObject({ level: 'error', error: expect.stringContaining('is in use by a running service') })
+      expect(lines.at(-1)).toMatchObject({ message: 'dev session stopped' })
+      expect([...socketDirs()].filter((name) => !before.has(name))).toEqual([])
+    } finally {
+      await holder.stop()
+      rmSync(held, { recursive: true, force: true })
+    }
+  })
+
   test('a save reloads the code on the same database; a crash of the app loses nothing; Ctrl-C stops both, exit 0', async () => {
     const dev = Bun.spawn([process.execPath, 'run', 'dev'], {
       cwd: project,

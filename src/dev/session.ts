@@ -4,7 +4,7 @@
  * each save) and talks to it over its socket. If the app crashes, it is started again: the data
  * stays here. Ctrl-C stops the app, then the database, and exits 0.
  */
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { errorMessage } from '../error-message'
@@ -63,14 +63,16 @@ const startApp = () => {
   })
 }
 
-/** Stops the app, then the database; exits with `code`. */
+/** Stops the app, then the database; exits with `code`. A second Ctrl-C stops the app at once. */
 const stop = async (signal: NodeJS.Signals, code = 0) => {
-  if (stopping) return
+  if (stopping) return void app?.kill('SIGKILL')
   stopping = true
   app?.kill(signal)
   const stopped = await Promise.race([app?.exited, Bun.sleep(config.shutdownTimeout + APP_STOP_GRACE_MS).then(() => 'timeout')])
   if (stopped === 'timeout') app?.kill('SIGKILL')
   await (await embedded?.catch(() => undefined))?.stop()
+  // The database removes it when it stops; one that never started leaves it to us.
+  if (socketDir) rmSync(socketDir, { recursive: true, force: true })
   logger.info('dev session stopped')
   process.exit(code)
 }
@@ -84,6 +86,7 @@ void embedded?.then(
   () => logger.info('embedded database ready for the session', { data_dir: config.dataDir }),
   (error) => {
     logger.error('the embedded database did not start', { error: errorMessage(error) })
-    void stop('SIGTERM', 1)
+    // The app is still waiting for the database: it has nothing to finish.
+    void stop('SIGKILL', 1)
   },
 )
