@@ -163,8 +163,12 @@ describe.skipIf(Boolean(process.env.DATABASE_URL))('bun run dev', () => {
     edit('src/http/problems.ts', "detail: 'Nothing here'", "detail: 'Nothing here' +")
     await eventually(async () => /build failed: http\/problems\.ts:/.test(stderr), explain)
     expect(await notFoundDetail(url)).toBe('Nothing here')
+    // One slip that makes several errors: the first is named, at its place in the file.
+    edit('src/http/problems.ts', "detail: 'Nothing here' +", "detail: 'Nothing here'}}")
+    await eventually(async () => /build failed: http\/problems\.ts:\d+:\d+: Expected "\)" but found "\}"\n/.test(stderr), explain)
+    expect(stderr).not.toContain('input.ts')
     before = listening.length
-    edit('src/http/problems.ts', "detail: 'Nothing here' +", "detail: 'Nothing here'")
+    edit('src/http/problems.ts', "detail: 'Nothing here'}}", "detail: 'Nothing here'")
     await eventually(async () => listening.length > before, explain)
 
     // A save that parses but throws as it loads: the last good code keeps serving, and the next

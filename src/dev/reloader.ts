@@ -54,7 +54,9 @@ const parseError = async (path: string) => {
     if (source.length === 0) return `${path.slice(SOURCES[0]!.length)}: empty`
     parser.scan(source)
     return undefined
-  } catch (error) {
+  } catch (caught) {
+    // Several at once come as one AggregateError: the first is the slip, the others follow from it.
+    const error = caught instanceof AggregateError && caught.errors.length > 0 ? caught.errors[0] : caught
     // Its position names the transpiler's input (`input.ts`), not the file: the file's name is used.
     const { message, position } = error as { message?: unknown; position?: { line: number; column: number } | null }
     const file = path.slice(SOURCES[0]!.length)
