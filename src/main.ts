@@ -35,7 +35,9 @@ const main = async () => {
   }
   const withEmail = command === 'create-admin' || command === 'unlock'
   if (!COMMANDS.includes(command) || (withEmail ? process.argv.length !== 4 : process.argv.length > 3)) {
-    console.error(USAGE)
+    // What was wrong, then how it is done.
+    const wrong = !COMMANDS.includes(command) ? `unknown command: ${command}` : withEmail && process.argv.length < 4 ? `${command} needs an EMAIL` : `too many arguments for ${command}`
+    console.error(`${wrong}\n\n${USAGE}`)
     process.exit(2)
   }
   // From here on, a SIGTERM or SIGINT is noted rather than fatal: `serve` acts on it once it runs.

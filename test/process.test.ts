@@ -309,7 +309,7 @@ describe(`the service process (${underTest})`, () => {
       expect(await runMain(['unlock', 'ops@example.com'], env)).toMatchObject({ code: 0, stdout: 'unlocked ops@example.com (0 failed logins forgotten)\n' })
       const service = await startService(env)
       try {
-        expect(service.lines.map((line) => JSON.parse(line).message)).not.toContain('no admin yet: set ADMIN_EMAIL and ADMIN_PASSWORD, or run `users-api create-admin EMAIL` (the password on standard input)')
+        expect(service.lines.map((line) => JSON.parse(line).message)).not.toContain('no admin yet: set ADMIN_EMAIL and ADMIN_PASSWORD, or run `users-api create-admin EMAIL` (`bun run create-admin EMAIL` from source; the password on standard input)')
         const token = await logIn(service.url, 'ops@example.com', password)
         expect((await fetch(`${service.url}/users/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200)
         const held = await runMain(['create-admin', 'other@example.com'], env, `${password}\n`)
@@ -330,7 +330,7 @@ describe(`the service process (${underTest})`, () => {
       try {
         await waitReady(service.url)
         const hints = service.lines.map((line) => JSON.parse(line)).filter((event) => event.message.startsWith('no admin yet'))
-        expect(hints).toEqual([expect.objectContaining({ level: 'warn', message: 'no admin yet: set ADMIN_EMAIL and ADMIN_PASSWORD, or run `users-api create-admin EMAIL` (the password on standard input)' })])
+        expect(hints).toEqual([expect.objectContaining({ level: 'warn', message: 'no admin yet: set ADMIN_EMAIL and ADMIN_PASSWORD, or run `users-api create-admin EMAIL` (`bun run create-admin EMAIL` from source; the password on standard input)' })])
       } finally {
         expect(await service.stop('SIGTERM')).toBe(0)
       }
@@ -422,11 +422,15 @@ describe(`the service process (${underTest})`, () => {
     }
   })
 
-  test('an unknown command prints usage to stderr and exits 2', async () => {
-    const result = await runMain(['launch'], embedded)
+  test.each([
+    [['launch'], 'unknown command: launch'],
+    [['create-admin'], 'create-admin needs an EMAIL'],
+    [['migrate', 'now'], 'too many arguments for migrate'],
+  ])('%p: what was wrong, then the usage, on stderr; exit 2', async (args, wrong) => {
+    const result = await runMain(args, embedded)
     expect(result.code).toBe(2)
     expect(result.stdout).toBe('')
-    expect(result.stderr).toStartWith('usage: users-api [command]')
+    expect(result.stderr).toStartWith(`${wrong}\n\nusage: users-api [command]`)
   })
 
   test.skipIf(!binaryDir)('the binary ignores .env and bunfig.toml in its working directory', async () => {

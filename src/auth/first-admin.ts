@@ -30,7 +30,7 @@ const adminExists = async (sql: Sql, orEmail?: string) =>
 export const ensureFirstAdmin = async (sql: Sql, admin: { email: string; password: string } | undefined, logger: Logger) => {
   if (await adminExists(sql)) return
   if (!admin) {
-    logger.warn('no admin yet: set ADMIN_EMAIL and ADMIN_PASSWORD, or run `users-api create-admin EMAIL` (the password on standard input)')
+    logger.warn('no admin yet: set ADMIN_EMAIL and ADMIN_PASSWORD, or run `users-api create-admin EMAIL` (`bun run create-admin EMAIL` from source; the password on standard input)')
     return
   }
   const hash = await strongHash(admin.email, admin.password, 'ADMIN_PASSWORD')

@@ -40,7 +40,7 @@ export const claimDataDir = (dataDir: string) => {
   if (flockOf()(fd, LOCK_EX | LOCK_NB) !== 0) {
     closeSync(fd)
     const holder = readFileSync(file, 'utf8').trim() || 'another process'
-    throw new DataDirInUse(`the embedded database in ${dataDir} is in use by ${holder}: stop it first, or use its HTTP API`)
+    throw new DataDirInUse(`the embedded database in ${dataDir} is in use by ${holder}: stop it first`)
   }
   ftruncateSync(fd, 0)
   writeSync(fd, `a running service (pid ${process.pid} on ${hostname()})`)

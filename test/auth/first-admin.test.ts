@@ -18,7 +18,7 @@ describe('the first admin', () => {
       const none = capture()
       await ensureFirstAdmin(sql, undefined, none.logger)
       expect(none.lines.map((line) => [line.level, line.message])).toEqual([
-        ['warn', 'no admin yet: set ADMIN_EMAIL and ADMIN_PASSWORD, or run `users-api create-admin EMAIL` (the password on standard input)'],
+        ['warn', 'no admin yet: set ADMIN_EMAIL and ADMIN_PASSWORD, or run `users-api create-admin EMAIL` (`bun run create-admin EMAIL` from source; the password on standard input)'],
       ])
       await sql`insert into users (name, email, age) values ('Taken', 'taken@example.com', 50)`
       const taken = capture()
