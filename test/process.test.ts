@@ -300,9 +300,18 @@ describe(`the service process (${underTest})`, () => {
         stdout: '',
         stderr: 'create-admin: no password given: type it when asked, or send it on standard input\n',
       })
-      const weak = await runMain(['create-admin', 'ops@example.com'], env, 'password123\n')
+      // Too short: refused before the embedded database is made in DATA_DIR.
+      expect(await runMain(['create-admin', 'ops@example.com'], env, 'password123\n')).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: 'create-admin: the password must be 15 to 128 characters long\n',
+      })
+      expect(readdirSync(dir)).toEqual([])
+      // Long enough, but in the dictionary: judged with the data (and the user's name, if any).
+      const weak = await runMain(['create-admin', 'ops@example.com'], env, 'passwordpassword123\n')
       expect(weak.code).toBe(1)
-      expect(weak.stderr).not.toContain('password123')
+      expect(weak.stderr).toStartWith('create-admin: the password ')
+      expect(weak.stderr).not.toContain('passwordpassword123')
       const made = await runMain(['create-admin', 'ops@example.com'], env, `${password}\n`)
       expect(made).toMatchObject({ code: 0, stdout: 'admin ops@example.com created\n' })
       expect(made.stdout + made.stderr).not.toContain(password)

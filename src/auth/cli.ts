@@ -9,6 +9,7 @@ import { openDatabase } from '../db/connect'
 import { migrate } from '../db/migrate'
 import { errorMessage } from '../error-message'
 import { WeakPassword, createOrPromoteAdmin, unlockEmail } from './first-admin'
+import { plainRuleBreach } from './password-rules'
 
 const readHidden = (prompt: string) =>
   new Promise<string>((resolve) => {
@@ -64,6 +65,12 @@ export const runAccountCommand = async (command: 'create-admin' | 'unlock', emai
     if (password === '') {
       console.error(`${command}: no password given: type it when asked, or send it on standard input`)
       return 2
+    }
+    // The rules that need neither the dictionary nor the data, before anything is opened or made.
+    const breach = plainRuleBreach(password, { email })
+    if (breach) {
+      console.error(`${command}: the password ${breach}`)
+      return 1
     }
     const outcome = await withDatabase(config, (sql) => createOrPromoteAdmin(sql, email, password))
     console.log(outcome === 'created' ? `admin ${email} created` : `${email} is now an admin, with the new password`)
