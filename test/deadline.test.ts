@@ -37,6 +37,36 @@ describe.skipIf(!serverUrl || !serverPrepare)('request deadline on a PostgreSQL 
       expect([...rows]).toEqual([{ pg_sleep: '', tag: 'answered' }])
     }))
 
+  // A delete racing a refresh deadlocked now and then (each locks a row the other needs next):
+  // the server aborts one statement to let the other go on, and that one had no effect.
+  test('a statement aborted to break a deadlock runs once more and answers', () =>
+    onOneConnection(async (sql) => {
+      const table = `deadlock_${crypto.randomUUID().replaceAll('-', '')}`
+      await sql`create table ${sql(table)} (id int primary key, v int)`
+      await sql`insert into ${sql(table)} values (1, 0), (2, 0)`
+      const other = postgres(serverUrl!, { max: 1, onnotice: () => {} })
+      try {
+        const holder = await other.reserve()
+        await holder`begin`
+        await holder`update ${other(table)} set v = 1 where id = 1`
+        let attempts = 0
+        // Row 2, then row 1, which the holder has: it waits, and (waiting first) finds the deadlock.
+        const answered = withDeadline(
+          () => (attempts++, sql`with first as (update ${sql(table)} set v = 2 where id = 2 returning id) update ${sql(table)} set v = 2 where id = 1 and exists (select 1 from first) returning id`),
+          10_000,
+        )
+        await Bun.sleep(200)
+        await holder`update ${other(table)} set v = 1 where id = 2`
+        await holder`commit`
+        holder.release()
+        expect([...(await answered)]).toEqual([{ id: 1 }])
+        expect(attempts).toBe(2)
+      } finally {
+        await other.end({ timeout: 1 })
+        await sql`drop table ${sql(table)}`
+      }
+    }))
+
   test('a second cancel is passed on: no endless retrying', () =>
     onOneConnection(async (sql, pid) => {
       let attempts = 0

@@ -5,6 +5,7 @@
  */
 import type { PendingQuery, Sql } from 'postgres'
 import { beginWithin, withDeadline } from '../db/deadline'
+import { isForeignKeyViolation } from '../db/errors'
 import { problems } from '../http/problems'
 import type { Hasher } from './passwords'
 import { loginSweeper } from './retention'
@@ -52,12 +53,25 @@ export const createLogins = (
   const pairOf = async (caller: Caller, refresh: string): Promise<TokenPair> =>
     ({ access_token: await tokens.sign(caller), token_type: 'Bearer', expires_in: accessTokenTtl, refresh_token: refresh })
 
-  /** A new access token and a new refresh token in a new family: a new login. */
+  /**
+   * A new access token and a new refresh token in a new family: a new login, for the account as its
+   * password was checked. Stored only while the user is still at that version, with their row
+   * share-locked: a password change or a deletion under way (which locks it) is waited for, and one
+   * that came first leaves nothing to store. Either way the login is refused (401), and no refresh
+   * token outlives the change it raced (see the users service's update).
+   */
   const issue = async (caller: Caller): Promise<TokenPair> => {
     const refresh = newRefreshToken()
-    await withinDeadline(() => sql`
+    const stored = await withinDeadline(() => sql`
       insert into refresh_tokens (token_hash, family, user_id, expires_at)
-      values (${refreshTokenHash(refresh)}, ${crypto.randomUUID()}, ${caller.id}, clock_timestamp() + make_interval(secs => ${refreshTokenTtl}))`)
+      select ${refreshTokenHash(refresh)}, ${crypto.randomUUID()}, id, clock_timestamp() + make_interval(secs => ${refreshTokenTtl})
+      from users where id = ${caller.id} and token_version = ${caller.ver} for share
+      returning 1`).catch((error: unknown) => {
+      // Deleted between the lookup and the lock: the row the key names is gone.
+      if (isForeignKeyViolation(error)) return []
+      throw error
+    })
+    if (stored.length === 0) throw problems.unauthorized('credentials')
     return pairOf(caller, refresh)
   }
 

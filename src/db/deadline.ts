@@ -17,6 +17,10 @@ export class DatabaseTimeout extends Error {
 
 // Below this much time left, a second attempt could not finish anyway.
 const MIN_RETRY_MS = 50
+// Failures after which the statement had no effect and may simply run again: a stray cancel (see
+// withDeadline), and the server aborting it to break a deadlock or a serialization conflict with
+// another statement, which has gone on meanwhile.
+const RUN_AGAIN = new Set(['57014', '40P01', '40001'])
 
 /** One attempt: `query`, or a DatabaseTimeout after `ms`, when the query is cancelled. */
 const attemptWithin = <Q extends PendingQuery<any>>(query: Q, ms: number, budget: number): Promise<Awaited<Q>> => {
@@ -42,7 +46,8 @@ const attemptWithin = <Q extends PendingQuery<any>>(query: Q, ms: number, budget
  * runs next (PostgreSQL cancels by connection, not by query): an innocent query then fails with
  * 57014. Such a statement had no effect, so it is run once more within what is left of `ms`; but
  * not `inTransaction`: there the cancel has aborted the transaction (or its savepoint), in which a
- * second try could only fail too. The 57014 is passed on (a 503).
+ * second try could only fail too. The 57014 is passed on (a 503). A statement the server aborted
+ * to break a deadlock (40P01) or a serialization conflict (40001) is run again the same way.
  */
 export const withDeadline = async <Q extends PendingQuery<any>>(start: () => Q, ms: number, { inTransaction = false } = {}): Promise<Awaited<Q>> => {
   const first = start()
@@ -65,7 +70,7 @@ const runWithin = async <Q extends PendingQuery<any>>(first: Q, again: (() => Q)
     return await attemptWithin(first, ms, ms)
   } catch (error) {
     const left = ms - (performance.now() - began)
-    if (!again || !(error instanceof postgres.PostgresError && error.code === '57014') || left < MIN_RETRY_MS) throw error
+    if (!again || !(error instanceof postgres.PostgresError && RUN_AGAIN.has(error.code)) || left < MIN_RETRY_MS) throw error
     return attemptWithin(again(), left, ms)
   }
 }

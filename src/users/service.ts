@@ -81,9 +81,7 @@ export const createUserService = (sql: Sql, { timeoutMs, inTransaction = false }
   const withinDeadline = <Q extends PendingQuery<any>>(query: () => Q) => withDeadline(query, timeoutMs, { inTransaction })
   const callerOk = callerCheck(sql)
   // After a read that found nothing: a stale token is a 401, not an empty answer.
-  const checkCaller = async (caller: Caller) => {
-    refuseStale((await withinDeadline(() => sql<Checked[]>`select ${callerOk(caller)} as caller_ok`))[0])
-  }
+  const checkCaller = async (caller: Caller) => void refuseStale((await withinDeadline(() => sql<Checked[]>`select ${callerOk(caller)} as caller_ok`))[0])
   // User `id` as it is now, by a statement of its own (see whyUnchanged).
   const lookAgain = (id: number) => async () => (await withinDeadline(() => sql<Unchanged[]>`select ${unchangedSql(sql, id)}, false as last_admin`))[0]!
 
@@ -139,9 +137,9 @@ export const createUserService = (sql: Sql, { timeoutMs, inTransaction = false }
     },
 
     /**
-     * Changes some fields. A new password or role moves the user's token version (their tokens
-     * die) and a new password revokes their refresh tokens. Demoting the last admin is a 409,
-     * even when two admins demote each other at once: the admins are locked first.
+     * Changes some fields. A new password or role moves the user's token version (their tokens die);
+     * a new password revokes their refresh tokens. Demoting the last admin is a 409, even when two
+     * admins demote each other at once: the admins are locked first.
      */
     async update(id: number, changes: UserChanges, caller?: Caller, condition: WriteCondition = {}): Promise<VersionedUser> {
       const demoting = changes.role === 'user'
@@ -171,8 +169,10 @@ export const createUserService = (sql: Sql, { timeoutMs, inTransaction = false }
             where ${newPassword} and user_id in (select id from updated) and revoked_at is null)
           select checked.caller_ok, blocked.last_admin, ${unchangedSql(sql, id)}, updated.*
           from checked cross join blocked left join updated on true`)
-        if (refuseStale(row).id) return versioned(row!)
-        throw await whyUnchanged(row!, condition, lookAgain(id))
+        if (!refuseStale(row).id) throw await whyUnchanged(row!, condition, lookAgain(id))
+        // A log-in stored while this statement waited on the row escaped its revocation: revoked now.
+        if (newPassword) await withinDeadline(() => sql`update refresh_tokens set revoked_at = clock_timestamp() where user_id = ${id} and revoked_at is null`)
+        return versioned(row!)
       } catch (error) {
         throw conflictIfEmailTaken(error)
       }

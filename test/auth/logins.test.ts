@@ -3,7 +3,7 @@ import { unlockEmail } from '../../src/auth/first-admin'
 import { HASH_QUEUE_LIMIT, createHasher } from '../../src/auth/passwords'
 import { refreshTokenHash } from '../../src/auth/tokens'
 import { serverUrl, testDatabase } from '../support/database'
-import { AUTH_ON, buildApp, call, createAccount, expectProblem, logLines, newUser, strongPassword, unique } from '../support/http'
+import { AUTH_ON, buildApp, call, createAccount, expectProblem, logLines, newUser, strongPassword, suiteAdminToken, unique } from '../support/http'
 
 const form = (fields: Record<string, string>) => ({
   body: new URLSearchParams(fields).toString(),
@@ -118,6 +118,71 @@ describe.skipIf(!AUTH_ON)('logging in', () => {
     const won = replies.filter((reply) => reply.status === 200)
     expect(won).toHaveLength(1)
     expectProblem(await call('POST', '/auth/refresh', { json: { refresh_token: won[0]!.body.refresh_token }, token: null }), 401)
+  })
+
+  // The log-in checked the password, then stored its refresh token: a password change (or a
+  // deletion) under way meanwhile left it a token the change never revoked (or a 500, its user
+  // gone). The store now waits for the user's row and finds the change.
+  test.skipIf(!serverUrl)('a log-in racing a password change or a deletion of its user: 401, no refresh token stored (PostgreSQL server)', async () => {
+    const { sql } = await testDatabase()
+    const raced = async (change: (holder: Awaited<ReturnType<typeof sql.reserve>>, id: number) => Promise<unknown>) => {
+      const account = await createAccount()
+      const holder = await sql.reserve()
+      try {
+        await holder`begin`
+        await change(holder, account.id)
+        const loggingIn = login(account.email, account.password)
+        // Long enough for the password check (an argon2id hash) to end and the store to wait.
+        await Bun.sleep(700)
+        await holder`commit`
+        const reply = await loggingIn
+        const [row] = await sql<{ stored: number }[]>`select count(*)::int as stored from refresh_tokens where user_id = ${account.id} and revoked_at is null`
+        return { reply, stored: row!.stored }
+      } finally {
+        holder.release()
+      }
+    }
+    // As a password change does it (the service's statement revokes what it sees, before the log-in's token).
+    const changed = await raced((holder, id) => holder`update users set token_version = token_version + 1, password_hash = 'replaced' where id = ${id}`)
+    expect(expectProblem(changed.reply, 401).detail).toBe('Wrong email or password')
+    // The account's own log-in (by createAccount) is the one left: nothing new.
+    expect(changed.stored).toBe(1)
+    const deleted = await raced((holder, id) => holder`delete from users where id = ${id}`)
+    expect(expectProblem(deleted.reply, 401).detail).toBe('Wrong email or password')
+    expect(deleted.stored).toBe(0)
+  })
+
+  test.skipIf(!serverUrl)('a log-in that stored its token while a password change waited for the row: revoked all the same (PostgreSQL server)', async () => {
+    const { sql } = await testDatabase()
+    const account = await createAccount()
+    const token = `raced-${crypto.randomUUID()}`
+    const holder = await sql.reserve()
+    let changed: Awaited<ReturnType<typeof call>>
+    try {
+      // As a log-in's store does: the user's row share-locked, the token stored, then committed.
+      await holder`begin`
+      await holder`select 1 from users where id = ${account.id} for share`
+      const changing = call('PATCH', `/users/${account.id}`, { token: await suiteAdminToken(), json: { password: strongPassword() } })
+      // The change's statement has begun (its view of the tokens taken) and waits for the row.
+      let waiting = false
+      for (let tries = 0; tries < 100 && !waiting; tries++) {
+        const [row] = await sql<{ n: number }[]>`
+          select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%update users set%'`
+        waiting = row!.n > 0
+        if (!waiting) await Bun.sleep(50)
+      }
+      expect(waiting).toBe(true)
+      await holder`
+        insert into refresh_tokens (token_hash, family, user_id, expires_at)
+        values (${refreshTokenHash(token)}, ${crypto.randomUUID()}, ${account.id}, clock_timestamp() + interval '1 hour')`
+      await holder`commit`
+      changed = await changing
+    } finally {
+      holder.release()
+    }
+    expect(changed.status).toBe(200)
+    expect(expectProblem(await call('POST', '/auth/refresh', { json: { refresh_token: token }, token: null }), 401).detail).toBe('The refresh token is not valid')
+    expectProblem(await call('POST', '/auth/refresh', { json: { refresh_token: account.refreshToken }, token: null }), 401)
   })
 
   test.skipIf(!serverUrl)('a logout or a reuse racing a refresh: the successor the refresh was storing is dead too (PostgreSQL server)', async () => {

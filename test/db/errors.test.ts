@@ -8,11 +8,12 @@ const serverError = (code: string) => new postgres.PostgresError({ code, message
 const socketError = (code: string) => Object.assign(new Error(`socket: ${code}`), { code })
 
 describe('isDatabaseUnavailable(error)', () => {
-  test.each(['08000', '08006', '57P01', '57P02', '57P03', '53300', '57014'])('SQLSTATE %s: unavailable (503)', (code) => {
+  // 40P01 and 40001: aborted for another statement's sake, twice (the first is run again): not now.
+  test.each(['08000', '08006', '57P01', '57P02', '57P03', '53300', '57014', '40P01', '40001'])('SQLSTATE %s: unavailable (503)', (code) => {
     expect(isDatabaseUnavailable(serverError(code))).toBe(true)
   })
 
-  test.each(['23505', '23514', '42P01', '42703', '40001', '53200'])('SQLSTATE %s: not unavailable (a bug or the client\'s fault)', (code) => {
+  test.each(['23505', '23514', '23503', '42P01', '42703', '53200'])('SQLSTATE %s: not unavailable (a bug or the client\'s fault)', (code) => {
     expect(isDatabaseUnavailable(serverError(code))).toBe(false)
   })
 
