@@ -78,6 +78,10 @@ export const createTokens = (loadKeys: () => Promise<SigningKey[]>, { accessToke
       if (seen) return seen
       // Loading the keys may fail (the database is down): that is a 503, not a bad token.
       const keys = await current()
+      // One spelling per signature: base64url's last character carries bits no byte needs, which
+      // the decoder ignores, so `…k` and `…l` would be the same signature.
+      const signature = token.slice(token.lastIndexOf('.') + 1)
+      if (Buffer.from(signature, 'base64url').toString('base64url') !== signature) return undefined
       try {
         const { kid, alg } = decodeProtectedHeader(token)
         const key = keys.find((candidate) => candidate.kid === kid)
