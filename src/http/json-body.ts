@@ -44,9 +44,9 @@ const parseJsonBody = (limit: number, formPaths: readonly string[]) => async ({ 
   if (!BODY_METHODS.has(request.method)) return null
   if (!IDENTITY.test(request.headers.get('content-encoding') ?? '')) throw problems.compressedBody()
   const contentType = request.headers.get('content-type')
-  if (formPaths.includes(path) && contentType?.split(';', 1)[0]!.trim().toLowerCase() === FORM) return readFormBody(request, limit)
-  if (!isJson(contentType))
-    throw problems.notJson()
+  const formToo = formPaths.includes(path)
+  if (formToo && contentType?.split(';', 1)[0]!.trim().toLowerCase() === FORM) return readFormBody(request, limit)
+  if (!isJson(contentType)) throw problems.notJson(formToo)
   return readJsonBody(request, limit)
 }
 

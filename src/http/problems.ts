@@ -83,8 +83,11 @@ export const problems = {
   notJson: define({
     status: 415,
     description: 'The body is not sent as `application/json` (or another `application/*+json` type; at `/auth/token`, or a form).',
-    detail: 'The request body must be JSON, sent with Content-Type: application/json',
-    example: none,
+    detail: (formToo: boolean) =>
+      formToo
+        ? 'The request body must be JSON (Content-Type: application/json) or a form (application/x-www-form-urlencoded)'
+        : 'The request body must be JSON, sent with Content-Type: application/json',
+    example: (): [boolean] => [false],
   }),
   compressedBody: define({
     status: 415,
