@@ -123,7 +123,8 @@ const reload = async (settled = false) => {
     // Off the next save's path: the first start's modules are read once, here.
     void modules.index().catch(() => undefined)
   } catch (error) {
-    report('the service did not start; fix the code and save again', error)
+    // The code, or the machine (a port in use): the cause is in the message.
+    report('the service did not start; once that is fixed, save a file to try again', error)
   }
 }
 
