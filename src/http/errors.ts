@@ -1,5 +1,6 @@
 import { Elysia, NotFoundError, ParseError, ValidationError } from 'elysia'
 import { isDatabaseUnavailable } from '../db/errors'
+import { errorDetail } from '../error-message'
 import type { Logger } from '../logger'
 import { allowedMethods } from './allowed-methods'
 import { parserError, validationFailure, type RouteEntry } from './elysia-internals'
@@ -48,7 +49,7 @@ const toProblem = (context: ErrorContext, routes: readonly RouteEntry[]): Proble
 }
 
 /** The response for `problem`, with the headers the request gathered so far (request id, security, CORS). */
-const problemResponse = (problem: Problem, gathered: Record<string, unknown>) => {
+export const problemResponse = (problem: Problem, gathered: Record<string, unknown>) => {
   const headers: Record<string, string> = {}
   for (const [name, value] of Object.entries(gathered)) if (typeof value === 'string') headers[name] = value
   return new Response(JSON.stringify(problem), {
@@ -99,10 +100,7 @@ export const problemResponses = ({
     async ({ error, request, path, route, query, body, set }: ErrorContext): Promise<Response> => {
       const context: ErrorContext = { error, request, path, route, query, body, set }
       const about = { request_id: String(set.headers['x-request-id'] ?? ''), ...fields?.(request) }
-      const log = (message: string, failure: unknown) => {
-        const { name, message: text, stack } = failure instanceof Error ? failure : { name: 'Error', message: String(failure), stack: undefined }
-        logger.error(message, { ...about, error: { name, message: text, stack } })
-      }
+      const log = (message: string, failure: unknown) => logger.error(message, { ...about, error: errorDetail(failure) })
       let failure = error
       let problem: Problem | undefined
       try {
