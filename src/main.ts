@@ -22,23 +22,24 @@ commands:
 Settings come from the environment (PORT, HOST, DATABASE_URL, DATA_DIR, LOG_LEVEL, ...):
 \`users-api settings\` lists them all.`
 
-const COMMANDS = ['serve', 'migrate', 'healthcheck', 'create-admin', 'unlock']
+const COMMANDS = ['serve', 'migrate', 'healthcheck', 'create-admin', 'unlock', 'settings']
 
 const main = async () => {
   const command = process.argv[2] ?? 'serve'
   if (command === '--help' || command === '-h') return console.log(USAGE)
   if (command === '--version' || command === '-v') return console.log(pkg.version)
-  // .env.example, less its opening lines on copying it to .env (which only a run from source reads).
-  if (command === 'settings' && process.argv.length === 3) {
-    const { default: example } = await import('../.env.example', { with: { type: 'text' } })
-    return void process.stdout.write(example.slice(example.indexOf('\n\n') + 2))
-  }
   const withEmail = command === 'create-admin' || command === 'unlock'
   if (!COMMANDS.includes(command) || (withEmail ? process.argv.length !== 4 : process.argv.length > 3)) {
     // What was wrong, then how it is done.
     const wrong = !COMMANDS.includes(command) ? `unknown command: ${command}` : withEmail && process.argv.length < 4 ? `${command} needs an EMAIL` : `too many arguments for ${command}`
     console.error(`${wrong}\n\n${USAGE}`)
     process.exit(2)
+  }
+  // .env.example, less its opening lines on copying it to .env (which only a run from source reads),
+  // whatever the environment holds.
+  if (command === 'settings') {
+    const { default: example } = await import('../.env.example', { with: { type: 'text' } })
+    return void process.stdout.write(example.slice(example.indexOf('\n\n') + 2))
   }
   // From here on, a SIGTERM or SIGINT is noted rather than fatal: `serve` acts on it once it runs.
   let signalledEarly: string | undefined

@@ -435,6 +435,7 @@ describe(`the service process (${underTest})`, () => {
     [['launch'], 'unknown command: launch'],
     [['create-admin'], 'create-admin needs an EMAIL'],
     [['migrate', 'now'], 'too many arguments for migrate'],
+    [['settings', 'all'], 'too many arguments for settings'],
   ])('%p: what was wrong, then the usage, on stderr; exit 2', async (args, wrong) => {
     const result = await runMain(args, embedded)
     expect(result.code).toBe(2)
