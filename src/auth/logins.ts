@@ -5,7 +5,6 @@
  */
 import type { PendingQuery, Sql } from 'postgres'
 import { beginWithin, withDeadline } from '../db/deadline'
-import { isForeignKeyViolation } from '../db/errors'
 import { problems } from '../http/problems'
 import type { Hasher } from './passwords'
 import { loginSweeper } from './retention'
@@ -66,11 +65,7 @@ export const createLogins = (
       insert into refresh_tokens (token_hash, family, user_id, expires_at)
       select ${refreshTokenHash(refresh)}, ${crypto.randomUUID()}, id, clock_timestamp() + make_interval(secs => ${refreshTokenTtl})
       from users where id = ${caller.id} and token_version = ${caller.ver} for share
-      returning 1`).catch((error: unknown) => {
-      // Deleted between the lookup and the lock: the row the key names is gone.
-      if (isForeignKeyViolation(error)) return []
-      throw error
-    })
+      returning 1`)
     if (stored.length === 0) throw problems.unauthorized('credentials')
     return pairOf(caller, refresh)
   }

@@ -1,9 +1,6 @@
 import postgres from 'postgres'
 import { DatabaseTimeout } from './deadline'
 
-/** A foreign key refused the write: the row it names is gone. */
-export const isForeignKeyViolation = (error: unknown): boolean => error instanceof postgres.PostgresError && error.code === '23503'
-
 /** A unique index or constraint named `constraint` refused the write. */
 export const isUniqueViolation = (error: unknown, constraint: string): boolean =>
   error instanceof postgres.PostgresError && error.code === '23505' && error.constraint_name === constraint
